@@ -1,0 +1,18 @@
+"""Pieces every chapter shares: determinism, devices, precision, training, checkpoints."""
+
+from companion.core.checkpoint import load_checkpoint, save_checkpoint
+from companion.core.device import autocast, describe_device, select_device
+from companion.core.seed import seed_everything, seeded_generator
+from companion.core.train import TrainResult, fit
+
+__all__ = [
+    "TrainResult",
+    "autocast",
+    "describe_device",
+    "fit",
+    "load_checkpoint",
+    "save_checkpoint",
+    "seed_everything",
+    "seeded_generator",
+    "select_device",
+]
