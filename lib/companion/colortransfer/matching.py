@@ -187,30 +187,39 @@ def paint_superpixels(colors, labels) -> np.ndarray:
     return c[lab].cpu().numpy()
 
 
-def adjacency_neighbours(labels) -> torch.Tensor:
-    """Each superpixel and its 4-connected neighbours, padded with -1: (N, K_max).
+def adjacency_neighbours(labels, rings: int = 1) -> torch.Tensor:
+    """Each superpixel and the superpixels within ``rings`` steps of it, padded with -1: (N, K_max).
 
-    Column 0 is the superpixel itself. Restricting the fusion sum of Eq. 4 to these
-    superpixels (as Giraud et al. 2017 do) makes fusion linear in n.
+    Steps follow 4-connected adjacency of the label map; column 0 is the superpixel
+    itself. Restricting the fusion sum of Eq. 4 to these superpixels (as Giraud et al.
+    2017 do) makes fusion linear in n: K_max does not grow with the image.
     """
-    lab = _labels_tensor(labels, "cpu")
+    import scipy.sparse as sp
+
+    lab = np.asarray(labels.cpu() if torch.is_tensor(labels) else labels).astype(np.int64)
+    if rings < 1:
+        raise ValueError(f"rings must be >= 1, got {rings}")
     n = int(lab.max()) + 1
-    pairs = []
+    src, dst = [], []
     for a, b in ((lab[:, 1:], lab[:, :-1]), (lab[1:, :], lab[:-1, :])):
         diff = a != b
-        pairs.append(torch.stack([a[diff], b[diff]], 1))
-    edges = torch.cat(pairs + [torch.stack([torch.arange(n), torch.arange(n)], 1)])
-    edges = torch.cat([edges, edges.flip(1)]).unique(dim=0)
-    # The self edge must come first: sort by (source, is-not-self, target).
-    key = edges[:, 0] * (2 * n + 2) + (edges[:, 0] != edges[:, 1]).long() * (n + 1) + edges[:, 1]
-    edges = edges[key.argsort()]
-    degree = torch.bincount(edges[:, 0], minlength=n)
-    k_max = int(degree.max())
-    start = torch.cumsum(degree, 0) - degree
-    slot = torch.arange(len(edges)) - start[edges[:, 0]]
-    out = torch.full((n, k_max), -1, dtype=torch.long)
-    out[edges[:, 0], slot] = edges[:, 1]
-    return out
+        src.append(a[diff])
+        dst.append(b[diff])
+    src, dst = np.concatenate(src), np.concatenate(dst)
+    step = sp.coo_matrix((np.ones(2 * len(src)), (np.r_[src, dst], np.r_[dst, src])), shape=(n, n)).tocsr()
+    step = ((step + sp.identity(n, format="csr")) > 0).astype(np.float64)
+    reach = step
+    for _ in range(rings - 1):
+        reach = ((reach @ step) > 0).astype(np.float64)
+    reach = reach.tocsr()
+    reach.sort_indices()
+    degree = np.diff(reach.indptr)
+    out = np.full((n, int(degree.max())), -1, dtype=np.int64)
+    for i in range(n):
+        row = reach.indices[reach.indptr[i]:reach.indptr[i + 1]]
+        out[i, 0] = i  # self first
+        out[i, 1:len(row)] = row[row != i]
+    return torch.from_numpy(out)
 
 
 def _inverse_covariances(stats, delta_s: float, delta_c: float, eps_pos: float, eps_col: float):
@@ -262,16 +271,18 @@ def fuse_colors(target, labels, superpixel_colors, *, delta_s: float = 10.0, del
     rows = torch.arange(h, device=device, dtype=torch.float32)[:, None].expand(h, w).reshape(-1)
     cols = torch.arange(w, device=device, dtype=torch.float32)[None, :].expand(h, w).reshape(-1)
     pix_col = img.reshape(-1, 3)
-    if neighbourhood == "adjacent":
-        nbrs = adjacency_neighbours(lab.cpu()).to(device)
+    if isinstance(neighbourhood, int) and not isinstance(neighbourhood, bool):
+        nbrs = adjacency_neighbours(lab.cpu(), neighbourhood).to(device)
+    elif neighbourhood == "adjacent":
+        nbrs = adjacency_neighbours(lab.cpu(), 1).to(device)
     elif neighbourhood != "all":
-        raise ValueError(f"neighbourhood must be 'adjacent' or 'all', got {neighbourhood!r}")
+        raise ValueError(f"neighbourhood must be 'adjacent', 'all' or a number of rings, got {neighbourhood!r}")
     n_sp = colors.shape[0]
     out = torch.empty(h * w, 3, device=device)
-    step = chunk if neighbourhood == "adjacent" else max(1, chunk // max(1, n_sp // 16))
+    step = chunk if neighbourhood != "all" else max(1, chunk // max(1, n_sp // 16))
     for s in range(0, h * w, step):
         e = min(s + step, h * w)
-        if neighbourhood == "adjacent":
+        if neighbourhood != "all":
             idx = nbrs[flat_lab[s:e]]                      # (b, K) with -1 padding
             valid = idx >= 0
             idx = idx.clamp_min(0)
