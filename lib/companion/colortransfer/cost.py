@@ -26,7 +26,7 @@ from companion.colortransfer.data import load_image, resize_to
 class PeakMemory:
     """Peak extra memory during a block: CUDA allocator peak, or sampled process RSS on CPU."""
 
-    def __init__(self, device: torch.device, interval: float = 0.002):
+    def __init__(self, device: torch.device, interval: float = 0.01):
         self.device, self.interval = torch.device(device), interval
         self.peak_bytes = 0
 
@@ -64,23 +64,29 @@ class PeakMemory:
 
 def _timed(fn, device):
     with PeakMemory(device) as mem:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = fn()
         if device.type == "cuda":
             torch.cuda.synchronize(device)
-        seconds = time.perf_counter() - t0
-    return out, seconds, max(mem.peak_bytes, 0)
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return out, seconds, max(mem.peak_bytes, 0), cpu
 
 
 def scaling_benchmark(sizes=(64, 128, 256, 512), *, target: str = "china", reference: str = "rocket",
                       extractor=None, tau: float = 0.02, pixel_budget_s: float = 20.0, device="cpu",
-                      log=None) -> pd.DataFrame:
+                      repeats: int = 3, chunk: int = 4096, log=None) -> pd.DataFrame:
     """Measure (a) pixel and (b) super-feature attention on square crops of side ``sizes``.
 
     Returns
     -------
-    DataFrame with columns side, n, method ("pixel"/"superpixel"), seconds, peak_mib,
-    n_superpixels, dense_matrix_gib (memory an unstreamed n x n float32 matrix would need).
+    DataFrame with columns side, n, method ("pixel"/"superpixel"), seconds (wall, best of
+    ``repeats`` for the fast super-feature step, one run for pixel attention),
+    cpu_seconds (process CPU time, all threads: less sensitive to other jobs on a shared
+    machine, so the slopes are fitted on it on CPU), peak_mib
+    (measured growth of the process RSS or CUDA allocator peak; the CPU figure misses
+    memory the allocator reuses), largest_mib (the largest intermediate matrix,
+    computed: N_T x N_R for super-features, chunk x chunk for streamed pixel attention),
+    n_superpixels, dense_matrix_gib (what an unstreamed n x n float32 matrix would need).
     """
     from companion.colortransfer.models import build_extractor
 
@@ -104,22 +110,25 @@ def scaling_benchmark(sizes=(64, 128, 256, 512), *, target: str = "china", refer
 
         with torch.inference_mode():
             superpixel_step()  # warm-up (allocator, kernels)
-            _, sec, peak = _timed(superpixel_step, device)
-        rows.append(dict(side=side, n=n, method="superpixel", seconds=sec, peak_mib=peak / 2**20,
-                         n_superpixels=int(t_lab.max()) + 1, dense_matrix_gib=n * n * 4 / 2**30))
+            runs = [_timed(superpixel_step, device) for _ in range(repeats)]
+        sec, peak, cpu = min(r[1] for r in runs), max(r[2] for r in runs), min(r[3] for r in runs)
+        n_t, n_r = int(t_lab.max()) + 1, int(r_lab.max()) + 1
+        rows.append(dict(side=side, n=n, method="superpixel", seconds=sec, cpu_seconds=cpu, peak_mib=peak / 2**20,
+                         largest_mib=n_t * n_r * 4 / 2**20, n_superpixels=n_t, dense_matrix_gib=n * n * 4 / 2**30))
         predicted = None if last_pixel is None else last_pixel[1] * (n / last_pixel[0]) ** 2
         if predicted is None or predicted <= pixel_budget_s:
             with torch.inference_mode():
-                _, sec, peak = _timed(lambda: matching.pixel_attention_colors(f_t, f_r, r_dev, tau), device)
+                _, sec, peak, cpu = _timed(lambda: matching.pixel_attention_colors(f_t, f_r, r_dev, tau, chunk), device)
             last_pixel = (n, sec)
-            rows.append(dict(side=side, n=n, method="pixel", seconds=sec, peak_mib=peak / 2**20,
-                             n_superpixels=np.nan, dense_matrix_gib=n * n * 4 / 2**30))
+            rows.append(dict(side=side, n=n, method="pixel", seconds=sec, cpu_seconds=cpu, peak_mib=peak / 2**20,
+                             largest_mib=min(chunk, n) ** 2 * 4 / 2**20, n_superpixels=np.nan,
+                             dense_matrix_gib=n * n * 4 / 2**30))
         if log:
             log(rows[-1])
     return pd.DataFrame(rows)
 
 
-def fit_slope(table: pd.DataFrame, method: str, column: str = "seconds", min_n: int = 0) -> float:
+def fit_slope(table: pd.DataFrame, method: str, column: str = "cpu_seconds", min_n: int = 0) -> float:
     """Least-squares slope of log(column) against log(n) for one method (1 = linear, 2 = quadratic)."""
     sub = table[(table.method == method) & (table.n >= min_n)]
     if len(sub) < 2:

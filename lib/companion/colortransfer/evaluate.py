@@ -123,3 +123,45 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
     cols = [c for c in ("w1_lab", "swd_lab", "ssim_L", "ciede2000", "colorfulness", "seconds") if c in table]
     g = table.groupby("method")[cols].agg(["mean", "std"])
     return g.reindex([m for m in METHODS if m in g.index])
+
+
+# The knobs the paper discusses, each varied alone around the paper's settings.
+ABLATIONS = {
+    "tau": [0.1, 0.02, 9e-4],
+    "segments_factor": [1.5, 3.0, 6.0],
+    "depth": ["shallow", "deep"],
+    "features": ["efficientnet", "efficientnet-random", "handcrafted"],
+    "delta_s": [1.0, 10.0, 100.0],
+    "delta_c": [0.01, 0.1, 1.0],
+    "attention": ["soft", "hard"],
+    "regrain": [True, False],
+    "neighbourhood": ["adjacent", 2, "all"],
+}
+
+
+def ablation_table(pairs: list[Pair], ablations: dict = ABLATIONS, *, max_side: int = 256, seed: int = 0,
+                   device: str = "cpu", base: dict | None = None) -> pd.DataFrame:
+    """Vary one `transfer` option at a time; measure every result against its pair.
+
+    Returns
+    -------
+    DataFrame, one row per (knob, value, pair) with the colour measures, seconds, and
+    ``diff_from_paper``: mean absolute difference (in [0, 1] RGB) from the result at the
+    paper's settings on the same pair.
+    """
+    from companion.colortransfer.pipeline import transfer
+
+    base = dict(base or {})
+    loaded = [(p, *load_pair(p, max_side)) for p in pairs]
+    reference_results = {p.name: transfer(t, r, device=device, **base) for p, t, r in loaded}
+    rows = []
+    for knob, values in ablations.items():
+        for value in values:
+            for pair, target, reference in loaded:
+                t0 = time.perf_counter()
+                out = transfer(target, reference, device=device, **{**base, knob: value})
+                seconds = time.perf_counter() - t0
+                rows.append(dict(knob=knob, value=str(value), pair=pair.name, seconds=seconds,
+                                 diff_from_paper=float(np.abs(out - reference_results[pair.name]).mean()),
+                                 **color_measures(out, target, reference, seed)))
+    return pd.DataFrame(rows)

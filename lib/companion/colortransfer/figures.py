@@ -100,15 +100,16 @@ def comparison_grid(images: dict, pair_names, columns, labels: dict):
     return fig
 
 
-def scaling_plot(table, column: str = "seconds", ylabel: str = "seconds"):
-    """Log-log cost against pixel count, with fitted slopes in the legend."""
+def scaling_plot(table, column: str = "cpu_seconds", ylabel: str = "CPU seconds (all threads)", min_n=None):
+    """Log-log cost against pixel count, with fitted slopes (over n >= min_n[method]) in the legend."""
+    min_n = min_n or {}
     from companion.colortransfer.cost import fit_slope
 
     fig, ax = plt.subplots(figsize=(5.4, 3.8))
     for method, marker in (("pixel", "o"), ("superpixel", "s")):
         sub = table[table.method == method]
         if len(sub):
-            slope = fit_slope(table, method, column)
+            slope = fit_slope(table, method, column, min_n=min_n.get(method, 0))
             ax.loglog(sub.n, sub[column], marker=marker, label=f"{method} attention (slope {slope:.2f})")
     ax.set_xlabel("pixels per image n")
     ax.set_ylabel(ylabel)
