@@ -59,6 +59,13 @@ def _present_parameters(path: Path, job: NotebookJob) -> None:
     path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
 
 
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
 def _failed_cell(path: Path) -> str:
     """Describe the first cell with an error output in a (partly) executed notebook."""
     try:
@@ -94,7 +101,7 @@ def execute(job: NotebookJob, kernel: str = KERNEL, timeout: int | None = None) 
         )
     except papermill.PapermillExecutionError as exc:
         raise NotebookFailed(
-            f"{job.source.relative_to(REPO_ROOT)} failed in profile {job.parameters['profile']!r} at "
+            f"{_shown(job.source)} failed in profile {job.parameters['profile']!r} at "
             f"{_failed_cell(output)}\n(partly executed copy kept at {output})"
         ) from exc
     finally:
