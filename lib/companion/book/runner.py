@@ -90,8 +90,8 @@ def execute(job: NotebookJob, kernel: str = KERNEL, timeout: int | None = None) 
 
     output = executed_dir() / job.chapter / job.source.name
     output.parent.mkdir(parents=True, exist_ok=True)
-    env_before = {k: os.environ.get(k) for k in ("COMPANION_RUN_ID", "COMPANION_PROGRESS", "MPLBACKEND")}
-    os.environ.update(COMPANION_RUN_ID=f"{job.key}-{uuid.uuid4().hex[:8]}", COMPANION_PROGRESS="0", MPLBACKEND="agg")
+    env_before = {k: os.environ.get(k) for k in ("COMPANION_RUN_ID", "COMPANION_PROGRESS")}
+    os.environ.update(COMPANION_RUN_ID=f"{job.key}-{uuid.uuid4().hex[:8]}", COMPANION_PROGRESS="0")
     t0 = time.perf_counter()
     try:
         papermill.execute_notebook(
