@@ -138,3 +138,9 @@ def load_results(profile: str) -> dict[str, dict]:
         entry = json.loads(path.read_text())
         out[entry["key"]] = entry
     return out
+
+
+def load_timings(profile: str) -> dict[str, float]:
+    """Wall-clock seconds of each notebook's last execution by the runner in ``profile``."""
+    path = results_dir(profile) / "timings.json"
+    return json.loads(path.read_text()) if path.exists() else {}
