@@ -96,6 +96,7 @@ def record(
         "seed": seed,
         "data": data,
         "device": device,
+        "determinism": _determinism(device),
         "notes": notes,
         "git_commit": git_commit(),
         "versions": _versions(),
@@ -115,6 +116,14 @@ def record(
     if glue:
         _glue_all(clean)
     return path
+
+
+def _determinism(device: str | None) -> str | None:
+    if device is None:
+        return None
+    from companion.core.seed import nondeterminism_note
+
+    return nondeterminism_note(device)
 
 
 def _glue_all(metrics: dict) -> None:
