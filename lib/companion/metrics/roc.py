@@ -41,6 +41,7 @@ __all__ = [
     "PairwiseAUC",
     "adjust_pvalues",
     "auc",
+    "bootstrap_aucs",
     "bootstrap_ci",
     "delong_ci",
     "delong_placements",
@@ -269,26 +270,17 @@ def delong_test(y_true, scores_a, scores_b, *, level: float = 0.95) -> DeLongTes
                       diff_high=float(diff + half))
 
 
-def bootstrap_ci(y_true, scores, n_boot: int = 2000, level: float = 0.95, stratified: bool = True,
-                 seed=None) -> AUCInterval:
-    """Percentile bootstrap CI of the AUC (the paper's CIs; pROC's ``ci.auc(method="bootstrap")``).
+def bootstrap_aucs(y_true, scores, n_boot: int = 2000, stratified: bool = True, seed=None) -> np.ndarray:
+    """The ``n_boot`` bootstrap AUCs behind `bootstrap_ci` (same seed, same replicates).
 
     Stratified resampling draws m cases from the cases and n controls from the controls, with
     replacement, so every replicate keeps the original class balance. Unstratified resampling
     draws N subjects; replicates that happen to contain one class only are redrawn.
-    Percentiles use linear interpolation (R's and numpy's default, type 7).
-
-    Parameters
-    ----------
-    n_boot : number of replicates
-    seed : int, numpy Generator or None. The same seed gives the same interval.
 
     Returns
     -------
-    AUCInterval with the AUC of the original data and ``variance`` the sample variance of the
-    bootstrap AUCs.
+    float array [n_boot]
     """
-    _check_level(level)
     if int(n_boot) != n_boot or n_boot < 2:
         raise ValueError(f"n_boot must be an integer >= 2, got {n_boot}")
     n_boot = int(n_boot)
@@ -296,7 +288,6 @@ def bootstrap_ci(y_true, scores, n_boot: int = 2000, level: float = 0.95, strati
     x, y = cases[0], controls[0]
     m, n = x.size, y.size
     rng = np.random.default_rng(seed)
-    theta = float(_placements(cases, controls)[0].mean())
     boot = np.empty(n_boot)
     # chunk so a replicate matrix stays around 8 MB whatever N is
     chunk = max(1, int(1_000_000 // (m + n)))
@@ -319,7 +310,31 @@ def bootstrap_ci(y_true, scores, n_boot: int = 2000, level: float = 0.95, strati
             s = scores_all[idx]
             boot[done] = _auc_rows(s[lab][None], s[~lab][None])[0]
             done += 1
-    low, high = np.quantile(boot, [0.5 - level / 2, 0.5 + level / 2])
+    return boot
+
+
+def bootstrap_ci(y_true, scores, n_boot: int = 2000, level: float = 0.95, stratified: bool = True,
+                 seed=None) -> AUCInterval:
+    """Percentile bootstrap CI of the AUC (the paper's CIs; pROC's ``ci.auc(method="bootstrap")``).
+
+    Resampling as in `bootstrap_aucs` (stratified by default: cases and controls separately).
+    Percentiles use linear interpolation (R's and numpy's default, type 7).
+
+    Parameters
+    ----------
+    n_boot : number of replicates
+    seed : int, numpy Generator or None. The same seed gives the same interval.
+
+    Returns
+    -------
+    AUCInterval with the AUC of the original data and ``variance`` the sample variance of the
+    bootstrap AUCs.
+    """
+    _check_level(level)
+    boot = bootstrap_aucs(y_true, scores, n_boot=n_boot, stratified=stratified, seed=seed)
+    theta = auc(y_true, scores)
+    alpha = 1.0 - level
+    low, high = np.quantile(boot, [alpha / 2, 1.0 - alpha / 2])
     return AUCInterval(auc=theta, low=float(low), high=float(high), level=level,
                        variance=float(np.var(boot, ddof=1)),
                        method="bootstrap-stratified" if stratified else "bootstrap")

@@ -155,6 +155,9 @@ def test_bootstrap_ci_reproducible_and_close_to_delong():
     b1 = roc.bootstrap_ci(c["y"], c["a"], n_boot=400, seed=3)
     b2 = roc.bootstrap_ci(c["y"], c["a"], n_boot=400, seed=3)
     assert b1 == b2
+    reps = roc.bootstrap_aucs(c["y"], c["a"], n_boot=400, seed=3)
+    assert reps.shape == (400,) and b1.variance == np.var(reps, ddof=1)
+    assert (b1.low, b1.high) == pytest.approx(tuple(np.quantile(reps, [0.025, 0.975])), rel=1e-12)
     assert b1.method == "bootstrap-stratified" and b1.auc == pytest.approx(c["auc_a"], rel=1e-12)
     assert b1.low < b1.auc < b1.high
     # n = 5000: the bootstrap and DeLong variances estimate the same quantity
