@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from companion.book.paths import BOOK_SOURCE, REPO_ROOT, build_dir, executed_dir, site_dir
+from companion.book.paths import BOOK_SOURCE, REPO_ROOT, executed_dir, results_dir, site_dir
 from companion.book.profiles import NotebookJob, plan
 
 KERNEL = "companion"
@@ -59,6 +59,13 @@ def _present_parameters(path: Path, job: NotebookJob) -> None:
     path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
 
 
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
 def _failed_cell(path: Path) -> str:
     """Describe the first cell with an error output in a (partly) executed notebook."""
     try:
@@ -83,8 +90,8 @@ def execute(job: NotebookJob, kernel: str = KERNEL, timeout: int | None = None) 
 
     output = executed_dir() / job.chapter / job.source.name
     output.parent.mkdir(parents=True, exist_ok=True)
-    env_before = {k: os.environ.get(k) for k in ("COMPANION_RUN_ID", "COMPANION_PROGRESS", "MPLBACKEND")}
-    os.environ.update(COMPANION_RUN_ID=f"{job.key}-{uuid.uuid4().hex[:8]}", COMPANION_PROGRESS="0", MPLBACKEND="agg")
+    env_before = {k: os.environ.get(k) for k in ("COMPANION_RUN_ID", "COMPANION_PROGRESS")}
+    os.environ.update(COMPANION_RUN_ID=f"{job.key}-{uuid.uuid4().hex[:8]}", COMPANION_PROGRESS="0")
     t0 = time.perf_counter()
     try:
         papermill.execute_notebook(
@@ -94,7 +101,7 @@ def execute(job: NotebookJob, kernel: str = KERNEL, timeout: int | None = None) 
         )
     except papermill.PapermillExecutionError as exc:
         raise NotebookFailed(
-            f"{job.source.relative_to(REPO_ROOT)} failed in profile {job.parameters['profile']!r} at "
+            f"{_shown(job.source)} failed in profile {job.parameters['profile']!r} at "
             f"{_failed_cell(output)}\n(partly executed copy kept at {output})"
         ) from exc
     finally:
@@ -114,7 +121,7 @@ def run(profile: str, chapters=None, notebooks=None, device: str = "auto", kerne
     jobs = plan(profile, chapters, notebooks, device)
     log(f"running {len(jobs)} notebook(s) in profile {profile!r} on device {device!r}")
     outcomes = []
-    timings_path = build_dir() / "results" / profile / "timings.json"
+    timings_path = results_dir(profile) / "timings.json"
     timings = json.loads(timings_path.read_text()) if timings_path.exists() else {}
     for job in jobs:
         outcome = execute(job, kernel=kernel)
