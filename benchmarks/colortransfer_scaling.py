@@ -22,9 +22,13 @@ def main():
     p.add_argument("--pixel-budget", type=float, default=20.0, help="skip pixel attention predicted above this (s)")
     p.add_argument("--device", default="auto")
     p.add_argument("--features", default="efficientnet")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads (1: best on a shared 2-core machine; 0: torch's default)")
     args = p.parse_args()
     device = select_device(args.device)
     torch.manual_seed(0)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     print("device:", describe_device(device)["name"])
     from companion.colortransfer.models import build_extractor
 

@@ -61,7 +61,9 @@ def attention_heatmap(attention, title: str = "attention map A", ax=None, max_ro
     fig = None
     if ax is None:
         fig, ax = plt.subplots(figsize=(4.2, 3.6))
-    im = ax.imshow(a, aspect="auto", cmap="magma", norm=LogNorm(vmin=max(a.max() * 1e-4, 1e-12), vmax=a.max()),
+    cmap = plt.get_cmap("magma").copy()
+    cmap.set_bad("black")  # weights that underflow to exactly 0 at small tau
+    im = ax.imshow(np.where(a > 0, a, np.nan), aspect="auto", cmap=cmap, norm=LogNorm(vmin=max(a.max() * 1e-4, 1e-12), vmax=a.max()),
                    interpolation="nearest")
     ax.set_xlabel("reference superpixel j")
     ax.set_ylabel("target superpixel i")
