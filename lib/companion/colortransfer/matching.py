@@ -232,7 +232,7 @@ def _inverse_covariances(stats, delta_s: float, delta_c: float, eps_pos: float, 
 
 
 def fuse_colors(target, labels, superpixel_colors, *, delta_s: float = 10.0, delta_c: float = 0.1,
-                sigma_g: float = 1.0, neighbourhood: str = "adjacent", eps_pos: float = 1.0,
+                sigma_g: float = 1.0, neighbourhood: str | int = "adjacent", eps_pos: float = 1.0,
                 eps_col: float = 1e-4, chunk: int = 1 << 16) -> torch.Tensor:
     """Colour fusion, Eqs. 3-6, per target pixel.
 
@@ -250,9 +250,10 @@ def fuse_colors(target, labels, superpixel_colors, *, delta_s: float = 10.0, del
         Scale of the spatial and colour covariances (paper: 10 and 0.1).
     sigma_g : float
         The σ_g of Eq. 5 (the paper gives no value; 1 by default).
-    neighbourhood : {"adjacent", "all"}
-        "adjacent": sum over the pixel's superpixel and its neighbours (linear in n);
-        "all": every target superpixel (exact Eq. 4, O(n * N_T), small images only).
+    neighbourhood : {"adjacent", "all"} or int
+        "adjacent" (= 1): sum over the pixel's superpixel and its neighbours (linear in
+        n); an int k: superpixels within k adjacency steps; "all": every target
+        superpixel (exact Eq. 4, O(n * N_T), small images only).
     eps_pos, eps_col : float
         Floors added to the covariances (pixels², colour²) before scaling.
 

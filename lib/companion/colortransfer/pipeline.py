@@ -37,7 +37,7 @@ def _sync(device: torch.device):
 def transfer(target, reference, *, features: str = "efficientnet", depth: str = "shallow",
              weights_path: str | None = None, tau: float = 0.02, segments_factor: float = 3.0,
              n_segments: int | None = None, delta_s: float = 10.0, delta_c: float = 0.1, sigma_g: float = 1.0,
-             attention: str = "soft", centering: str = "image", neighbourhood: str = "adjacent",
+             attention: str = "soft", centering: str = "image", neighbourhood: str | int = "adjacent",
              regrain: bool = True, regrain_smoothness: float = 30.0, device: str = "cpu",
              return_details: bool = False):
     """Transfer the colours of ``reference`` onto ``target`` (the paper's full pipeline).
@@ -57,8 +57,9 @@ def transfer(target, reference, *, features: str = "efficientnet", depth: str = 
         Fusion covariance scales (paper 10, 0.1) and Eq. 5's σ_g (unspecified; 1).
     attention : {"soft", "hard"}
         "soft": Eq. 1; "hard": one-hot nearest super-feature (no attention, Giraud-style).
-    neighbourhood : {"adjacent", "all"}
-        Fusion sum over neighbouring target superpixels, or all (exact, small images).
+    neighbourhood : {"adjacent", "all"} or int
+        Fusion sum over adjacent target superpixels, over k rings of them, or over all
+        (exact Eq. 4, O(n^1.5): small images).
     regrain : bool
         Apply the Pitié 2005 regrain after fusion (paper: yes).
     device : str
@@ -70,6 +71,13 @@ def transfer(target, reference, *, features: str = "efficientnet", depth: str = 
     Returns
     -------
     ndarray (H_T, W_T, 3) float32 in [0, 1]  (and the details dict when asked)
+
+    Examples
+    --------
+    >>> from companion.colortransfer import load_pair, transfer
+    >>> target, reference = load_pair(("china", "rocket"), max_side=128)
+    >>> transfer(target, reference, features="handcrafted").shape
+    (85, 128, 3)
     """
     t_img = as_rgb_float(target, "target")
     r_img = as_rgb_float(reference, "reference")
