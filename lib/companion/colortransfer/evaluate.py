@@ -50,21 +50,21 @@ def color_measures(result: np.ndarray, target: np.ndarray, reference: np.ndarray
     Returns
     -------
     dict: ``w1_lab`` (mean per-channel 1-D Wasserstein in Lab, result vs reference),
-    ``swd_lab`` (sliced Wasserstein in Lab, result vs reference), ``ssim_L`` (luminance
+    ``swd_lab`` (sliced Wasserstein-2 in Lab, result vs reference), ``ssim_L`` (luminance
     SSIM, result vs target), ``ciede2000`` (mean ΔE00, result vs target) and
     ``colorfulness`` (Hasler–Süsstrunk, of the result).
     """
     try:
         from companion.metrics import color as cm
-    except ImportError:  # metrics library not merged yet: same definitions, local
+    except ImportError:  # metrics library not merged yet: same quantities, computed locally
         cm = None
-    if cm is None or not hasattr(cm, "sliced_wasserstein"):
+    if cm is None or not hasattr(cm, "channel_wasserstein"):
         return _local_measures(result, target, reference, seed)
     return {
-        "w1_lab": cm.wasserstein_per_channel(result, reference, space="lab", seed=seed)["mean"],
-        "swd_lab": cm.sliced_wasserstein(result, reference, space="lab", seed=seed),
+        "w1_lab": float(np.mean(list(cm.channel_wasserstein(result, reference).values()))),
+        "swd_lab": cm.sliced_wasserstein(result, reference, seed=seed),
         "ssim_L": cm.ssim_luminance(result, target),
-        "ciede2000": cm.ciede2000_mean(result, target),
+        "ciede2000": cm.mean_ciede2000(result, target),
         "colorfulness": cm.colorfulness(result),
     }
 
