@@ -121,13 +121,22 @@ class VGG19Features(FeatureExtractor):
 
     def __init__(self, weights_path=None, depth="shallow", device="cpu"):
         super().__init__(device)
-        from torchvision.models import vgg19
+        # Only the convolutional trunk is needed: build VGG-19's feature layers (config
+        # "E") without the 120M-parameter classifier.
+        from torchvision.models.vgg import cfgs, make_layers
 
-        net = vgg19(weights=None)
-        if weights_path is not None:
-            net.load_state_dict(torch.load(weights_path, map_location="cpu"))
         self.taps = VGG_DEPTHS[depth] if isinstance(depth, str) else tuple(depth)
-        self.features = net.features[: max(self.taps) + 1].eval().to(self.device)
+        features = make_layers(cfgs["E"], batch_norm=False)[: max(self.taps) + 1]
+        if weights_path is not None:
+            state = torch.load(weights_path, map_location="cpu")
+            own = features.state_dict()
+            wanted = {k: state.get(f"features.{k}") for k in own}
+            missing = sorted(k for k, v in wanted.items() if v is None)
+            if missing:
+                raise ValueError(f"{weights_path} lacks VGG-19 feature weights {missing[:4]} (expected a "
+                                 "torchvision vgg19 state dict with 'features.<i>.weight' keys)")
+            features.load_state_dict(wanted)
+        self.features = features.eval().to(self.device)
         self.channels = sum(self.features[t - 1].out_channels for t in self.taps)
         self.pretrained = weights_path is not None
 

@@ -131,3 +131,24 @@ def test_feature_extractors_return_full_resolution_maps():
         ex = build_extractor(kind, depth=depth)
         f = ex(img)
         assert tuple(f.shape) == (37, 37, ex.channels) and bool(f.isfinite().all())
+
+
+def test_vgg19_loads_a_local_weights_file(tmp_path):
+    import torch
+    from torchvision.models.vgg import cfgs, make_layers
+
+    from companion.colortransfer.models import VGG19Features
+
+    torch.manual_seed(0)
+    trunk = make_layers(cfgs["E"])[:12]  # up to relu3_1, as in a torchvision vgg19 state dict
+    state = {f"features.{k}": v for k, v in trunk.state_dict().items()}
+    path = tmp_path / "vgg19.pth"
+    torch.save(state, path)
+    ex = VGG19Features(weights_path=path)
+    assert ex.pretrained and ex.channels == 64 + 128
+    torch.testing.assert_close(ex.features[0].weight, state["features.0.weight"])
+    img = load_image("chelsea", max_side=24)
+    torch.testing.assert_close(ex(img), VGG19Features(weights_path=path)(img))  # same file, same features
+    torch.save({"features.0.weight": state["features.0.weight"]}, tmp_path / "partial.pth")
+    with pytest.raises(ValueError, match="lacks VGG-19 feature weights"):
+        VGG19Features(weights_path=tmp_path / "partial.pth")
