@@ -38,7 +38,7 @@ from numbers import Integral
 
 import numpy as np
 
-__all__ = ["recall_at_k", "first_relevant_rank"]
+__all__ = ["first_relevant_rank", "recall_at_k", "relevant_fraction_at_k"]
 
 # Queries are processed in blocks so that the [block, n_items] comparison stays small
 # even for 10^5 x 10^5 similarity matrices.
@@ -176,3 +176,33 @@ def recall_at_k(similarity, relevant, ks=(1, 5, 10)) -> dict[int, float]:
     ks = _check_ks(ks)
     ranks = first_relevant_rank(similarity, relevant)
     return {k: float(np.mean(ranks <= k)) for k in ks}
+
+
+def relevant_fraction_at_k(similarity, relevant, ks=(1, 5, 10)) -> dict[int, float]:
+    """The torchmetrics ``RetrievalRecall`` convention, for comparison: found / relevant, averaged.
+
+    Per query, the number of relevant items among the top K divided by the number of relevant
+    items, :math:`|\\mathcal{R}_q \\cap \\mathrm{top}_K| / |\\mathcal{R}_q|`, averaged over queries.
+    The top K is taken with the same pessimistic ties as :func:`recall_at_k`: an item is in the
+    top K when fewer than K items, counting tied irrelevant ones and higher-scored relevant ones,
+    rank above it. Equals :func:`recall_at_k` when every query has exactly one relevant item and
+    is never larger. Arguments, returns and errors as in :func:`recall_at_k`.
+    """
+    ks = _check_ks(ks)
+    sim = _as_numpy(similarity)
+    n_queries, n_items = sim.shape
+    mask = _relevant_mask(relevant, n_queries, n_items)
+    out = {k: 0.0 for k in ks}
+    for q in range(n_queries):
+        s, m = sim[q], mask[q]
+        rel_scores = s[m]
+        # Pessimistic rank of each relevant item: irrelevant items scoring >= it, relevant
+        # items scoring strictly more (ties among relevant items do not push each other down).
+        irrelevant = np.sort(s[~m])
+        above_irrelevant = irrelevant.size - np.searchsorted(irrelevant, rel_scores, side="left")
+        rel_sorted = np.sort(rel_scores)
+        above_relevant = rel_sorted.size - np.searchsorted(rel_sorted, rel_scores, side="right")
+        ranks = above_irrelevant + above_relevant + 1
+        for k in ks:
+            out[k] += float(np.mean(ranks <= k))
+    return {k: v / n_queries for k, v in out.items()}

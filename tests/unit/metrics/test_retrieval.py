@@ -6,7 +6,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from companion.metrics.retrieval import first_relevant_rank, recall_at_k
+from companion.metrics.retrieval import first_relevant_rank, recall_at_k, relevant_fraction_at_k
 
 
 def argsort_recall(sim, relevant, k):
@@ -110,3 +110,27 @@ def test_monotone_in_k(seed, n_queries, n_items):
 def test_bad_input(sim, relevant, ks, match):
     with pytest.raises(ValueError, match=match):
         recall_at_k(sim, relevant, ks=ks)
+
+
+def test_relevant_fraction_convention():
+    sim = np.array([[0.9, 0.1, 0.2, 0.3, 0.4, 0.8, 0.7],
+                    [0.1, 0.9, 0.8, 0.2, 0.3, 0.4, 0.5]])
+    relevant = [{0, 1, 2, 3, 4}, {1, 2}]
+    # query 0: top1 {0} -> 1/5, top3 {0,5,6} -> 1/5; query 1: top1 {1} -> 1/2, top3 {1,2,6} -> 2/2
+    got = relevant_fraction_at_k(sim, relevant, ks=(1, 3, 7))
+    assert got == pytest.approx({1: (0.2 + 0.5) / 2, 3: (0.2 + 1.0) / 2, 7: 1.0})
+    assert recall_at_k(sim, relevant, ks=(1, 3)) == {1: 1.0, 3: 1.0}
+    # Pessimistic ties: relevant item 0 tied with irrelevant item 1 is pushed below it.
+    assert relevant_fraction_at_k(np.array([[0.5, 0.5, 0.1]]), [{0, 2}], ks=(1, 2)) == {1: 0.0, 2: 0.5}
+
+
+@given(st.integers(0, 10_000))
+@settings(max_examples=25, deadline=None)
+def test_fraction_equals_recall_for_one_relevant_item_and_never_exceeds_it(seed):
+    rng = np.random.default_rng(seed)
+    sim = rng.integers(0, 4, size=(6, 9)).astype(float)
+    single = rng.integers(0, 9, size=6).tolist()
+    assert relevant_fraction_at_k(sim, single, ks=(1, 3, 9)) == recall_at_k(sim, single, ks=(1, 3, 9))
+    multi = [set(rng.choice(9, size=int(rng.integers(1, 5)), replace=False).tolist()) for _ in range(6)]
+    frac, anyhit = relevant_fraction_at_k(sim, multi, ks=(1, 3)), recall_at_k(sim, multi, ks=(1, 3))
+    assert all(frac[k] <= anyhit[k] + 1e-12 for k in (1, 3))
