@@ -132,3 +132,14 @@ def test_bad_files_and_backend(tmp_path):
         coco_ap(one_box_gt(), tmp_path / "missing.json")
     with pytest.raises(ValueError, match="backend"):
         coco_ap(one_box_gt(), [], backend="mmdet")
+
+
+def test_numpy_detections_from_a_model_are_accepted():
+    case = CASES["hand-area-and-crowd"]
+    as_numpy = [{"image_id": np.int64(d["image_id"]), "category_id": np.int32(d["category_id"]),
+                 "bbox": np.asarray(d["bbox"], dtype=np.float64), "score": np.float32(d["score"])}
+                for d in case["detections"]]
+    for backend in ("faster", "pycocotools"):
+        got = coco_ap(case["ground_truth"], as_numpy, backend=backend)
+        # float32 scores keep their order, so the stats cannot change
+        np.testing.assert_allclose(list(got.values()), case["stats"], rtol=1e-12, atol=1e-15)
