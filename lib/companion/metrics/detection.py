@@ -167,7 +167,9 @@ def coco_evaluate(ground_truth, detections, backend: str = "faster"):
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     gt = _check_ground_truth(_load_json(ground_truth, "ground_truth"))
     dets = _check_detections(_load_json(detections, "detections"), gt)
-    gt = copy.deepcopy(gt)  # the COCO index holds references; keep the caller's dict untouched
+    # COCOeval writes an 'ignore' flag into every ground-truth annotation dict: evaluate on
+    # per-dict copies (cheaper than a deep copy; boxes and segmentations are only read).
+    gt = {**gt, **{key: [dict(item) for item in gt[key]] for key in ("images", "annotations", "categories")}}
     if backend == "faster":
         from faster_coco_eval import COCO, COCOeval_faster as COCOeval
     else:
