@@ -26,8 +26,8 @@ The measures are meant to be read together, beside the images.
 
 Conventions: images are RGB, either ``uint8`` in [0, 255] or floating point in [0, 1], shape
 [H, W, 3] (sRGB, D65). Distribution measures work in CIELAB (L* in [0, 100], a*, b* roughly
-[-128, 127]), so their unit is a Lab unit, about one just-noticeable difference for ΔE76.
-Subsampling is seeded; the same seed gives the same number.
+[-128, 127]), so their unit is a Lab unit (a Euclidean ΔE76 of about 2.3 is often quoted as
+just noticeable). Subsampling is seeded; the same seed gives the same number.
 """
 
 from __future__ import annotations
@@ -252,7 +252,7 @@ def mean_ciede2000(result, target) -> float:
     -------
     float
         Mean ΔE00 (``skimage.color.deltaE_ciede2000`` on the Lab images); 0 for identical images,
-        about 1-2 is a just-noticeable difference.
+        differences of about 1 to 2 are near the threshold of visibility.
 
     Notes
     -----

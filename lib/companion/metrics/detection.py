@@ -74,6 +74,8 @@ def _load_json(source, what: str):
 
 
 def _is_box(bbox) -> bool:
+    if isinstance(bbox, np.ndarray):
+        bbox = bbox.tolist()
     return (isinstance(bbox, (list, tuple)) and len(bbox) == 4
             and all(isinstance(v, Real) and not isinstance(v, bool) and math.isfinite(v) for v in bbox)
             and bbox[2] >= 0 and bbox[3] >= 0)
@@ -143,8 +145,15 @@ def _check_detections(dets, gt) -> list:
         raise ValueError(f"detections refer to images not in the ground truth: {sorted(bad_images, key=str)[:10]}")
     if bad_cats:
         raise ValueError(f"detections refer to categories not in the ground truth: {sorted(bad_cats, key=str)[:10]}")
-    # loadRes writes 'area', 'id', 'iscrowd' and 'segmentation' into each dict: work on copies.
-    return [{k: det[k] for k in ("image_id", "category_id", "bbox", "score")} for det in dets]
+    # loadRes writes 'area', 'id', 'iscrowd' and 'segmentation' into each dict: work on copies,
+    # with numpy scalars and arrays (straight from a model's output) turned into Python numbers.
+    return [{"image_id": _plain(det["image_id"]), "category_id": _plain(det["category_id"]),
+             "bbox": [float(v) for v in np.asarray(det["bbox"]).tolist()], "score": float(det["score"])}
+            for det in dets]
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def coco_evaluate(ground_truth, detections, backend: str = "faster"):
@@ -158,7 +167,9 @@ def coco_evaluate(ground_truth, detections, backend: str = "faster"):
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     gt = _check_ground_truth(_load_json(ground_truth, "ground_truth"))
     dets = _check_detections(_load_json(detections, "detections"), gt)
-    gt = copy.deepcopy(gt)  # the COCO index holds references; keep the caller's dict untouched
+    # COCOeval writes an 'ignore' flag into every ground-truth annotation dict: evaluate on
+    # per-dict copies (cheaper than a deep copy; boxes and segmentations are only read).
+    gt = {**gt, **{key: [dict(item) for item in gt[key]] for key in ("images", "annotations", "categories")}}
     if backend == "faster":
         from faster_coco_eval import COCO, COCOeval_faster as COCOeval
     else:

@@ -14,7 +14,8 @@ and averages that over queries. With exactly one relevant item per query (one ca
 image, one translation per sentence) the two agree. With several relevant items per query
 (five captions per image in MS-COCO style evaluation) torchmetrics' value is smaller: a query
 whose top 5 contains one of its five captions is a full hit here but counts 1/5 there.
-Retrieval papers (including papers 1 and 3) report the "any hit" version computed here.
+The "any hit" version computed here is the usual image-text retrieval convention (R@1, R@5,
+R@10 in cross-modal retrieval tables), and the one the book uses for papers 1 and 3.
 
 Ties
 ----

@@ -132,3 +132,34 @@ def test_bad_files_and_backend(tmp_path):
         coco_ap(one_box_gt(), tmp_path / "missing.json")
     with pytest.raises(ValueError, match="backend"):
         coco_ap(one_box_gt(), [], backend="mmdet")
+
+
+def test_numpy_detections_from_a_model_are_accepted():
+    case = CASES["hand-area-and-crowd"]
+    as_numpy = [{"image_id": np.int64(d["image_id"]), "category_id": np.int32(d["category_id"]),
+                 "bbox": np.asarray(d["bbox"], dtype=np.float64), "score": np.float32(d["score"])}
+                for d in case["detections"]]
+    for backend in ("faster", "pycocotools"):
+        got = coco_ap(case["ground_truth"], as_numpy, backend=backend)
+        # float32 scores keep their order, so the stats cannot change
+        np.testing.assert_allclose(list(got.values()), case["stats"], rtol=1e-12, atol=1e-15)
+
+
+def test_depends_only_on_score_order_not_list_order():
+    gt, dets = synthetic_coco(n_images=40, n_categories=3, seed=21)
+    # Make scores distinct: with ties, COCOeval's stable sort lets the input order decide.
+    dets = [{**d, "score": d["score"] + 1e-7 * i} for i, d in enumerate(dets)]
+    assert len({d["score"] for d in dets}) == len(dets)
+    base = coco_ap(gt, dets)
+    rescaled = [{**d, "score": 0.5 * d["score"] ** 2} for d in dets]  # monotone: same ranking
+    shuffled = [dets[i] for i in np.random.default_rng(0).permutation(len(dets))]
+    assert coco_ap(gt, rescaled) == base
+    assert coco_ap(gt, shuffled) == base
+
+
+@pytest.mark.parametrize("backend", ["faster", "pycocotools"])
+def test_no_ground_truth_objects_gives_minus_one(backend):
+    gt = one_box_gt()
+    gt["annotations"] = []
+    stats = coco_ap(gt, [DET], backend=backend)
+    assert all(v == -1.0 for v in stats.values())

@@ -134,3 +134,13 @@ def test_fraction_equals_recall_for_one_relevant_item_and_never_exceeds_it(seed)
     multi = [set(rng.choice(9, size=int(rng.integers(1, 5)), replace=False).tolist()) for _ in range(6)]
     frac, anyhit = relevant_fraction_at_k(sim, multi, ks=(1, 3)), recall_at_k(sim, multi, ks=(1, 3))
     assert all(frac[k] <= anyhit[k] + 1e-12 for k in (1, 3))
+
+
+def test_query_blocks_give_the_same_answer():
+    # More queries than one processing block (1024): the blocked loop must cover every row once.
+    rng = np.random.default_rng(8)
+    sim = rng.normal(size=(2500, 8))
+    relevant = rng.integers(0, 8, size=2500).tolist()
+    ranks = first_relevant_rank(sim, relevant)
+    expected = [1 + int((np.delete(sim[q], r) >= sim[q, r]).sum()) for q, r in enumerate(relevant)]
+    assert ranks.tolist() == expected
