@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from companion.book.paths import BOOK_SOURCE, REPO_ROOT, build_dir, executed_dir, site_dir
+from companion.book.paths import BOOK_SOURCE, REPO_ROOT, executed_dir, results_dir, site_dir
 from companion.book.profiles import NotebookJob, plan
 
 KERNEL = "companion"
@@ -121,7 +121,7 @@ def run(profile: str, chapters=None, notebooks=None, device: str = "auto", kerne
     jobs = plan(profile, chapters, notebooks, device)
     log(f"running {len(jobs)} notebook(s) in profile {profile!r} on device {device!r}")
     outcomes = []
-    timings_path = build_dir() / "results" / profile / "timings.json"
+    timings_path = results_dir(profile) / "timings.json"
     timings = json.loads(timings_path.read_text()) if timings_path.exists() else {}
     for job in jobs:
         outcome = execute(job, kernel=kernel)
