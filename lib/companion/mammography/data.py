@@ -247,11 +247,20 @@ def load_image(path) -> np.ndarray:
     return (array - low) / (high - low) if high > low else np.zeros_like(array)
 
 
-def equalize_histogram(image: np.ndarray, nbins: int = 256) -> np.ndarray:
-    """Global histogram equalisation (scikit-image), float [H, W] in [0, 1] -> float [H, W] in [0, 1]."""
+def equalize_histogram(image: np.ndarray, nbins: int = 256, background: float = 0.02) -> np.ndarray:
+    """Histogram equalisation of the breast (scikit-image), float [H, W] in [0, 1] -> float [H, W] in [0, 1].
+
+    The histogram is taken over pixels brighter than ``background`` (the breast and any
+    artefacts); darker pixels stay at 0. Equalising the whole frame would spend half the grey
+    levels on the air around the breast and lift its noise to mid-grey.
+    """
     from skimage.exposure import equalize_hist
 
-    return equalize_hist(np.asarray(image, dtype=np.float64), nbins=nbins).astype(np.float32)
+    image = np.asarray(image, dtype=np.float64)
+    tissue = image > background
+    if tissue.sum() < 2:
+        return np.zeros_like(image, dtype=np.float32)
+    return np.where(tissue, equalize_hist(image, nbins=nbins, mask=tissue), 0.0).astype(np.float32)
 
 
 def resize_bicubic(image: np.ndarray, size: int) -> np.ndarray:
@@ -493,10 +502,10 @@ class SyntheticSpec:
     get ``interval_contrast_factor`` of the usual contrast.
     """
 
-    lesion_contrast: float = 0.12
+    lesion_contrast: float = 0.35
     ddsm_contrast_gain: float = 1.35
     interval_contrast_factor: float = 0.45
-    noise: float = 0.02
+    noise: float = 0.01
 
 
 # BI-RADS density a-d probabilities per class: denser breasts are recalled more often.
@@ -523,15 +532,16 @@ def _breast(rng, size: int, view: str, density: int, noise: float):
     mask = radius < 1.0
     thickness = np.sqrt(np.clip(1.0 - radius**2, 0.0, 1.0))  # compressed breast thins towards the skin
     white = rng.standard_normal((2, size, size)).astype(np.float32)
-    texture = ndimage.gaussian_filter(white[0], size * 0.035) * 6 + ndimage.gaussian_filter(white[1], size * 0.01) * 2
+    texture = ndimage.gaussian_filter(white[0], size * 0.04) * 7 + ndimage.gaussian_filter(white[1], size * 0.015) * 0.8
     texture = texture + 1.4 * thickness  # glandular tissue concentrates behind the nipple
     threshold = np.quantile(texture[mask], 1.0 - _DENSE_FRACTION[density])
-    dense = expit((texture - threshold) * 4.0)
-    image = (0.28 + 0.36 * dense) * (0.55 + 0.45 * thickness)
+    dense = expit((texture - threshold) * 1.5)
+    image = (0.3 + 0.26 * dense) * (0.6 + 0.4 * thickness)
     if view == "MLO":  # pectoral muscle in the upper chest-wall corner
         muscle = xx / rng.uniform(0.22, 0.35) + yy / rng.uniform(0.45, 0.7) < 1.0
         image = np.where(muscle, 0.75 + 0.05 * ndimage.gaussian_filter(white[1], 2), image)
-    image = np.where(mask, image, 0.0) + rng.normal(0.0, noise, (size, size)).astype(np.float32)
+    # Quantum noise inside the breast only: a processed FFDM image has a clean, black background.
+    image = np.where(mask, image + rng.normal(0.0, noise, (size, size)), 0.0)
     return image.astype(np.float32), mask
 
 
@@ -539,7 +549,7 @@ def _lesion(rng, size: int, kind: str, contrast: float) -> tuple[np.ndarray, int
     """An additive lesion map [size, size] centred at a random point; returns it and its radius in px."""
     yy, xx = np.mgrid[:size, :size].astype(np.float32)
     cy, cx = rng.uniform(0.3, 0.7) * size, rng.uniform(0.15, 0.5) * size
-    r0 = rng.uniform(0.035, 0.07) * size
+    r0 = rng.uniform(0.05, 0.09) * size
     dy, dx = yy - cy, xx - cx
     out = np.zeros((size, size), np.float32)
     if kind in ("round_mass", "oval_mass"):  # circumscribed: sharp, smooth margin

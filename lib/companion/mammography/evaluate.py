@@ -12,8 +12,6 @@
 
 from __future__ import annotations
 
-from itertools import combinations
-
 import numpy as np
 import pandas as pd
 import torch
@@ -32,28 +30,19 @@ def _roc():
 
 
 def pairwise_aucs(y_true, proba) -> dict[tuple[int, int], float]:
-    """AUC of each class pair (a, b), a < b, symmetric convention (see module docstring).
+    """AUC of each class pair (a, b), a < b, symmetric convention (`roc.pairwise_auc_summary`).
 
     Parameters
     ----------
     y_true : int array [N] with values 0..C-1
     proba : float array [N, C]
     """
-    roc = _roc()
-    y_true, proba = np.asarray(y_true), np.asarray(proba, dtype=float)
-    if proba.ndim != 2 or len(proba) != len(y_true):
-        raise ValueError(f"need proba [N, C] and y_true [N], got {proba.shape} and {y_true.shape}")
-    out = {}
-    for a, b in combinations(range(proba.shape[1]), 2):
-        keep = np.isin(y_true, (a, b))
-        y = (y_true[keep] == b).astype(int)
-        out[(a, b)] = 0.5 * (roc.auc(y, proba[keep, b]) + roc.auc(1 - y, proba[keep, a]))
-    return out
+    return dict(_roc().pairwise_auc_summary(y_true, proba).pairs)
 
 
 def triple_auc(y_true, proba) -> float:
     """The triple classification's summary: the mean of the pairwise AUCs."""
-    return float(np.mean(list(pairwise_aucs(y_true, proba).values())))
+    return float(_roc().pairwise_auc_summary(y_true, proba).mean)
 
 
 def binary_summary(y_true, scores, n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> dict:
@@ -83,13 +72,8 @@ def compare_runs(run_a, run_b) -> dict:
 
 
 def holm_adjust(p_values) -> np.ndarray:
-    """Holm's step-down adjustment of a family of p-values (statsmodels)."""
-    from statsmodels.stats.multitest import multipletests
-
-    p_values = np.asarray(p_values, dtype=float)
-    if p_values.size == 0:
-        return p_values
-    return multipletests(p_values, method="holm")[1]
+    """Holm's step-down adjustment of a family of p-values (`roc.adjust_pvalues`)."""
+    return _roc().adjust_pvalues(p_values, method="holm")
 
 
 def specificity_at(y_true, scores, sensitivity: float = RADIOLOGIST_SENSITIVITY) -> float:
@@ -98,10 +82,8 @@ def specificity_at(y_true, scores, sensitivity: float = RADIOLOGIST_SENSITIVITY)
 
 
 def roc_points(y_true, scores) -> tuple[np.ndarray, np.ndarray]:
-    """False- and true-positive rates of the empirical ROC curve (scikit-learn), for plotting."""
-    from sklearn.metrics import roc_curve
-
-    fpr, tpr, _ = roc_curve(y_true, scores)
+    """False- and true-positive rates of the empirical ROC curve, for plotting."""
+    fpr, tpr, _ = _roc().roc_curve(y_true, scores)
     return fpr, tpr
 
 

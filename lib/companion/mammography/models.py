@@ -46,26 +46,33 @@ class ModifiedAlexNet(nn.Module):
     """
 
     def __init__(self, num_classes: int = 3, width: float = 1.0, fc_features: int = 4096, dropout: float = 0.5,
-                 in_channels: int = 3):
+                 in_channels: int = 3, batch_norm: bool = False):
         super().__init__()
         if num_classes < 2:
             raise ValueError(f"num_classes must be at least 2, got {num_classes}")
         if width <= 0 or fc_features < 1:
             raise ValueError(f"width must be > 0 and fc_features >= 1 (got {width}, {fc_features})")
         c1, c2, c3, c4, c5 = (max(4, int(round(c * width))) for c in (96, 256, 384, 384, 256))
+
+        def activation(channels):
+            # BatchNorm is NOT in the paper; it is an option for short CPU runs from scratch,
+            # where the plain network stays at chance for the few hundred iterations we can afford.
+            # The index layout (conv at 0, 3, 6, 8, 10) is kept by folding BN into this slot.
+            return nn.Sequential(nn.BatchNorm2d(channels), nn.ReLU(inplace=True)) if batch_norm else nn.ReLU(inplace=True)
+
         self.features = nn.Sequential(
             nn.Conv2d(in_channels, c1, kernel_size=11, stride=4),  # conv1: 227 -> 55
-            nn.ReLU(inplace=True),
+            activation(c1),
             nn.MaxPool2d(kernel_size=3, stride=2),  # 55 -> 27
             nn.Conv2d(c1, c2, kernel_size=5, padding=2),  # conv2
-            nn.ReLU(inplace=True),
+            activation(c2),
             nn.MaxPool2d(kernel_size=3, stride=2),  # 27 -> 13
             nn.Conv2d(c2, c3, kernel_size=3, padding=1),  # conv3
-            nn.ReLU(inplace=True),
+            activation(c3),
             nn.Conv2d(c3, c4, kernel_size=3, padding=1),  # conv4
-            nn.ReLU(inplace=True),
+            activation(c4),
             nn.Conv2d(c4, c5, kernel_size=3, padding=1),  # conv5
-            nn.ReLU(inplace=True),
+            activation(c5),
             nn.MaxPool2d(kernel_size=3, stride=2),  # 13 -> 6
         )
         self.avgpool = nn.AdaptiveAvgPool2d((6, 6))  # identity at 227 px
@@ -78,6 +85,25 @@ class ModifiedAlexNet(nn.Module):
             nn.ReLU(inplace=True),
             nn.Linear(fc_features, num_classes),  # fc8: output layer (softmax in the loss)
         )
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """He-normal convolutions, N(0, 0.01) linear layers, zero biases.
+
+        PyTorch's default (uniform, gain for leaky ReLU with slope sqrt(5)) shrinks the signal
+        through eight ReLU layers without normalisation, and a from-scratch AlexNet then sits at
+        chance for many epochs; this is the initialisation torchvision uses for VGG.
+        """
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+                nn.init.zeros_(module.bias)
+            elif isinstance(module, nn.BatchNorm2d):
+                nn.init.ones_(module.weight)
+                nn.init.zeros_(module.bias)
+            elif isinstance(module, nn.Linear):
+                nn.init.normal_(module.weight, 0.0, 0.01)
+                nn.init.zeros_(module.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 4 or x.shape[-1] < 67 or x.shape[-2] < 67:
@@ -86,7 +112,7 @@ class ModifiedAlexNet(nn.Module):
 
     @property
     def cam_layer(self) -> nn.Module:
-        """The last conv block's ReLU (conv5), used for Grad-CAM."""
+        """The last conv block's activation (conv5), used for Grad-CAM."""
         return self.features[11]
 
 
@@ -147,7 +173,7 @@ class Lite0Classifier(nn.Module):
 
 
 def build_model(backbone: str = "alexnet", num_classes: int = 3, *, width: float = 1.0, fc_features: int = 4096,
-                pretrained: bool = True, weights_path=None) -> nn.Module:
+                batch_norm: bool = False, pretrained: bool = True, weights_path=None) -> nn.Module:
     """A classifier for one scenario.
 
     Parameters
@@ -157,10 +183,10 @@ def build_model(backbone: str = "alexnet", num_classes: int = 3, *, width: float
         EfficientNet-Lite0 only: ImageNet weights (True) or random init.
     weights_path : path, optional
         AlexNet only: a local state dict (no AlexNet weights exist offline; random init without it).
-    width, fc_features : AlexNet size knobs (1.0 and 4096 are the paper's).
+    width, fc_features, batch_norm : AlexNet knobs (1.0, 4096 and False are the paper's).
     """
     if backbone == "alexnet":
-        model = ModifiedAlexNet(num_classes, width=width, fc_features=fc_features)
+        model = ModifiedAlexNet(num_classes, width=width, fc_features=fc_features, batch_norm=batch_norm)
         if weights_path:
             load_alexnet_weights(model, weights_path)
         return model

@@ -59,6 +59,7 @@ class TrainConfig:
     """
 
     backbone: str = "alexnet"
+    batch_norm: bool = False  # not in the paper; for short from-scratch CPU runs
     pretrained: bool = True  # EfficientNet-Lite0: ImageNet weights
     alexnet_weights: str | None = None  # AlexNet: local weights file (random init when None)
     width: float = 1.0
@@ -184,6 +185,7 @@ class ScenarioRun:
     proba: np.ndarray  # [N, C]
     seconds: float
     samples_per_second: float
+    centre: np.ndarray | None = None  # the training mean image [S, S] inputs are centred with
 
     @property
     def scores(self) -> np.ndarray:
@@ -209,7 +211,7 @@ def train_model(data: MammoData, scenario: str, train_index: np.ndarray, config:
         raise ValueError(f"{scenario}: the training set lacks a class (targets {np.unique(targets).tolist()})")
     dataset = make_dataset(data, indices, targets, indices, config)
     model = build_model(config.backbone, scenario_classes(scenario), width=config.width,
-                        fc_features=config.fc_features, pretrained=config.pretrained,
+                        fc_features=config.fc_features, batch_norm=config.batch_norm, pretrained=config.pretrained,
                         weights_path=config.alexnet_weights)
     if init_state is not None:
         model.load_state_dict(init_state)
@@ -249,7 +251,96 @@ def run_scenario(data: MammoData, strategy: str, scenario: str, config: TrainCon
     dataset = MammogramDataset(data.images[test_index], y_true, centre if config.subtract_mean else None)
     proba = predict_proba(model, dataset, device)
     return ScenarioRun(strategy, scenario, model, result.history, test_index, y_true, proba, result.seconds,
-                       result.samples_per_second)
+                       result.samples_per_second, centre if config.subtract_mean else None)
+
+
+def predict_indices(run: ScenarioRun, data: MammoData, indices, device="auto") -> np.ndarray:
+    """Class probabilities [N, C] of ``run``'s model for the images ``indices`` (e.g. interval cancers)."""
+    indices = np.asarray(indices)
+    dataset = MammogramDataset(data.images[indices], np.zeros(len(indices), np.int64), run.centre)
+    return predict_proba(run.model, dataset, device)
+
+
+def run_all(data: MammoData, strategies, scenarios, config: TrainConfig, *, seed: int = 0, device="auto",
+            cache_dir=None) -> dict:
+    """`run_scenario` for every (strategy, scenario); returns ``{(strategy, scenario): ScenarioRun}``."""
+    return {(strategy, scenario): run_scenario(data, strategy, scenario, config, seed=seed, device=device,
+                                               cache_dir=cache_dir)
+            for strategy in strategies for scenario in scenarios}
+
+
+def validation_callback(data: MammoData, indices, scenario: str, centre, config: TrainConfig, device="auto"):
+    """``evaluate(model) -> {"val_loss", "val_auc"}`` on held-out images, for `fit`'s per-epoch history.
+
+    ``centre`` is the training set's mean image; the triple scenario reports the pairwise-mean AUC.
+    """
+    from companion.mammography.evaluate import triple_auc
+    from companion.metrics import roc
+
+    indices, targets = scenario_subset(data, np.asarray(indices), scenario, config.balance, 0)
+    dataset = MammogramDataset(data.images[indices], targets, centre if config.subtract_mean else None)
+
+    def evaluate(model):
+        proba = predict_proba(model, dataset, device)
+        loss = float(-np.mean(np.log(np.clip(proba[np.arange(len(targets)), targets], 1e-12, None))))
+        auc = roc.auc(targets, proba[:, 1]) if proba.shape[1] == 2 else triple_auc(targets, proba)
+        return {"val_loss": loss, "val_auc": float(auc)}
+
+    return evaluate
+
+
+def train_fold(data: MammoData, strategy: str, scenario: str, config: TrainConfig, fold: int, n_folds: int = 6, *,
+               seed: int = 0, device="auto", cache_dir=None):
+    """Train on all folds but ``fold`` of the strategy's training set and validate on ``fold`` every epoch.
+
+    The paper's internal validation: 6-fold cross-validation by patient inside the training data.
+    Returns `fit`'s result (history with ``val_loss`` and ``val_auc``) and the model.
+    """
+    from companion.mammography.data import cv_folds
+
+    if strategy == "incremental":
+        raise ValueError("cross-validate the ffdm, ddsm or mixed strategy; incremental reuses ddsm")
+    train_index = strategy_indices(data, strategy)["train"]
+    folds = cv_folds(data.manifest.iloc[train_index], n_folds, seed)
+    fit_index, val_index = train_index[folds != fold], train_index[folds == fold]
+    idx, _ = scenario_subset(data, fit_index, scenario, config.balance, seed)
+    centre = mean_image(data.images[idx]) if config.subtract_mean else None
+    evaluate = validation_callback(data, val_index, scenario, centre, config, device)
+    checkpoint = None if cache_dir is None else (
+        Path(cache_dir) / f"{data.key}-{config.key()}-seed{seed}-{strategy}-{scenario}-fold{fold}of{n_folds}.pt")
+    model, result, _ = train_model(data, scenario, fit_index, config, seed=seed, device=device,
+                                   checkpoint_path=checkpoint, evaluate=evaluate,
+                                   description=f"{strategy}/{scenario} fold {fold}")
+    return result, model
+
+
+def book_config(*, backbone: str, batch_norm: bool, alexnet_weights: str, width: float, fc_features: int,
+                input_size: int, epochs: int, batch_size: int, lr: float, lr_step_iterations: int) -> TrainConfig:
+    """The `TrainConfig` of a notebook's parameters (an empty ``alexnet_weights`` means random init)."""
+    return TrainConfig(backbone=backbone, batch_norm=batch_norm, alexnet_weights=alexnet_weights or None,
+                       width=width, fc_features=fc_features, input_size=input_size, epochs=epochs,
+                       batch_size=batch_size, lr=lr, lr_step_iterations=lr_step_iterations)
+
+
+def book_data(profile: str, seed: int, *, manifest: str = "", n_ffdm: int, n_ddsm: int, n_interval: int,
+              image_size: int, input_size: int, equalize: bool = True, test_fraction: float = 0.05):
+    """The data a notebook runs on: the user's manifest, or the synthetic set (generated when absent).
+
+    Returns ``(MammoData, description)``; the description names the data for `record`.
+    """
+    from companion.book.paths import data_dir
+    from companion.mammography.data import make_synthetic_dataset
+
+    root = data_dir("mammography", profile)
+    if manifest:
+        path, description = Path(manifest), f"manifest {manifest}"
+    else:
+        path = make_synthetic_dataset(root / f"synthetic-seed{seed}", n_ffdm=n_ffdm, n_ddsm=n_ddsm,
+                                      n_interval=n_interval, image_size=image_size, seed=seed)
+        description = (f"synthetic phantoms: {n_ffdm} FFDM + {n_ddsm} DDSM patients, {n_interval} interval "
+                       f"cancers, {image_size} px, resampled to {input_size} px")
+    data = load_data(path, input_size, equalize, test_fraction, seed, root / "cache")
+    return data, description
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -261,6 +352,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--backbone", choices=("alexnet", "efficientnet_lite0"), default="alexnet")
     p.add_argument("--alexnet-weights", help="local AlexNet state dict (random init without it)")
     p.add_argument("--no-pretrained", action="store_true", help="EfficientNet-Lite0 from random weights")
+    p.add_argument("--batch-norm", action="store_true", help="BatchNorm after each conv (not in the paper)")
     p.add_argument("--width", type=float, default=1.0)
     p.add_argument("--fc-features", type=int, default=4096)
     p.add_argument("--input-size", type=int, default=227)
@@ -290,7 +382,7 @@ def main(argv=None) -> dict:
                                                        n_interval=max(1, args.synthetic_ffdm * 34 // 1303),
                                                        image_size=args.synthetic_size, seed=args.seed)
     config = TrainConfig(backbone=args.backbone, pretrained=not args.no_pretrained,
-                         alexnet_weights=args.alexnet_weights, width=args.width, fc_features=args.fc_features,
+                         alexnet_weights=args.alexnet_weights, batch_norm=args.batch_norm, width=args.width, fc_features=args.fc_features,
                          input_size=args.input_size, equalize=not args.no_equalize,
                          subtract_mean=not args.no_mean_subtraction, epochs=args.epochs, batch_size=args.batch_size,
                          lr=args.lr, lr_step_iterations=args.lr_step_iterations)
