@@ -502,7 +502,7 @@ class SyntheticSpec:
     get ``interval_contrast_factor`` of the usual contrast.
     """
 
-    lesion_contrast: float = 0.35
+    lesion_contrast: float = 0.6
     ddsm_contrast_gain: float = 1.35
     interval_contrast_factor: float = 0.45
     noise: float = 0.01
@@ -549,7 +549,7 @@ def _lesion(rng, size: int, kind: str, contrast: float) -> tuple[np.ndarray, int
     """An additive lesion map [size, size] centred at a random point; returns it and its radius in px."""
     yy, xx = np.mgrid[:size, :size].astype(np.float32)
     cy, cx = rng.uniform(0.3, 0.7) * size, rng.uniform(0.15, 0.5) * size
-    r0 = rng.uniform(0.05, 0.09) * size
+    r0 = rng.uniform(0.06, 0.11) * size
     dy, dx = yy - cy, xx - cx
     out = np.zeros((size, size), np.float32)
     if kind in ("round_mass", "oval_mass"):  # circumscribed: sharp, smooth margin

@@ -88,11 +88,12 @@ class ModifiedAlexNet(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """He-normal convolutions, N(0, 0.01) linear layers, zero biases.
+        """He-normal convolutions and hidden FC layers, N(0, 0.01) output layer, zero biases.
 
-        PyTorch's default (uniform, gain for leaky ReLU with slope sqrt(5)) shrinks the signal
-        through eight ReLU layers without normalisation, and a from-scratch AlexNet then sits at
-        chance for many epochs; this is the initialisation torchvision uses for VGG.
+        PyTorch's default (uniform, gain for leaky ReLU with slope sqrt(5)) and Caffe's fixed
+        N(0, 0.01) both shrink the signal layer by layer (the latter is only tolerable at 4096
+        units); a from-scratch AlexNet then sits at chance for many epochs. He initialisation
+        keeps the activations' scale through the ReLU layers at any width.
         """
         for module in self.modules():
             if isinstance(module, nn.Conv2d):
@@ -102,8 +103,10 @@ class ModifiedAlexNet(nn.Module):
                 nn.init.ones_(module.weight)
                 nn.init.zeros_(module.bias)
             elif isinstance(module, nn.Linear):
-                nn.init.normal_(module.weight, 0.0, 0.01)
+                nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")
                 nn.init.zeros_(module.bias)
+        # The output layer starts small so that the first softmax is near uniform.
+        nn.init.normal_(self.classifier[6].weight, 0.0, 0.01)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 4 or x.shape[-1] < 67 or x.shape[-2] < 67:
@@ -173,7 +176,8 @@ class Lite0Classifier(nn.Module):
 
 
 def build_model(backbone: str = "alexnet", num_classes: int = 3, *, width: float = 1.0, fc_features: int = 4096,
-                batch_norm: bool = False, pretrained: bool = True, weights_path=None) -> nn.Module:
+                batch_norm: bool = False, dropout: float = 0.5, pretrained: bool = True, weights_path=None
+                ) -> nn.Module:
     """A classifier for one scenario.
 
     Parameters
@@ -183,10 +187,11 @@ def build_model(backbone: str = "alexnet", num_classes: int = 3, *, width: float
         EfficientNet-Lite0 only: ImageNet weights (True) or random init.
     weights_path : path, optional
         AlexNet only: a local state dict (no AlexNet weights exist offline; random init without it).
-    width, fc_features, batch_norm : AlexNet knobs (1.0, 4096 and False are the paper's).
+    width, fc_features, batch_norm, dropout : AlexNet knobs (1.0, 4096, False, 0.5 are the paper's).
     """
     if backbone == "alexnet":
-        model = ModifiedAlexNet(num_classes, width=width, fc_features=fc_features, batch_norm=batch_norm)
+        model = ModifiedAlexNet(num_classes, width=width, fc_features=fc_features, batch_norm=batch_norm,
+                                dropout=dropout)
         if weights_path:
             load_alexnet_weights(model, weights_path)
         return model

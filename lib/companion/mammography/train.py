@@ -64,6 +64,7 @@ class TrainConfig:
     alexnet_weights: str | None = None  # AlexNet: local weights file (random init when None)
     width: float = 1.0
     fc_features: int = 4096
+    dropout: float = 0.5
     input_size: int = 227
     equalize: bool = True
     subtract_mean: bool = True
@@ -211,7 +212,8 @@ def train_model(data: MammoData, scenario: str, train_index: np.ndarray, config:
         raise ValueError(f"{scenario}: the training set lacks a class (targets {np.unique(targets).tolist()})")
     dataset = make_dataset(data, indices, targets, indices, config)
     model = build_model(config.backbone, scenario_classes(scenario), width=config.width,
-                        fc_features=config.fc_features, batch_norm=config.batch_norm, pretrained=config.pretrained,
+                        fc_features=config.fc_features, batch_norm=config.batch_norm, dropout=config.dropout,
+                        pretrained=config.pretrained,
                         weights_path=config.alexnet_weights)
     if init_state is not None:
         model.load_state_dict(init_state)
@@ -315,10 +317,11 @@ def train_fold(data: MammoData, strategy: str, scenario: str, config: TrainConfi
 
 
 def book_config(*, backbone: str, batch_norm: bool, alexnet_weights: str, width: float, fc_features: int,
-                input_size: int, epochs: int, batch_size: int, lr: float, lr_step_iterations: int) -> TrainConfig:
+                dropout: float, input_size: int, epochs: int, batch_size: int, lr: float,
+                lr_step_iterations: int) -> TrainConfig:
     """The `TrainConfig` of a notebook's parameters (an empty ``alexnet_weights`` means random init)."""
     return TrainConfig(backbone=backbone, batch_norm=batch_norm, alexnet_weights=alexnet_weights or None,
-                       width=width, fc_features=fc_features, input_size=input_size, epochs=epochs,
+                       width=width, fc_features=fc_features, dropout=dropout, input_size=input_size, epochs=epochs,
                        batch_size=batch_size, lr=lr, lr_step_iterations=lr_step_iterations)
 
 
@@ -355,6 +358,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-norm", action="store_true", help="BatchNorm after each conv (not in the paper)")
     p.add_argument("--width", type=float, default=1.0)
     p.add_argument("--fc-features", type=int, default=4096)
+    p.add_argument("--dropout", type=float, default=0.5)
     p.add_argument("--input-size", type=int, default=227)
     p.add_argument("--no-equalize", action="store_true")
     p.add_argument("--no-mean-subtraction", action="store_true")
@@ -382,7 +386,7 @@ def main(argv=None) -> dict:
                                                        n_interval=max(1, args.synthetic_ffdm * 34 // 1303),
                                                        image_size=args.synthetic_size, seed=args.seed)
     config = TrainConfig(backbone=args.backbone, pretrained=not args.no_pretrained,
-                         alexnet_weights=args.alexnet_weights, batch_norm=args.batch_norm, width=args.width, fc_features=args.fc_features,
+                         alexnet_weights=args.alexnet_weights, batch_norm=args.batch_norm, width=args.width, fc_features=args.fc_features, dropout=args.dropout,
                          input_size=args.input_size, equalize=not args.no_equalize,
                          subtract_mean=not args.no_mean_subtraction, epochs=args.epochs, batch_size=args.batch_size,
                          lr=args.lr, lr_step_iterations=args.lr_step_iterations)
