@@ -386,7 +386,8 @@ def main(argv=None) -> dict:
                                                        n_interval=max(1, args.synthetic_ffdm * 34 // 1303),
                                                        image_size=args.synthetic_size, seed=args.seed)
     config = TrainConfig(backbone=args.backbone, pretrained=not args.no_pretrained,
-                         alexnet_weights=args.alexnet_weights, batch_norm=args.batch_norm, width=args.width, fc_features=args.fc_features, dropout=args.dropout,
+                         alexnet_weights=args.alexnet_weights, batch_norm=args.batch_norm, width=args.width,
+                         fc_features=args.fc_features, dropout=args.dropout,
                          input_size=args.input_size, equalize=not args.no_equalize,
                          subtract_mean=not args.no_mean_subtraction, epochs=args.epochs, batch_size=args.batch_size,
                          lr=args.lr, lr_step_iterations=args.lr_step_iterations)
