@@ -494,10 +494,13 @@ def cbis_ddsm_manifest(description_csvs, image_root, out_path=None) -> pd.DataFr
 # ----------------------------------------------------------------------------- synthetic data
 @dataclass(frozen=True)
 class SyntheticSpec:
-    """Knobs of the phantom generator (defaults tuned so CNN AUCs land near 0.65-0.95).
+    """Knobs of the phantom generator.
 
-    ``lesion_contrast`` is the mean added intensity of a lesion over its surroundings
-    (images are in [0, 1], dense tissue adds about 0.35); ``ddsm_contrast_gain`` makes
+    The defaults make findings conspicuous enough that a small CNN trained for minutes on a CPU
+    picks up some of them, yet hidden often enough by dense tissue (and, for recalled-benign
+    patients, absent from the two views of the unaffected breast) that it cannot reach AUC 1.
+    ``lesion_contrast`` is the median added intensity of a lesion over its surroundings
+    (images are in [0, 1], dense tissue adds up to about 0.26); ``ddsm_contrast_gain`` makes
     DDSM lesions more conspicuous, as the paper's DDSM numbers suggest; interval cancers
     get ``interval_contrast_factor`` of the usual contrast.
     """
