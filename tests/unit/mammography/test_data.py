@@ -1,0 +1,221 @@
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from PIL import Image
+
+from companion.mammography.data import (
+    LABEL_CODE,
+    MANIFEST_COLUMNS,
+    PAPER_PATIENTS,
+    SCENARIOS,
+    MammogramDataset,
+    balanced_indices,
+    cbis_ddsm_manifest,
+    cv_folds,
+    equalize_histogram,
+    load_image,
+    make_synthetic_dataset,
+    patient_split,
+    patient_table,
+    preprocess_image,
+    preprocess_manifest,
+    read_manifest,
+    scenario_targets,
+    write_manifest,
+)
+
+
+def _frame(tmp_path, n=4):
+    rows = []
+    for i in range(n):
+        path = tmp_path / f"img{i}.png"
+        Image.fromarray(np.full((40, 40), 20 * i, np.uint8)).save(path)
+        rows.append(dict(image_path=str(path), patient_id=f"P{i // 2}", exam_id=f"E{i // 2}", laterality="L",
+                         view=("CC", "MLO")[i % 2], label=("negative", "malignant")[i // 2 % 2], dataset="ffdm",
+                         interval_cancer=False))
+    return pd.DataFrame(rows)
+
+
+def test_manifest_round_trip_keeps_rows_and_makes_paths_relative(tmp_path):
+    frame = _frame(tmp_path)
+    path = write_manifest(frame, tmp_path / "manifest.csv")
+    text = path.read_text()
+    assert str(tmp_path) not in text  # stored relative to the manifest's folder
+    back = read_manifest(path)
+    assert list(back.columns) == list(MANIFEST_COLUMNS)
+    assert back["image_path"].tolist() == frame["image_path"].tolist()
+    assert back["interval_cancer"].dtype == bool
+    pd.testing.assert_frame_equal(back.drop(columns="image_path"), frame.drop(columns="image_path"),
+                                  check_dtype=False)
+
+
+@pytest.mark.parametrize("column, value, message", [
+    ("label", "benign", "column 'label'"),
+    ("view", "ML", "column 'view'"),
+    ("dataset", "inbreast", "column 'dataset'"),
+    ("interval_cancer", "maybe", "interval_cancer"),
+])
+def test_bad_values_name_the_column(tmp_path, column, value, message):
+    frame = _frame(tmp_path).astype({column: object})
+    frame.loc[1, column] = value
+    frame.to_csv(tmp_path / "m.csv", index=False)
+    with pytest.raises(ValueError, match=message):
+        read_manifest(tmp_path / "m.csv")
+
+
+def test_missing_column_missing_file_and_missing_images(tmp_path):
+    frame = _frame(tmp_path)
+    frame.drop(columns="view").to_csv(tmp_path / "m.csv", index=False)
+    with pytest.raises(ValueError, match="missing column.*view"):
+        read_manifest(tmp_path / "m.csv")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        read_manifest(tmp_path / "nope.csv")
+    write_manifest(frame, tmp_path / "ok.csv")
+    (tmp_path / "img1.png").unlink()
+    (tmp_path / "img2.png").unlink()
+    with pytest.raises(FileNotFoundError, match="2 of 4 images are missing"):
+        read_manifest(tmp_path / "ok.csv")
+
+
+def test_interval_cancer_must_be_malignant(tmp_path):
+    frame = _frame(tmp_path)
+    frame.loc[0, "interval_cancer"] = True  # row 0 is negative
+    with pytest.raises(ValueError, match="interval_cancer"):
+        write_manifest(frame, tmp_path / "m.csv")
+
+
+def test_corrupt_image_is_reported(tmp_path):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not a png")
+    with pytest.raises(ValueError, match="could not be decoded"):
+        load_image(bad)
+    frame = _frame(tmp_path)
+    frame.loc[3, "image_path"] = str(bad)
+    with pytest.raises(ValueError, match="1 of 4 images could not be read"):
+        preprocess_manifest(frame, 16)
+
+
+def test_synthetic_set_is_deterministic_and_follows_paper_proportions(tmp_path, tiny_manifest):
+    again = make_synthetic_dataset(tmp_path / "again", n_ffdm=14, n_ddsm=14, n_interval=2, image_size=64, seed=3)
+    first, second = read_manifest(tiny_manifest), read_manifest(again)
+    assert (first.drop(columns="image_path") == second.drop(columns="image_path")).all().all()
+    for a, b in zip(first["image_path"][:6], second["image_path"][:6]):
+        np.testing.assert_array_equal(load_image(a), load_image(b))
+    other = make_synthetic_dataset(tmp_path / "other", n_ffdm=14, n_ddsm=14, n_interval=2, image_size=64, seed=4)
+    assert not np.array_equal(load_image(first["image_path"][0]), load_image(read_manifest(other)["image_path"][0]))
+    patients = patient_table(first)
+    ffdm = patients[(patients["dataset"] == "ffdm") & ~patients["interval_cancer"]]["label"].value_counts()
+    expected = np.array([PAPER_PATIENTS["ffdm"][k] for k in ("negative", "recalled_benign", "malignant")]) / 1303 * 14
+    assert np.abs(ffdm.reindex(["negative", "recalled_benign", "malignant"]).to_numpy() - expected).max() <= 1
+    # Malignant patients keep the affected breast only (2 views), the others all four.
+    per_patient = first.groupby("patient_id").agg(label=("label", "first"), n=("image_path", "size"))
+    assert set(per_patient.loc[per_patient["label"] == "malignant", "n"]) == {2}
+    assert set(per_patient.loc[per_patient["label"] != "malignant", "n"]) == {4}
+    assert patients["interval_cancer"].sum() == 2
+
+
+def test_patient_split_has_no_leakage_and_every_class_in_test(tiny_manifest):
+    manifest = read_manifest(tiny_manifest)
+    split = patient_split(manifest, test_fraction=0.2, seed=0)
+    train = set(manifest.loc[split == "train", "patient_id"])
+    test = set(manifest.loc[split == "test", "patient_id"])
+    assert train and test and not train & test
+    assert set(manifest.loc[split == "interval", "patient_id"]) == set(
+        manifest.loc[manifest["interval_cancer"], "patient_id"])
+    tested = manifest[split == "test"].groupby("dataset")["label"].nunique()
+    assert (tested == 3).all()
+    assert patient_split(manifest, 0.2, seed=0).equals(split)
+    assert not patient_split(manifest, 0.2, seed=1).equals(split)
+    with pytest.raises(ValueError, match="test_fraction"):
+        patient_split(manifest, 0.0)
+
+
+def test_cv_folds_group_patients(tiny_manifest):
+    manifest = read_manifest(tiny_manifest)
+    folds = cv_folds(manifest, n_folds=3, seed=0)
+    assert set(folds) == {0, 1, 2}
+    assert (manifest.assign(fold=folds).groupby("patient_id")["fold"].nunique() == 1).all()
+    with pytest.raises(ValueError, match="cannot fill"):
+        cv_folds(manifest.head(4), n_folds=6)
+
+
+def test_scenario_label_mapping():
+    labels = np.array([LABEL_CODE[c] for c in ("negative", "recalled_benign", "malignant", "negative")])
+    expected = {
+        "malignant_vs_rest": ([1, 1, 1, 1], [0, 0, 1, 0]),
+        "malignant_vs_negative": ([1, 0, 1, 1], [0, 1, 0]),
+        "malignant_vs_recalled": ([0, 1, 1, 0], [0, 1]),
+        "recalled_vs_negative": ([1, 1, 0, 1], [0, 1, 0]),
+        "recalled_vs_rest": ([1, 1, 1, 1], [0, 1, 0, 0]),
+        "triple": ([1, 1, 1, 1], [0, 1, 2, 0]),
+    }
+    assert set(expected) == set(SCENARIOS)
+    for scenario, (keep, target) in expected.items():
+        got_keep, got_target = scenario_targets(labels, scenario)
+        assert got_keep.astype(int).tolist() == keep, scenario
+        assert got_target.tolist() == target, scenario
+    with pytest.raises(ValueError, match="unknown scenario"):
+        scenario_targets(labels, "benign_vs_all")
+    with pytest.raises(ValueError, match="class codes"):
+        scenario_targets(np.array([0, 3]), "triple")
+
+
+def test_balanced_indices_undersample_to_smallest_class():
+    targets = np.array([0] * 7 + [1] * 3)
+    chosen = balanced_indices(targets, seed=0)
+    assert np.bincount(targets[chosen]).tolist() == [3, 3]
+    assert set(np.flatnonzero(targets == 1)) <= set(chosen)
+    with pytest.raises(ValueError, match="two classes"):
+        balanced_indices(np.zeros(4))
+
+
+def test_preprocessing_equalises_breast_and_keeps_background_black():
+    rng = np.random.default_rng(0)
+    image = np.zeros((120, 100), np.float32)
+    image[20:100, :60] = rng.uniform(0.3, 0.5, (80, 60))  # a low-contrast "breast"
+    equalised = equalize_histogram(image)
+    assert equalised[image == 0].max() == 0.0
+    tissue = equalised[image > 0]
+    assert tissue.max() > 0.95 and tissue.min() < 0.05  # stretched over the full range
+    out = preprocess_image(image, 32)
+    assert out.shape == (32, 32) and out.dtype == np.uint8
+    plain = preprocess_image(image, 32, equalize=False)
+    assert plain[8:24, 2:14].std() < out[8:24, 2:14].std()
+    with pytest.raises(ValueError, match="2-D"):
+        preprocess_image(np.zeros((4, 4, 3)), 32)
+
+
+def test_dataset_centres_with_mean_image_and_replicates_channels():
+    images = np.stack([np.full((8, 8), 100, np.uint8), np.full((8, 8), 200, np.uint8)])
+    centre = images.mean(0) / 255.0
+    ds = MammogramDataset(images, [0, 1], centre, scale=0.5)
+    x, y = ds[1]
+    assert x.shape == (3, 8, 8) and y.item() == 1
+    assert torch.allclose(x, torch.full((3, 8, 8), (200 - 150) / 255 / 0.5))
+    assert torch.allclose(ds.tensors()[1], x)
+    with pytest.raises(ValueError, match="targets"):
+        MammogramDataset(images, [0], centre)
+    with pytest.raises(ValueError, match="uint8"):
+        MammogramDataset(images.astype(np.float32), [0, 1])
+
+
+def test_cbis_ddsm_adapter(tmp_path):
+    rows = pd.DataFrame({
+        "patient_id": ["P_00001", "P_00001", "P_00002", "P_00003"],
+        "left or right breast": ["LEFT", "LEFT", "RIGHT", "LEFT"],
+        "image view": ["CC", "CC", "MLO", "MLO"],
+        "pathology": ["BENIGN", "MALIGNANT", "BENIGN_WITHOUT_CALLBACK", "BENIGN"],
+        "image file path": ["a/1.dcm", "a/1.dcm", "b/1.dcm", "c/1.dcm"],
+    })
+    rows.to_csv(tmp_path / "mass.csv", index=False)
+    manifest = cbis_ddsm_manifest([tmp_path / "mass.csv"], tmp_path)
+    assert len(manifest) == 2  # the callback-free benign row is dropped, the duplicate merged
+    by_path = manifest.set_index("image_path")["label"]
+    assert by_path[str(tmp_path / "a/1.dcm")] == "malignant"  # the most severe lesion wins
+    assert by_path[str(tmp_path / "c/1.dcm")] == "recalled_benign"
+    rows.drop(columns="pathology").to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(ValueError, match="pathology"):
+        cbis_ddsm_manifest([tmp_path / "bad.csv"], tmp_path)
+    with pytest.raises(FileNotFoundError):
+        cbis_ddsm_manifest([tmp_path / "mass.csv"], tmp_path / "missing")

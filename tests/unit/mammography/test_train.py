@@ -1,0 +1,102 @@
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from companion.mammography.train import (TrainConfig, main, run_scenario, scenario_subset, strategy_indices,
+                                         train_model)
+
+TINY = TrainConfig(width=0.1, fc_features=16, dropout=0.2, batch_norm=True, input_size=67, epochs=2, batch_size=8, lr=0.01,
+                   lr_step_iterations=100)
+
+
+def test_strategy_indices(tiny_data):
+    m = tiny_data.manifest
+    for strategy, datasets in (("ffdm", {"ffdm"}), ("ddsm", {"ddsm"}), ("mixed", {"ffdm", "ddsm"})):
+        stages = strategy_indices(tiny_data, strategy)
+        assert set(m.iloc[stages["train"]]["dataset"]) == datasets
+        assert set(m.iloc[stages["test"]]["split"]) == {"test"}
+        assert not set(m.iloc[stages["train"]]["patient_id"]) & set(m.iloc[stages["test"]]["patient_id"])
+    inc = strategy_indices(tiny_data, "incremental")
+    assert set(m.iloc[inc["pretrain"]]["dataset"]) == {"ddsm"}
+    assert np.array_equal(inc["test"], strategy_indices(tiny_data, "ffdm")["test"])
+    with pytest.raises(ValueError, match="unknown strategy"):
+        strategy_indices(tiny_data, "ffdm_then_ddsm")
+
+
+def test_same_seed_same_numbers(tiny_data):
+    a = run_scenario(tiny_data, "ffdm", "malignant_vs_negative", TINY, seed=5, device="cpu")
+    b = run_scenario(tiny_data, "ffdm", "malignant_vs_negative", TINY, seed=5, device="cpu")
+    c = run_scenario(tiny_data, "ffdm", "malignant_vs_negative", TINY, seed=6, device="cpu")
+    np.testing.assert_array_equal(a.proba, b.proba)
+    assert a.history == b.history
+    assert not np.array_equal(a.proba, c.proba)
+    assert a.proba.shape == (len(a.y_true), 2)
+    assert np.bincount(a.y_true).tolist()[0] == np.bincount(a.y_true).tolist()[1]  # balanced test set
+
+
+def test_training_steps_decrease_loss_on_a_batch(tiny_data):
+    from companion.mammography.models import build_model
+    from companion.mammography.train import classification_step, make_dataset
+
+    index, targets = scenario_subset(tiny_data, strategy_indices(tiny_data, "mixed")["train"],
+                                     "malignant_vs_negative", True, 0)
+    x, y = make_dataset(tiny_data, index, targets, index, TINY).tensors(), torch.as_tensor(targets)
+    torch.manual_seed(0)
+    model = build_model("alexnet", 2, width=0.1, fc_features=32, batch_norm=True, dropout=0.0)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+    def eval_loss():
+        model.eval()
+        with torch.no_grad():
+            return torch.nn.functional.cross_entropy(model(x), y).item()
+
+    before = eval_loss()
+    for _ in range(15):
+        model.train()
+        loss = classification_step(model, (x, y))["loss"]
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert eval_loss() < before - 0.05
+
+
+def test_fit_history_and_mean_image(tiny_data):
+    index = strategy_indices(tiny_data, "ffdm")["train"]
+    _, result, centre = train_model(tiny_data, "malignant_vs_negative", index, TINY, seed=0, device="cpu")
+    assert len(result.history) == TINY.epochs and result.samples_seen > 0
+    assert centre.shape == (67, 67) and 0 < centre.mean() < 1
+
+
+def test_checkpoint_is_reused_and_incremental_starts_from_ddsm(tiny_data, tmp_path):
+    first = run_scenario(tiny_data, "incremental", "triple", TINY, seed=0, device="cpu", cache_dir=tmp_path)
+    names = sorted(p.name for p in tmp_path.glob("*.pt"))
+    assert any("-ddsm-triple" in n for n in names) and any("-incremental-triple" in n for n in names)
+    again = run_scenario(tiny_data, "incremental", "triple", TINY, seed=0, device="cpu", cache_dir=tmp_path)
+    np.testing.assert_array_equal(first.proba, again.proba)
+    assert again.seconds < first.seconds or again.seconds < 0.05  # loaded, not retrained
+    assert first.proba.shape[1] == 3
+    scratch = run_scenario(tiny_data, "ffdm", "triple", TINY, seed=0, device="cpu")
+    assert not np.allclose(scratch.proba, first.proba)  # the DDSM start changes the model
+
+
+def test_scenario_subset_keeps_only_scenario_classes(tiny_data):
+    index = np.arange(len(tiny_data.manifest))
+    chosen, targets = scenario_subset(tiny_data, index, "malignant_vs_recalled", balance=False, seed=0)
+    assert set(tiny_data.manifest.iloc[chosen]["label"]) == {"malignant", "recalled_benign"}
+    assert (targets == (tiny_data.codes[chosen] == 2)).all()
+
+
+def test_cli_runs_one_scenario(tmp_path, capsys):
+    pytest.importorskip("companion.metrics.roc")
+    results = main(["--strategy", "ffdm", "--scenario", "recalled_vs_negative", "--synthetic-ffdm", "14",
+                    "--synthetic-ddsm", "8", "--synthetic-size", "64", "--input-size", "67", "--width", "0.1",
+                    "--fc-features", "16", "--batch-norm", "--epochs", "1", "--batch-size", "8",
+                    "--test-fraction", "0.3", "--device", "cpu", "--out", str(tmp_path)])
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert 0.0 <= results["recalled_vs_negative"]["auc"] <= 1.0
+    assert saved["config"]["batch_norm"] is True and saved["strategy"] == "ffdm"
+    with pytest.raises(SystemExit):
+        main(["--strategy", "nope"])
