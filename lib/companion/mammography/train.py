@@ -206,7 +206,13 @@ def train_model(data: MammoData, scenario: str, train_index: np.ndarray, config:
     of training again.
     """
     check_scenario(scenario)
-    seed_everything(seed)
+    # torch's deterministic mode picks a slow kernel for EfficientNet's depthwise convolutions on
+    # the CPU (measured here: 222 vs 60 ms per 96-px image and step); the CPU runs stay repeatable
+    # without it (the smoke baselines check this), so it is switched off for that backbone only.
+    deterministic = config.backbone != "efficientnet_lite0"
+    seed_everything(seed, deterministic=deterministic)
+    if not deterministic:
+        torch.use_deterministic_algorithms(False)
     indices, targets = scenario_subset(data, np.asarray(train_index), scenario, config.balance, seed)
     if len(np.unique(targets)) < scenario_classes(scenario):
         raise ValueError(f"{scenario}: the training set lacks a class (targets {np.unique(targets).tolist()})")
