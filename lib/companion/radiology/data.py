@@ -125,8 +125,8 @@ def load_annotation(root: str | Path, check_images: bool = True, skip_unreadable
                 problem = _image_problem(paths)
                 if problem is not None:
                     if not skip_unreadable:
-                        kind = FileNotFoundError if "missing" in problem else ValueError
-                        raise kind(f"{where} (id {sid}): {problem}")
+                        kind, message = problem
+                        raise kind(f"{where} (id {sid}): {message}")
                     bad.append(sid)
                     continue
             findings = entry.get("findings")
@@ -141,15 +141,15 @@ def load_annotation(root: str | Path, check_images: bool = True, skip_unreadable
     return out
 
 
-def _image_problem(paths) -> str | None:
+def _image_problem(paths) -> tuple[type, str] | None:
     for p in paths:
         if not p.is_file():
-            return f"image {p} is missing"
+            return FileNotFoundError, f"image {p} is missing"
         try:
             with Image.open(p) as im:
                 im.verify()
         except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-            return f"image {p} is unreadable ({exc.__class__.__name__})"
+            return ValueError, f"image {p} is unreadable ({exc.__class__.__name__})"
     return None
 
 

@@ -127,7 +127,9 @@ class PromptTunedTextEncoder(nn.Module):
         dim = backbone.config.hidden_size
         self.n_prompts = n_prompts if mode == "prompt" else 0
         if self.n_prompts:
-            self.prompts = nn.Parameter(nn.init.trunc_normal_(torch.empty(self.n_prompts, dim), std=0.02))
+            # truncate at ±2σ: torch's default bounds (±2 absolute) would not truncate at all at σ = 0.02
+            self.prompts = nn.Parameter(nn.init.trunc_normal_(torch.empty(self.n_prompts, dim), std=0.02,
+                                                              a=-0.04, b=0.04))
             self.scaling = PromptScaling(dim) if prompt_scaling else None
         self.pooling = GlobalLocalPooling(dim)
         self.projections = nn.Sequential(*[ResidualProjection(dim, dropout) for _ in range(n_projection_layers)])
