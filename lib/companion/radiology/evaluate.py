@@ -95,34 +95,50 @@ def score_systems(references: list[str], systems: dict[str, list[str]], n_boot: 
                   level: float = 0.95) -> "pandas.DataFrame":
     """Corpus scores of each system plus bootstrap intervals over test studies.
 
-    The point estimate is `score_reports` (corpus BLEU, METEOR, ROUGE-L, CIDEr-D). Intervals
-    resample studies and recompute the mean of the per-report scores from
-    `score_each_report` (so METEOR's JVM starts twice per system, not once per resample);
-    they describe study-to-study spread, while the corpus BLEU differs from the mean
-    sentence BLEU.
+    The point estimate is `score_reports` (corpus BLEU, METEOR, ROUGE-L, CIDEr-D), one call per
+    system. Intervals (``n_boot > 0``) come from ONE `score_each_report` call over all systems
+    at once (references repeated; CIDEr's idf is unchanged by repeating the reference set):
+    studies are resampled and the mean per-report score recomputed. They describe
+    study-to-study spread; note that corpus BLEU is not the mean of sentence BLEU.
 
     Returns
     -------
-    DataFrame indexed by system with columns ``<metric>``, ``<metric>_low``, ``<metric>_high``.
+    DataFrame indexed by system with columns ``<metric>`` and, with ``n_boot``, ``<metric>_low``,
+    ``<metric>_high``.
     """
     import pandas as pd
 
     from companion.metrics.nlg import score_each_report, score_reports
 
-    rng = np.random.default_rng(seed)
     n = len(references)
-    resamples = rng.integers(n, size=(n_boot, n))
-    rows = {}
-    for name, hyps in systems.items():
-        corpus = score_reports(references, hyps)
-        each = score_each_report(references, hyps)
-        row = {k: corpus[k] for k in NLG_KEYS}
-        for k in NLG_KEYS:
-            per = np.asarray(each[k], dtype=float)
-            means = per[resamples].mean(axis=1)
-            row[f"{k}_low"], row[f"{k}_high"] = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
-        rows[name] = row
+    rows = {name: {k: score_reports(references, hyps)[k] for k in NLG_KEYS} for name, hyps in systems.items()}
+    if n_boot > 0:
+        names = list(systems)
+        each = score_each_report(list(references) * len(names), [h for name in names for h in systems[name]])
+        resamples = np.random.default_rng(seed).integers(n, size=(n_boot, n))
+        for s, name in enumerate(names):
+            for k in NLG_KEYS:
+                per = np.asarray(each[k], dtype=float)[s * n:(s + 1) * n]
+                means = per[resamples].mean(axis=1)
+                rows[name][f"{k}_low"], rows[name][f"{k}_high"] = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
     return pd.DataFrame(rows).T
+
+
+def per_report_means(references: list[str], systems: dict[str, list[str]]) -> "pandas.DataFrame":
+    """Mean per-report scores of many systems from ONE `score_each_report` call (one JVM).
+
+    ROUGE-L and CIDEr means equal their corpus values; BLEU is the mean sentence BLEU and
+    METEOR the mean segment score (both differ from the corpus numbers of `score_reports`).
+    """
+    import pandas as pd
+
+    from companion.metrics.nlg import score_each_report
+
+    n = len(references)
+    names = list(systems)
+    each = score_each_report(list(references) * len(names), [h for name in names for h in systems[name]])
+    return pd.DataFrame({name: {k: float(np.mean(np.asarray(each[k], float)[s * n:(s + 1) * n])) for k in NLG_KEYS}
+                         for s, name in enumerate(names)}).T
 
 
 def finding_agreement(test_findings: list, retrieved_findings: list) -> dict[str, float]:
@@ -131,3 +147,17 @@ def finding_agreement(test_findings: list, retrieved_findings: list) -> dict[str
     r = [tuple(sorted(f)) for f in retrieved_findings]
     return {"normal_abnormal_agreement": float(np.mean([(len(a) == 0) == (len(b) == 0) for a, b in zip(t, r)])),
             "exact_findings_agreement": float(np.mean([a == b for a, b in zip(t, r)]))}
+
+
+def run_retrieval(model, datasets: dict, device="cpu") -> dict:
+    """Embed train and test, retrieve a training report for every test image.
+
+    Returns a dict with ``retrieved`` (reports), ``retrieved_index`` [N_test], and the
+    embeddings ``test_image``, ``test_text`` [N_test, D], ``train_text`` [N_train, D].
+    """
+    train, test = datasets["train"], datasets["test"]
+    test_image, test_text = embed(model, test, device=device)
+    _, train_text = embed(model, train, device=device)
+    idx = retrieve(test_image, train_text)
+    return {"retrieved": [train.reports[j] for j in idx], "retrieved_index": idx, "test_image": test_image,
+            "test_text": test_text, "train_text": train_text}

@@ -185,3 +185,54 @@ def main(argv=None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# --------------------------------------------------------------------------- notebook helpers
+
+
+def chapter_data(profile: str, n_studies: int, image_size: int, seed: int, data_root: str | None = None) -> Path:
+    """The dataset folder a notebook uses: ``data_root`` when given (real IU X-ray), else a synthetic
+    IU X-ray generated (once, deterministically) under ``build/data/radiology/<profile>/``."""
+    from companion.book.paths import data_dir
+
+    if data_root:
+        root = Path(data_root)
+        if not (root / "annotation.json").is_file():
+            raise FileNotFoundError(f"data_root {root} has no annotation.json (R2Gen's IU X-ray layout expected)")
+        return root
+    return generate_synthetic(data_dir("radiology", profile) / f"synthetic-{n_studies}-{image_size}px-seed{seed}",
+                              n_studies, image_size, seed, "paper")
+
+
+def cached_train(config: TrainConfig, data_root, profile: str, *, device="auto", split: str = "file",
+                 datasets: dict | None = None):
+    """`train` with its checkpoint under ``build/cache/radiology-<profile>/``, keyed by the configuration
+    and the data, so a later notebook (or a re-run) reuses a finished run and a clean build retrains."""
+    from companion.book.paths import cache_dir
+
+    config = TrainConfig(**{**asdict(config), "extra": {**config.extra, "data": str(data_root), "split": split}})
+    return train(config, data_root, device=device, checkpoint_dir=cache_dir(f"radiology-{profile}"), split=split,
+                 datasets=datasets, progress=None)
+
+
+#: One-factor-at-a-time ablations (Section V and the knobs it discusses), as overrides of the main run.
+ABLATIONS = {
+    "proposed": {},
+    "plain": {"vision": "plain"},                 # Table 3: DenseNet121 + GAP, no multi-scale/attention/mixing
+    "frozen": {"text_mode": "frozen"},            # BERT frozen, no prompts ("did not converge")
+    "finetune": {"text_mode": "finetune"},        # every BERT weight trains ("overfit")
+    "no_scaling": {"prompt_scaling": False},      # prompts without α(x)
+    "fixed_pool": {"learn_pool_weight": False},   # w fixed at 0.5
+    "efficientnet": {"vision": "efficientnet"},   # ImageNet-pretrained EfficientNet-Lite0 trunk
+}
+
+
+def ablation_config(base: TrainConfig, name: str, **overrides) -> TrainConfig:
+    """``base`` with ablation ``name`` applied ("prompts_<P>" sets the number of prompts)."""
+    if name.startswith("prompts_"):
+        change = {"n_prompts": int(name.split("_", 1)[1])}
+    elif name in ABLATIONS:
+        change = ABLATIONS[name]
+    else:
+        raise ValueError(f"unknown ablation {name!r}; known: {sorted(ABLATIONS)} or prompts_<P>")
+    return TrainConfig(**{**asdict(base), **change, **overrides})
