@@ -91,44 +91,19 @@ def recall_image_text(image: torch.Tensor, text: torch.Tensor, reports: list[str
     return out
 
 
-def score_systems(references: list[str], systems: dict[str, list[str]], n_boot: int = 1000, seed: int = 0,
-                  level: float = 0.95) -> "pandas.DataFrame":
-    """Corpus scores of each system plus bootstrap intervals over test studies.
+def per_report_means(references: list[str], systems: dict[str, list[str]], n_boot: int = 0, seed: int = 0,
+                     level: float = 0.95) -> "pandas.DataFrame":
+    """Mean per-report scores of many systems from ONE `score_each_report` call (one METEOR JVM).
 
-    The point estimate is `score_reports` (corpus BLEU, METEOR, ROUGE-L, CIDEr-D), one call per
-    system. Intervals (``n_boot > 0``) come from ONE `score_each_report` call over all systems
-    at once (references repeated; CIDEr's idf is unchanged by repeating the reference set):
-    studies are resampled and the mean per-report score recomputed. They describe
-    study-to-study spread; note that corpus BLEU is not the mean of sentence BLEU.
+    The references are repeated once per system, which leaves CIDEr's idf unchanged. ROUGE-L
+    and CIDEr means equal their corpus values; BLEU is the mean sentence BLEU and METEOR the mean
+    segment score (both differ from the corpus numbers of `score_reports`, which the paper's
+    Table 1 uses). With ``n_boot > 0`` test studies are resampled (the same resamples for every
+    system) to give ``<metric>_low`` / ``<metric>_high`` percentile intervals at ``level``.
 
     Returns
     -------
-    DataFrame indexed by system with columns ``<metric>`` and, with ``n_boot``, ``<metric>_low``,
-    ``<metric>_high``.
-    """
-    import pandas as pd
-
-    from companion.metrics.nlg import score_each_report, score_reports
-
-    n = len(references)
-    rows = {name: {k: score_reports(references, hyps)[k] for k in NLG_KEYS} for name, hyps in systems.items()}
-    if n_boot > 0:
-        names = list(systems)
-        each = score_each_report(list(references) * len(names), [h for name in names for h in systems[name]])
-        resamples = np.random.default_rng(seed).integers(n, size=(n_boot, n))
-        for s, name in enumerate(names):
-            for k in NLG_KEYS:
-                per = np.asarray(each[k], dtype=float)[s * n:(s + 1) * n]
-                means = per[resamples].mean(axis=1)
-                rows[name][f"{k}_low"], rows[name][f"{k}_high"] = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
-    return pd.DataFrame(rows).T
-
-
-def per_report_means(references: list[str], systems: dict[str, list[str]]) -> "pandas.DataFrame":
-    """Mean per-report scores of many systems from ONE `score_each_report` call (one JVM).
-
-    ROUGE-L and CIDEr means equal their corpus values; BLEU is the mean sentence BLEU and
-    METEOR the mean segment score (both differ from the corpus numbers of `score_reports`).
+    DataFrame indexed by system, columns ``BLEU_1 .. CIDEr`` (+ interval columns).
     """
     import pandas as pd
 
@@ -136,9 +111,22 @@ def per_report_means(references: list[str], systems: dict[str, list[str]]) -> "p
 
     n = len(references)
     names = list(systems)
+    for name in names:
+        if len(systems[name]) != n:
+            raise ValueError(f"system {name!r} has {len(systems[name])} reports for {n} references")
     each = score_each_report(list(references) * len(names), [h for name in names for h in systems[name]])
-    return pd.DataFrame({name: {k: float(np.mean(np.asarray(each[k], float)[s * n:(s + 1) * n])) for k in NLG_KEYS}
-                         for s, name in enumerate(names)}).T
+    resamples = np.random.default_rng(seed).integers(n, size=(n_boot, n)) if n_boot > 0 else None
+    rows = {}
+    for s, name in enumerate(names):
+        row = {}
+        for k in NLG_KEYS:
+            per = np.asarray(each[k], dtype=float)[s * n:(s + 1) * n]
+            row[k] = float(per.mean())
+            if resamples is not None:
+                row[f"{k}_low"], row[f"{k}_high"] = np.quantile(per[resamples].mean(axis=1),
+                                                                [(1 - level) / 2, (1 + level) / 2])
+        rows[name] = row
+    return pd.DataFrame(rows).T
 
 
 def finding_agreement(test_findings: list, retrieved_findings: list) -> dict[str, float]:

@@ -33,3 +33,26 @@ def test_paper_numbers_point_at_registry_metrics():
     table1 = [n for n in REPORTED if n.source == "Table 1"]
     assert [n.value for n in table1] == list(TABLE1["Proposed method"])
     assert all(n.ours.startswith("radiology/") and ":" in n.ours for n in REPORTED)
+
+
+def test_training_cli_exposes_device_and_config_flags(capsys):
+    from companion.radiology.train import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    for flag in ("--device", "--data", "--split", "--vision-trunk", "--text-mode", "--n-prompts", "--image-size"):
+        assert flag in text
+
+
+def test_ablation_configs():
+    from companion.radiology.train import TrainConfig, ablation_config
+
+    base = TrainConfig(n_prompts=16)
+    assert ablation_config(base, "plain").vision == "plain"
+    assert ablation_config(base, "prompts_4").n_prompts == 4
+    assert ablation_config(base, "frozen", seed=3).seed == 3
+    assert ablation_config(base, "proposed").key() == base.key()
+    with pytest.raises(ValueError, match="unknown ablation"):
+        ablation_config(base, "dropout")
