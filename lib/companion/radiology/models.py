@@ -30,7 +30,9 @@ def load_text_backbone(name_or_path: str | Path | None = None):
     model is in the local Hugging Face cache.
     """
     from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # a weight-loading bar is noise on a rendered page
     path = str(name_or_path) if name_or_path is not None else str(default_text_model_path())
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
