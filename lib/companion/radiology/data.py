@@ -1,0 +1,472 @@
+"""IU X-ray in the R2Gen layout: loader, study-level splits, and a synthetic generator.
+
+The on-disk format (R2Gen's ``iu_xray`` folder)::
+
+    <root>/annotation.json   {"train": [...], "val": [...], "test": [...]}
+    <root>/images/<id>/0.png (frontal), 1.png (lateral)
+
+Each entry is ``{"id": str, "report": str, "image_path": [frontal, lateral], "split": str}``
+with image paths relative to ``<root>/images``. The synthetic generator writes exactly this
+layout (plus an optional ``"findings"`` list per study, which real IU X-ray lacks and the
+loader does not require), so every run goes through the same loader.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+SPLITS = ("train", "val", "test")
+#: Ratios of the paper (Section 4.1: 7:2:1) and of R2Gen (7:1:2, what Table 1's baselines used).
+SPLIT_RATIOS = {"paper": (0.7, 0.2, 0.1), "r2gen": (0.7, 0.1, 0.2)}
+
+#: Findings drawn by the generator and their per-study probability among abnormal studies.
+#: Normal studies are drawn first with probability ``NORMAL_FRACTION``; the rest carry at least
+#: one finding. The order mirrors IU X-ray's MeSH frequencies (granuloma, cardiomegaly and
+#: degenerative spine common; pneumothorax rare).
+FINDING_RATES = {
+    "cardiomegaly": 0.30,
+    "calcified_granuloma": 0.30,
+    "degenerative_spine": 0.25,
+    "pleural_effusion": 0.15,
+    "consolidation": 0.12,
+    "nodule": 0.08,
+    "pneumothorax": 0.05,
+}
+FINDINGS = tuple(FINDING_RATES)
+NORMAL_FRACTION = 0.4
+
+
+# --------------------------------------------------------------------------- loading
+
+
+@dataclass
+class Study:
+    """One study: its id, report, the two image paths (absolute) and, if known, its findings."""
+
+    id: str
+    report: str
+    image_paths: tuple[Path, Path]
+    split: str
+    findings: tuple[str, ...] | None = None
+
+    @property
+    def is_normal(self) -> bool | None:
+        return None if self.findings is None else len(self.findings) == 0
+
+
+def load_annotation(root: str | Path, check_images: bool = True, skip_unreadable: bool = False) -> dict[str, list[Study]]:
+    """Read ``<root>/annotation.json`` into ``{"train"|"val"|"test": [Study, ...]}``.
+
+    Parameters
+    ----------
+    root : path
+        The dataset folder (holding ``annotation.json`` and ``images/``).
+    check_images : bool
+        Open every image once to make sure it exists and decodes.
+    skip_unreadable : bool
+        With ``True`` a study whose image is missing or unreadable is dropped and counted (the
+        count and the first ids are in the warning); with ``False`` (default) it raises.
+
+    Raises
+    ------
+    FileNotFoundError
+        The folder or ``annotation.json`` does not exist; an image is missing (unless skipped).
+    ValueError
+        Malformed JSON, a missing split or key, a duplicate id, an empty report, an
+        unreadable image (unless skipped).
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"IU X-ray folder {root} does not exist")
+    index = root / "annotation.json"
+    if not index.is_file():
+        raise FileNotFoundError(f"{index} not found: expected R2Gen's annotation.json in {root}")
+    try:
+        raw = json.loads(index.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{index} is not valid JSON: {exc}") from exc
+    if not isinstance(raw, dict) or not all(s in raw for s in SPLITS):
+        raise ValueError(f"{index} must be an object with keys {SPLITS}, got {type(raw).__name__} "
+                         f"with keys {sorted(raw) if isinstance(raw, dict) else '-'}")
+    out: dict[str, list[Study]] = {}
+    seen: set[str] = set()
+    bad: list[str] = []
+    for split in SPLITS:
+        if not isinstance(raw[split], list):
+            raise ValueError(f"{index}: split {split!r} must be a list of studies")
+        studies = []
+        for i, entry in enumerate(raw[split]):
+            where = f"{index}: {split}[{i}]"
+            if not isinstance(entry, dict):
+                raise ValueError(f"{where} is not an object")
+            missing = [k for k in ("id", "report", "image_path") if k not in entry]
+            if missing:
+                raise ValueError(f"{where} lacks key(s) {missing}")
+            sid = str(entry["id"])
+            if sid in seen:
+                raise ValueError(f"{where}: duplicate study id {sid!r}")
+            seen.add(sid)
+            if not isinstance(entry["report"], str) or not entry["report"].strip():
+                raise ValueError(f"{where} (id {sid}): empty or non-string report")
+            paths = entry["image_path"]
+            if not isinstance(paths, list) or len(paths) < 1:
+                raise ValueError(f"{where} (id {sid}): image_path must be a list [frontal, lateral]")
+            paths = [root / "images" / p for p in paths]
+            if len(paths) == 1:  # a handful of IU studies have one view: reuse it for both
+                paths = paths * 2
+            if check_images:
+                problem = _image_problem(paths)
+                if problem is not None:
+                    if not skip_unreadable:
+                        kind, message = problem
+                        raise kind(f"{where} (id {sid}): {message}")
+                    bad.append(sid)
+                    continue
+            findings = entry.get("findings")
+            studies.append(Study(sid, entry["report"], (paths[0], paths[1]), split,
+                                 tuple(findings) if findings is not None else None))
+        out[split] = studies
+    if bad:
+        import warnings
+
+        warnings.warn(f"{root}: skipped {len(bad)} studies with missing/unreadable images "
+                      f"(first: {bad[:5]})", stacklevel=2)
+    return out
+
+
+def _image_problem(paths) -> tuple[type, str] | None:
+    for p in paths:
+        if not p.is_file():
+            return FileNotFoundError, f"image {p} is missing"
+        try:
+            with Image.open(p) as im:
+                im.verify()
+        except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+            return ValueError, f"image {p} is unreadable ({exc.__class__.__name__})"
+    return None
+
+
+def split_by_study(ids, ratios=SPLIT_RATIOS["paper"], seed: int = 0) -> dict[str, list[str]]:
+    """Assign study ids to train/val/test in ``ratios`` with a seeded permutation.
+
+    The unit is the study (both views of a study stay together). Ids are sorted first so the
+    result depends only on the set of ids and the seed.
+
+    Returns
+    -------
+    dict ``{"train"|"val"|"test": [id, ...]}``, disjoint, covering every id.
+    """
+    ids = sorted(set(map(str, ids)))
+    if len(ids) < 3:
+        raise ValueError(f"need at least 3 studies to split, got {len(ids)}")
+    if len(ratios) != 3 or any(r < 0 for r in ratios) or not np.isclose(sum(ratios), 1.0):
+        raise ValueError(f"ratios must be three non-negative numbers summing to 1, got {ratios}")
+    order = np.random.default_rng(seed).permutation(len(ids))
+    n_train = int(round(ratios[0] * len(ids)))
+    n_val = int(round(ratios[1] * len(ids)))
+    cut = [n_train, n_train + n_val]
+    parts = np.split(order, cut)
+    return {s: [ids[i] for i in sorted(p)] for s, p in zip(SPLITS, parts)}
+
+
+def resplit(studies: dict[str, list[Study]], split: str = "paper", seed: int = 0) -> dict[str, list[Study]]:
+    """Re-split all studies by study id: ``"paper"`` (7:2:1), ``"r2gen"`` (7:1:2) or ``"file"`` (as given)."""
+    if split == "file":
+        return studies
+    if split not in SPLIT_RATIOS:
+        raise ValueError(f"split must be 'paper', 'r2gen' or 'file', got {split!r}")
+    every = {s.id: s for part in studies.values() for s in part}
+    assignment = split_by_study(every, SPLIT_RATIOS[split], seed)
+    return {name: [_with_split(every[i], name) for i in ids] for name, ids in assignment.items()}
+
+
+def _with_split(s: Study, split: str) -> Study:
+    return Study(s.id, s.report, s.image_paths, split, s.findings)
+
+
+# --------------------------------------------------------------------------- torch dataset
+
+
+def load_image(path: Path, size: int) -> torch.Tensor:
+    """A grey radiograph as a float tensor [3, size, size] in [0, 1] (grey copied to RGB)."""
+    with Image.open(path) as im:
+        im = im.convert("L")
+        if im.size != (size, size):
+            im = im.resize((size, size), Image.BILINEAR)
+        a = np.asarray(im, dtype=np.float32) / 255.0
+    return torch.from_numpy(a)[None].expand(3, -1, -1).contiguous()
+
+
+class ReportImageDataset(torch.utils.data.Dataset):
+    """Frontal image + tokenised report per study, images decoded once and kept in memory.
+
+    Tokenisation is cached here (the frozen text encoder still runs every step, because the
+    prompts change). Items are dicts ``{"image": [3, S, S], "input_ids": [L], "attention_mask": [L],
+    "index": int}``.
+    """
+
+    def __init__(self, studies: list[Study], tokenizer, image_size: int, max_length: int = 64, view: int = 0):
+        if not studies:
+            raise ValueError("ReportImageDataset: no studies")
+        self.studies = list(studies)
+        self.images = torch.stack([load_image(s.image_paths[view], image_size) for s in self.studies])
+        tok = tokenizer([s.report for s in self.studies], padding="max_length", truncation=True,
+                        max_length=max_length, return_tensors="pt")
+        self.input_ids = tok["input_ids"]
+        self.attention_mask = tok["attention_mask"]
+
+    def __len__(self) -> int:
+        return len(self.studies)
+
+    def __getitem__(self, i: int) -> dict:
+        return {"image": self.images[i], "input_ids": self.input_ids[i],
+                "attention_mask": self.attention_mask[i], "index": i}
+
+    @property
+    def reports(self) -> list[str]:
+        return [s.report for s in self.studies]
+
+
+# --------------------------------------------------------------------------- synthetic data
+
+_NORMAL_SENTENCES = {
+    "heart": ["The heart is normal in size.", "Heart size is within normal limits.",
+              "The cardiac silhouette is normal.", "Normal heart size."],
+    "mediastinum": ["The mediastinum is unremarkable.", "Mediastinal contours are normal.",
+                    "The cardiomediastinal silhouette is within normal limits."],
+    "lungs": ["The lungs are clear.", "No focal airspace consolidation.",
+              "No focal consolidation is seen.", "Lungs are clear bilaterally."],
+    "pleura": ["No pleural effusion or pneumothorax.", "There is no pneumothorax or effusion.",
+               "No XXXX of a pleural effusion.", "No pleural effusions."],
+    "bones": ["The osseous structures are intact.", "No acute bony abnormality.",
+              "Visualized XXXX of the chest are within normal limits."],
+}
+_FINDING_SENTENCES = {
+    "cardiomegaly": ["The heart is enlarged.", "Cardiomegaly is present.",
+                     "Stable cardiomegaly.", "The cardiac silhouette is enlarged."],
+    "pleural_effusion": ["There is a {side} pleural effusion.", "Blunting of the {side} costophrenic angle "
+                         "consistent with small effusion.", "Small {side} pleural effusion."],
+    "calcified_granuloma": ["Calcified granuloma in the {side} {zone}.", "There is a calcified granuloma "
+                            "in the {side} lung {zone}.", "Stable calcified small granuloma in {side} {zone}."],
+    "nodule": ["There is a nodule in the {side} {zone}.", "A {side} {zone} pulmonary nodule is noted.",
+               "Nodular opacity in the {side} {zone}, XXXX further evaluation."],
+    "consolidation": ["Focal airspace consolidation in the {side} {zone}.", "There is {side} {zone} "
+                      "airspace disease.", "Patchy opacity in the {side} {zone} concerning for pneumonia."],
+    "pneumothorax": ["There is a {side} pneumothorax.", "Small {side} apical pneumothorax.",
+                     "{Side} pneumothorax is present."],
+    "degenerative_spine": ["Degenerative changes of the thoracic spine.", "There are degenerative changes "
+                           "in the spine.", "Mild thoracic spondylosis."],
+}
+# Which normal statement a finding replaces (so a report never says both).
+_REPLACES = {"cardiomegaly": "heart", "pleural_effusion": "pleura", "pneumothorax": "pleura",
+             "consolidation": "lungs", "degenerative_spine": "bones"}
+
+
+def compose_report(findings: dict[str, dict], rng: np.random.Generator) -> str:
+    """A report for ``findings`` (name -> {side, zone}) from paraphrased sentence templates.
+
+    Normal statements cover each structure a finding does not replace; findings come first or
+    mixed in, in random order, as in IU X-ray.
+    """
+    abnormal = []
+    for name, where in findings.items():
+        template = _FINDING_SENTENCES[name][rng.integers(len(_FINDING_SENTENCES[name]))]
+        side = where.get("side", "right")
+        abnormal.append(template.format(side=side, Side=side.capitalize(), zone=where.get("zone", "base")))
+    replaced = {_REPLACES[n] for n in findings if n in _REPLACES}
+    normal = [v[rng.integers(len(v))] for k, v in _NORMAL_SENTENCES.items()
+              if k not in replaced and rng.random() < 0.85]
+    rng.shuffle(normal)
+    sentences = abnormal + normal
+    if rng.random() < 0.5:
+        rng.shuffle(sentences)
+    return " ".join(sentences)
+
+
+def sample_findings(rng: np.random.Generator) -> dict[str, dict]:
+    """Findings of one study: ``{}`` with probability NORMAL_FRACTION, else at least one finding."""
+    if rng.random() < NORMAL_FRACTION:
+        return {}
+    while True:
+        chosen = {}
+        for name, rate in FINDING_RATES.items():
+            if rng.random() < rate:
+                chosen[name] = {"side": ["right", "left"][rng.integers(2)],
+                                "zone": ["base", "upper lobe", "midlung"][rng.integers(3)]}
+        if "pneumothorax" in chosen and "pleural_effusion" in chosen:
+            del chosen["pleural_effusion"]  # both replace the pleura sentence; keep the rarer one
+        if chosen:
+            return chosen
+
+
+def _ellipse(yy, xx, cy, cx, ry, rx):
+    return ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1.0
+
+
+def draw_frontal(findings: dict[str, dict], size: int, rng: np.random.Generator) -> np.ndarray:
+    """A PA chest phantom [size, size] in [0, 1]: bright = dense (bone, heart, fluid), dark = air."""
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    img = np.full((size, size), 0.55, np.float32)  # soft tissue
+    jitter = rng.normal(0, 0.015, 4)
+    lung_r = _ellipse(yy, xx, 0.47 + jitter[0], 0.32, 0.30, 0.14)
+    lung_l = _ellipse(yy, xx, 0.47 + jitter[1], 0.68, 0.30, 0.14)
+    lungs = lung_r | lung_l
+    img[lungs] = 0.18
+    # ribs: bright bands across the lungs
+    for k in range(6):
+        y0 = 0.22 + 0.085 * k + jitter[2] * 0.5
+        band = np.abs(yy - (y0 + 0.08 * (xx - 0.5) ** 2 * 4)) < 0.012
+        img[band & lungs] += 0.12
+    # mediastinum and spine
+    img[np.abs(xx - 0.5) < 0.055 + 0.01 * (yy < 0.35)] = 0.7
+    spine = np.abs(xx - 0.5) < 0.025
+    img[spine] = 0.8
+    # heart: bright ellipse at the lower mediastinum, shifted left (patient's left is image right)
+    heart_scale = 1.45 if "cardiomegaly" in findings else 1.0
+    heart = _ellipse(yy, xx, 0.63, 0.55, 0.11 * heart_scale ** 0.6, 0.11 * heart_scale)
+    img[heart] = 0.75
+    # diaphragm: dense below the domes
+    dome = 0.78 + 0.05 * np.cos((xx - 0.32) * 9) * (xx < 0.5) + 0.05 * np.cos((xx - 0.68) * 9) * (xx >= 0.5)
+    img[yy > dome] = 0.72
+
+    def side_x(where):
+        return 0.32 if where["side"] == "right" else 0.68  # radiological convention: right on the left
+
+    def zone_y(where):
+        return {"base": 0.62, "upper lobe": 0.32, "midlung": 0.47}[where["zone"]]
+
+    if "pleural_effusion" in findings:
+        cx = side_x(findings["pleural_effusion"])
+        level = 0.64 + rng.uniform(-0.03, 0.03)
+        # fluid with a meniscus rising towards the chest wall, blunting the costophrenic angle
+        meniscus = level - 0.06 * np.abs(xx - cx) / 0.14
+        fluid = (yy > meniscus) & (np.abs(xx - cx) < 0.17) & (yy < 0.85)
+        img[fluid] = np.maximum(img[fluid], 0.68)
+    if "calcified_granuloma" in findings:
+        w = findings["calcified_granuloma"]
+        img[_ellipse(yy, xx, zone_y(w) + rng.uniform(-.03, .03), side_x(w) + rng.uniform(-.04, .04), .018, .018)] = 0.98
+    if "nodule" in findings:
+        w = findings["nodule"]
+        img[_ellipse(yy, xx, zone_y(w) + rng.uniform(-.03, .03), side_x(w) + rng.uniform(-.04, .04), .04, .04)] = 0.62
+    if "consolidation" in findings:
+        w = findings["consolidation"]
+        cy, cx = zone_y(w), side_x(w)
+        patch = _ellipse(yy, xx, cy, cx, 0.09, 0.08) & lungs
+        mottle = rng.uniform(0.45, 0.65, size=img.shape).astype(np.float32)
+        img[patch] = np.maximum(img[patch], mottle[patch])
+    if "pneumothorax" in findings:
+        cx = side_x(findings["pneumothorax"])
+        lateral = np.sign(cx - 0.5)
+        # collapsed lung edge: the outer rim of the lung is black (no markings) with a thin pleural line
+        edge = cx + lateral * 0.06
+        rim = lungs & (lateral * (xx - edge) > 0) & (yy < 0.55)
+        img[rim] = 0.03
+        img[lungs & (np.abs(xx - edge) < 0.006) & (yy < 0.55)] = 0.5
+    if "degenerative_spine" in findings:
+        for k in range(5):
+            y0 = 0.25 + 0.1 * k + rng.uniform(-.02, .02)
+            for sx in (0.47, 0.53):
+                img[_ellipse(yy, xx, y0, sx + (sx - 0.5) * 0.6, 0.012, 0.02)] = 0.97
+    img += rng.normal(0, 0.03, img.shape).astype(np.float32)
+    return np.clip(img, 0, 1)
+
+
+def draw_lateral(findings: dict[str, dict], size: int, rng: np.random.Generator) -> np.ndarray:
+    """A lateral phantom: one lung field, heart anterior, spine posterior, findings projected."""
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    img = np.full((size, size), 0.55, np.float32)
+    lung = _ellipse(yy, xx, 0.47, 0.5, 0.32, 0.28)
+    img[lung] = 0.22
+    img[np.abs(xx - 0.82) < 0.04] = 0.8  # spine, posterior
+    scale = 1.4 if "cardiomegaly" in findings else 1.0
+    img[_ellipse(yy, xx, 0.62, 0.33, 0.12 * scale ** 0.6, 0.12 * scale)] = 0.72
+    img[yy > 0.8 - 0.04 * (xx - 0.5)] = 0.72
+    if "pleural_effusion" in findings:
+        img[(yy > 0.72) & (xx > 0.6) & (xx < 0.8)] = 0.68  # posterior costophrenic sulcus
+    if "calcified_granuloma" in findings:
+        img[_ellipse(yy, xx, 0.5 + rng.uniform(-.1, .1), 0.55 + rng.uniform(-.1, .1), .018, .018)] = 0.98
+    if "nodule" in findings:
+        img[_ellipse(yy, xx, 0.45 + rng.uniform(-.1, .1), 0.55, .04, .04)] = 0.62
+    if "consolidation" in findings:
+        patch = _ellipse(yy, xx, 0.55, 0.55, 0.1, 0.1) & lung
+        img[patch] = np.maximum(img[patch], 0.5)
+    if "degenerative_spine" in findings:
+        for k in range(5):
+            img[_ellipse(yy, xx, 0.25 + 0.1 * k, 0.78, 0.012, 0.02)] = 0.97
+    img += rng.normal(0, 0.03, img.shape).astype(np.float32)
+    return np.clip(img, 0, 1)
+
+
+def generate_synthetic(root: str | Path, n_studies: int, image_size: int = 128, seed: int = 0,
+                       split: str = "paper") -> Path:
+    """Write a synthetic IU X-ray (R2Gen layout) with ``n_studies`` studies under ``root``.
+
+    Deterministic in ``seed``. If ``root/annotation.json`` already exists with the same
+    generator settings (stored in ``root/generator.json``) nothing is rewritten.
+
+    Parameters
+    ----------
+    root : path
+        Output folder (created).
+    n_studies : int
+        Number of studies; each gets a frontal and a lateral PNG of ``image_size`` pixels.
+    split : {"paper", "r2gen"}
+        Ratios of the split written into annotation.json (by study id, seeded).
+
+    Returns
+    -------
+    Path to ``root``.
+    """
+    if n_studies < 3:
+        raise ValueError(f"n_studies must be >= 3, got {n_studies}")
+    if image_size < 32:
+        raise ValueError(f"image_size must be >= 32 pixels, got {image_size}")
+    root = Path(root)
+    settings = {"n_studies": n_studies, "image_size": image_size, "seed": seed, "split": split, "version": 1}
+    stamp = root / "generator.json"
+    if stamp.is_file() and (root / "annotation.json").is_file() and json.loads(stamp.read_text()) == settings:
+        return root
+    rng = np.random.default_rng(seed)
+    entries = {}
+    for i in range(n_studies):
+        sid = f"CXR{i + 1}_IM-{1000 + i}"
+        findings = sample_findings(rng)
+        report = compose_report(findings, rng)
+        folder = root / "images" / sid
+        folder.mkdir(parents=True, exist_ok=True)
+        for view, draw in ((0, draw_frontal), (1, draw_lateral)):
+            Image.fromarray((draw(findings, image_size, rng) * 255).astype(np.uint8)).save(folder / f"{view}.png")
+        entries[sid] = {"id": sid, "report": report, "image_path": [f"{sid}/0.png", f"{sid}/1.png"],
+                        "findings": sorted(findings)}
+    assignment = split_by_study(entries, SPLIT_RATIOS[split], seed)
+    annotation = {s: [dict(entries[i], split=s) for i in ids] for s, ids in assignment.items()}
+    (root / "annotation.json").write_text(json.dumps(annotation, indent=1))
+    stamp.write_text(json.dumps(settings))
+    return root
+
+
+def finding_table(studies: list[Study]) -> dict[str, int]:
+    """Counts of each finding (and of normal studies) in ``studies`` that carry findings."""
+    counts = Counter()
+    for s in studies:
+        if s.findings is None:
+            continue
+        counts["normal" if not s.findings else "abnormal"] += 1
+        counts.update(s.findings)
+    return {k: counts.get(k, 0) for k in ("normal", "abnormal", *FINDINGS)}
+
+
+def primary_finding(study: Study) -> str:
+    """A single label for colouring plots: 'normal', the rarest finding present, or 'unknown'."""
+    if study.findings is None:
+        return "unknown"
+    if not study.findings:
+        return "normal"
+    return min(study.findings, key=lambda f: FINDING_RATES[f])

@@ -1,0 +1,151 @@
+"""Generation by retrieval (Section 4.2) and its scores via `companion.metrics`.
+
+Every test image is embedded, the most similar TRAINING report (cosine similarity) is its
+generated report, and the pairs are scored with R2Gen's convention
+(`companion.metrics.nlg.score_reports`). Recall@K of image↔report retrieval on the test set
+uses `companion.metrics.retrieval.recall_at_k`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import torch
+
+from companion.radiology.data import ReportImageDataset
+
+NLG_KEYS = ("BLEU_1", "BLEU_2", "BLEU_3", "BLEU_4", "METEOR", "ROUGE_L", "CIDEr")
+
+
+@torch.no_grad()
+def embed(model, dataset: ReportImageDataset, batch_size: int = 64, device="cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    """Unit-length (image [N, D], report [N, D]) embeddings of every study in ``dataset``, in order."""
+    model.eval()
+    device = torch.device(device)
+    model.to(device)
+    images, texts = [], []
+    for s in range(0, len(dataset), batch_size):
+        sl = slice(s, s + batch_size)
+        i, t = model(dataset.images[sl].to(device), dataset.input_ids[sl].to(device),
+                     dataset.attention_mask[sl].to(device))
+        images.append(i.float().cpu())
+        texts.append(t.float().cpu())
+    return torch.cat(images), torch.cat(texts)
+
+
+def retrieve(query: torch.Tensor, candidates: torch.Tensor) -> np.ndarray:
+    """Index of the most similar candidate for each query (ties: lowest index). [Q, D], [C, D] -> [Q]."""
+    if query.ndim != 2 or candidates.ndim != 2 or query.shape[1] != candidates.shape[1]:
+        raise ValueError(f"query [Q, D] and candidates [C, D] expected, got {tuple(query.shape)}, {tuple(candidates.shape)}")
+    return (query @ candidates.T).argmax(dim=1).numpy()
+
+
+def retrieved_reports(model, train: ReportImageDataset, test: ReportImageDataset, device="cpu") -> list[str]:
+    """For each test image, the training report whose embedding is closest (the paper's generator)."""
+    test_images, _ = embed(model, test, device=device)
+    _, train_texts = embed(model, train, device=device)
+    return [train.reports[j] for j in retrieve(test_images, train_texts)]
+
+
+def random_reports(train_reports: list[str], n: int, seed: int = 0) -> list[str]:
+    """Baseline: a uniformly random training report per test study."""
+    rng = np.random.default_rng(seed)
+    return [train_reports[j] for j in rng.integers(len(train_reports), size=n)]
+
+
+def most_frequent_report(train_reports: list[str], n: int) -> list[str]:
+    """Baseline: the most frequent training report (ties: first seen) for every test study."""
+    if not train_reports:
+        raise ValueError("no training reports")
+    counts = Counter(train_reports)
+    best = max(counts.values())
+    top = next(r for r in train_reports if counts[r] == best)
+    return [top] * n
+
+
+def recall_image_text(image: torch.Tensor, text: torch.Tensor, reports: list[str] | None = None,
+                      ks=(1, 5, 10)) -> dict[str, float]:
+    """Recall@K for image→report and report→image on matched pairs (row i ↔ row i).
+
+    With ``reports`` given, reports that are word-for-word identical count as relevant to each
+    other's images (IU X-ray has many identical normal reports; ranking one copy above another
+    is not an error). Keys ``i2t_R@k`` and ``t2i_R@k``.
+    """
+    from companion.metrics.retrieval import recall_at_k
+
+    sim = (image @ text.T).numpy()
+    n = sim.shape[0]
+    ks = tuple(k for k in ks if k <= n) or (1,)
+    out = {}
+    if reports is None:
+        relevant = list(range(n))
+    else:
+        groups: dict[str, set] = {}
+        for j, r in enumerate(reports):
+            groups.setdefault(r, set()).add(j)
+        relevant = [groups[r] for r in reports]
+    for name, s in (("i2t", sim), ("t2i", sim.T)):
+        for k, v in recall_at_k(s, relevant, ks=ks).items():
+            out[f"{name}_R@{k}"] = float(v)
+    return out
+
+
+def per_report_means(references: list[str], systems: dict[str, list[str]], n_boot: int = 0, seed: int = 0,
+                     level: float = 0.95) -> "pandas.DataFrame":
+    """Mean per-report scores of many systems from ONE `score_each_report` call (one METEOR JVM).
+
+    The references are repeated once per system, which leaves CIDEr's idf unchanged. ROUGE-L
+    and CIDEr means equal their corpus values; BLEU is the mean sentence BLEU and METEOR the mean
+    segment score (both differ from the corpus numbers of `score_reports`, which the paper's
+    Table 1 uses). With ``n_boot > 0`` test studies are resampled (the same resamples for every
+    system) to give ``<metric>_low`` / ``<metric>_high`` percentile intervals at ``level``.
+
+    Returns
+    -------
+    DataFrame indexed by system, columns ``BLEU_1 .. CIDEr`` (+ interval columns).
+    """
+    import pandas as pd
+
+    from companion.metrics.nlg import score_each_report
+
+    n = len(references)
+    names = list(systems)
+    for name in names:
+        if len(systems[name]) != n:
+            raise ValueError(f"system {name!r} has {len(systems[name])} reports for {n} references")
+    each = score_each_report(list(references) * len(names), [h for name in names for h in systems[name]])
+    resamples = np.random.default_rng(seed).integers(n, size=(n_boot, n)) if n_boot > 0 else None
+    rows = {}
+    for s, name in enumerate(names):
+        row = {}
+        for k in NLG_KEYS:
+            per = np.asarray(each[k], dtype=float)[s * n:(s + 1) * n]
+            row[k] = float(per.mean())
+            if resamples is not None:
+                row[f"{k}_low"], row[f"{k}_high"] = np.quantile(per[resamples].mean(axis=1),
+                                                                [(1 - level) / 2, (1 + level) / 2])
+        rows[name] = row
+    return pd.DataFrame(rows).T
+
+
+def finding_agreement(test_findings: list, retrieved_findings: list) -> dict[str, float]:
+    """How often the retrieved study's normal/abnormal status (and exact finding set) matches the truth."""
+    t = [tuple(sorted(f)) for f in test_findings]
+    r = [tuple(sorted(f)) for f in retrieved_findings]
+    return {"normal_abnormal_agreement": float(np.mean([(len(a) == 0) == (len(b) == 0) for a, b in zip(t, r)])),
+            "exact_findings_agreement": float(np.mean([a == b for a, b in zip(t, r)]))}
+
+
+def run_retrieval(model, datasets: dict, device="cpu") -> dict:
+    """Embed train and test, retrieve a training report for every test image.
+
+    Returns a dict with ``retrieved`` (reports), ``retrieved_index`` [N_test], and the
+    embeddings ``test_image``, ``test_text`` [N_test, D], ``train_text`` [N_train, D].
+    """
+    train, test = datasets["train"], datasets["test"]
+    test_image, test_text = embed(model, test, device=device)
+    _, train_text = embed(model, train, device=device)
+    idx = retrieve(test_image, train_text)
+    return {"retrieved": [train.reports[j] for j in idx], "retrieved_index": idx, "test_image": test_image,
+            "test_text": test_text, "train_text": train_text}

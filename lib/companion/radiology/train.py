@@ -1,0 +1,238 @@
+"""Training the radiology CLIP model with `companion.core.fit`; also a command line::
+
+    python -m companion.radiology.train --data build/data/radiology/default --epochs 30 --device cuda
+
+Without ``--data`` a synthetic IU X-ray is generated first (``--n-studies``, ``--image-size``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from companion.core import fit, seed_everything, select_device
+from companion.radiology.data import ReportImageDataset, generate_synthetic, load_annotation, resplit
+from companion.radiology.losses import symmetric_cross_entropy
+from companion.radiology.models import PromptTunedTextEncoder, RadiologyCLIP, VisionEncoder, load_text_backbone
+
+_BACKBONES: dict[str, tuple] = {}
+
+
+@dataclass
+class TrainConfig:
+    """Every knob of one run (the paper's values where it gives them; see the chapter's reading notes)."""
+
+    vision: str = "modified"            # modified | plain | efficientnet
+    vision_trunk: str = "densenet121"    # densenet121 | densenet-small (CPU stand-in)
+    vision_weights: str | None = None    # DenseNet121 state-dict file; "none" = random EfficientNet
+    text_model: str | None = None        # None: bundled all-MiniLM-L6-v2; or a hub id / local path
+    text_layers: int | None = None       # keep only the first N BERT layers (CPU smoke runs); None = all
+    text_mode: str = "prompt"            # prompt | frozen | finetune
+    n_prompts: int = 16
+    prompt_scaling: bool = True
+    n_projection_layers: int = 2
+    embed_dim: int = 256
+    learn_pool_weight: bool = True
+    image_size: int = 128
+    max_length: int = 64
+    epochs: int = 10
+    batch_size: int = 16
+    lr: float = 1e-4
+    backbone_lr: float = 2e-5            # fine-tuning mode only: BERT's own weights
+    weight_decay: float = 1e-4
+    temperature: float = 0.07
+    seed: int = 0
+    extra: dict = field(default_factory=dict)
+
+    def key(self) -> str:
+        """A short hash naming this configuration (for cache folders)."""
+        return hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
+
+
+def text_backbone(name: str | None):
+    """Tokenizer and a fresh copy of the BERT weights (the files are read once per process)."""
+    import copy
+
+    if name not in _BACKBONES:
+        _BACKBONES[name] = load_text_backbone(name)
+    tokenizer, model = _BACKBONES[name]
+    return tokenizer, copy.deepcopy(model)
+
+
+def build_model(config: TrainConfig) -> tuple[RadiologyCLIP, object]:
+    """(model, tokenizer) for ``config``, seeded with ``config.seed``."""
+    seed_everything(config.seed)
+    tokenizer, bert = text_backbone(config.text_model)
+    if config.text_layers is not None:
+        if not 1 <= config.text_layers <= len(bert.encoder.layer):
+            raise ValueError(f"text_layers must be in 1..{len(bert.encoder.layer)}, got {config.text_layers}")
+        bert.encoder.layer = bert.encoder.layer[: config.text_layers]
+        bert.config.num_hidden_layers = config.text_layers
+    text = PromptTunedTextEncoder(bert, n_prompts=config.n_prompts, embed_dim=config.embed_dim,
+                                  n_projection_layers=config.n_projection_layers, mode=config.text_mode,
+                                  prompt_scaling=config.prompt_scaling)
+    vision = VisionEncoder(config.vision, embed_dim=config.embed_dim, weights=config.vision_weights,
+                           learn_pool_weight=config.learn_pool_weight, trunk=config.vision_trunk)
+    return RadiologyCLIP(vision, text, temperature=config.temperature), tokenizer
+
+
+def clip_step(model, batch) -> dict:
+    """One contrastive step: the paper's symmetric cross-entropy on a batch of pairs."""
+    image, text = model(batch["image"], batch["input_ids"], batch["attention_mask"])
+    inner = model.module if hasattr(model, "module") else model
+    loss = symmetric_cross_entropy(image, text, inner.temperature)
+    return {"loss": loss}
+
+
+def make_optimizer(model: RadiologyCLIP, config: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW; BERT's own weights (fine-tuning only) get the smaller ``backbone_lr``."""
+    bert = {id(p) for p in model.text.backbone.parameters()}
+    rest = [p for p in model.parameters() if p.requires_grad and id(p) not in bert]
+    groups = [{"params": rest, "lr": config.lr}]
+    tuned = [p for p in model.text.backbone.parameters() if p.requires_grad]
+    if tuned:
+        groups.append({"params": tuned, "lr": config.backbone_lr})
+    return torch.optim.AdamW(groups, weight_decay=config.weight_decay)
+
+
+@torch.no_grad()
+def mean_loss(model: RadiologyCLIP, dataset: ReportImageDataset, batch_size: int, device) -> float:
+    """Symmetric loss over ``dataset`` in fixed batches (eval mode), for validation curves."""
+    model.eval()
+    total, n = 0.0, 0
+    for start in range(0, len(dataset), batch_size):
+        idx = range(start, min(start + batch_size, len(dataset)))
+        if len(idx) < 2:
+            continue
+        image, text = model(dataset.images[idx.start:idx.stop].to(device),
+                            dataset.input_ids[idx.start:idx.stop].to(device),
+                            dataset.attention_mask[idx.start:idx.stop].to(device))
+        total += float(symmetric_cross_entropy(image, text, model.temperature)) * len(idx)
+        n += len(idx)
+    return total / max(n, 1)
+
+
+def prepare_datasets(data_root, tokenizer, config: TrainConfig, split: str = "file") -> dict[str, ReportImageDataset]:
+    studies = resplit(load_annotation(data_root), split, seed=config.seed)
+    return {name: ReportImageDataset(studies[name], tokenizer, config.image_size, config.max_length)
+            for name in ("train", "val", "test") if studies[name]}
+
+
+def train(config: TrainConfig, data_root, *, device="auto", checkpoint_dir=None, split: str = "file",
+          datasets: dict | None = None, progress: bool | None = None):
+    """Train one model and return ``(model, TrainResult, datasets)``.
+
+    The checkpoint (``<checkpoint_dir>/<config.key()>.pt``) is resumed when it exists, so a
+    notebook re-run with the same configuration is instant and a later notebook reuses it.
+    Validation loss is logged every epoch (``val_loss``).
+    """
+    device = select_device(device)
+    model, tokenizer = build_model(config)
+    if datasets is None:
+        datasets = prepare_datasets(data_root, tokenizer, config, split)
+    if device.type == "cuda":
+        model.vision.to(memory_format=torch.channels_last)
+    val = datasets.get("val")
+    evaluate = (lambda m: {"val_loss": mean_loss(m, val, config.batch_size, device)}) if val is not None else None
+    checkpoint = Path(checkpoint_dir) / f"{config.key()}.pt" if checkpoint_dir is not None else None
+    result = fit(model, clip_step, datasets["train"], optimizer=make_optimizer(model, config),
+                 epochs=config.epochs, batch_size=config.batch_size, seed=config.seed, device=device,
+                 evaluate=evaluate, checkpoint_path=checkpoint, drop_last=len(datasets["train"]) > config.batch_size,
+                 progress=progress, description=f"{config.vision}/{config.text_mode}")
+    model.eval()
+    return model, result, datasets
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m companion.radiology.train",
+                                     description="Train the prompt-tuned CLIP model of chapter 1 on IU X-ray "
+                                                 "(R2Gen layout) or a synthetic stand-in.")
+    parser.add_argument("--data", type=Path, help="IU X-ray folder (annotation.json + images/); "
+                        "default: generate a synthetic one under --out")
+    parser.add_argument("--split", default="file", choices=["file", "paper", "r2gen"],
+                        help="keep annotation.json's split, or re-split by study id 7:2:1 (paper) / 7:1:2 (r2gen)")
+    parser.add_argument("--n-studies", type=int, default=400, help="synthetic studies when --data is not given")
+    parser.add_argument("--out", type=Path, default=Path("build/radiology-train"), help="checkpoints and history")
+    parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    defaults = TrainConfig()
+    for name, value in asdict(defaults).items():
+        if name == "extra":
+            continue
+        flag = "--" + name.replace("_", "-")
+        if isinstance(value, bool):
+            parser.add_argument(flag, type=lambda s: s.lower() in ("1", "true", "yes"), default=value)
+        else:
+            kind = int if name == "text_layers" else (type(value) if value is not None else str)
+            parser.add_argument(flag, type=kind, default=value)
+    args = parser.parse_args(argv)
+    config = TrainConfig(**{k: getattr(args, k) for k in asdict(defaults) if k != "extra"})
+    data = args.data
+    if data is None:
+        data = generate_synthetic(args.out / "data", args.n_studies, config.image_size, config.seed, "paper")
+    args.out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    model, result, datasets = train(config, data, device=args.device, checkpoint_dir=args.out, split=args.split)
+    print(json.dumps({"config": asdict(config), "history": result.history, "device": result.device,
+                      "precision": result.precision, "samples_per_second": result.samples_per_second,
+                      "seconds": time.perf_counter() - t0}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
+
+
+# --------------------------------------------------------------------------- notebook helpers
+
+
+def chapter_data(profile: str, n_studies: int, image_size: int, seed: int, data_root: str | None = None) -> Path:
+    """The dataset folder a notebook uses: ``data_root`` when given (real IU X-ray), else a synthetic
+    IU X-ray generated (once, deterministically) under ``build/data/radiology/<profile>/``."""
+    from companion.book.paths import data_dir
+
+    if data_root:
+        root = Path(data_root)
+        if not (root / "annotation.json").is_file():
+            raise FileNotFoundError(f"data_root {root} has no annotation.json (R2Gen's IU X-ray layout expected)")
+        return root
+    return generate_synthetic(data_dir("radiology", profile) / f"synthetic-{n_studies}-{image_size}px-seed{seed}",
+                              n_studies, image_size, seed, "paper")
+
+
+def cached_train(config: TrainConfig, data_root, profile: str, *, device="auto", split: str = "file",
+                 datasets: dict | None = None):
+    """`train` with its checkpoint under ``build/cache/radiology-<profile>/``, keyed by the configuration
+    and the data, so a later notebook (or a re-run) reuses a finished run and a clean build retrains."""
+    from companion.book.paths import cache_dir
+
+    config = TrainConfig(**{**asdict(config), "extra": {**config.extra, "data": str(data_root), "split": split}})
+    return train(config, data_root, device=device, checkpoint_dir=cache_dir(f"radiology-{profile}"), split=split,
+                 datasets=datasets, progress=None)
+
+
+#: One-factor-at-a-time ablations (Section V and the knobs it discusses), as overrides of the main run.
+ABLATIONS = {
+    "proposed": {},
+    "plain": {"vision": "plain"},                 # Table 3: DenseNet121 + GAP, no multi-scale/attention/mixing
+    "frozen": {"text_mode": "frozen"},            # BERT frozen, no prompts ("did not converge")
+    "finetune": {"text_mode": "finetune"},        # every BERT weight trains ("overfit")
+    "no_scaling": {"prompt_scaling": False},      # prompts without α(x)
+    "fixed_pool": {"learn_pool_weight": False},   # w fixed at 0.5
+    "efficientnet": {"vision": "efficientnet"},   # ImageNet-pretrained EfficientNet-Lite0 trunk
+}
+
+
+def ablation_config(base: TrainConfig, name: str, **overrides) -> TrainConfig:
+    """``base`` with ablation ``name`` applied ("prompts_<P>" sets the number of prompts)."""
+    if name.startswith("prompts_"):
+        change = {"n_prompts": int(name.split("_", 1)[1])}
+    elif name in ABLATIONS:
+        change = ABLATIONS[name]
+    else:
+        raise ValueError(f"unknown ablation {name!r}; known: {sorted(ABLATIONS)} or prompts_<P>")
+    return TrainConfig(**{**asdict(base), **change, **overrides})

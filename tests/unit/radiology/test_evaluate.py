@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+import torch
+
+from companion.radiology.evaluate import finding_agreement, most_frequent_report, random_reports, retrieve
+from companion.radiology.paper import REPORTED, TABLE1
+
+
+def test_retrieve_picks_nearest_and_validates():
+    cand = torch.eye(3)
+    query = torch.tensor([[0.1, 0.9, 0.0], [1.0, 0.0, 0.2]])
+    assert list(retrieve(query, cand)) == [1, 0]
+    with pytest.raises(ValueError):
+        retrieve(query, torch.eye(4))
+
+
+def test_baselines():
+    reports = ["a", "b", "b", "c", "a", "b"]
+    assert most_frequent_report(reports, 3) == ["b", "b", "b"]
+    r = random_reports(reports, 50, seed=1)
+    assert r == random_reports(reports, 50, seed=1) and set(r) <= set(reports)
+    with pytest.raises(ValueError):
+        most_frequent_report([], 2)
+
+
+def test_finding_agreement():
+    out = finding_agreement([[], ["nodule"], ["cardiomegaly"]], [[], ["cardiomegaly"], ["cardiomegaly"]])
+    assert out["normal_abnormal_agreement"] == 1.0
+    assert out["exact_findings_agreement"] == pytest.approx(2 / 3)
+
+
+def test_paper_numbers_point_at_registry_metrics():
+    table1 = [n for n in REPORTED if n.source == "Table 1"]
+    assert [n.value for n in table1] == list(TABLE1["Proposed method"])
+    assert all(n.ours.startswith("radiology/") and ":" in n.ours for n in REPORTED)
+
+
+def test_training_cli_exposes_device_and_config_flags(capsys):
+    from companion.radiology.train import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    for flag in ("--device", "--data", "--split", "--vision-trunk", "--text-mode", "--n-prompts", "--image-size"):
+        assert flag in text
+
+
+def test_ablation_configs():
+    from companion.radiology.train import TrainConfig, ablation_config
+
+    base = TrainConfig(n_prompts=16)
+    assert ablation_config(base, "plain").vision == "plain"
+    assert ablation_config(base, "prompts_4").n_prompts == 4
+    assert ablation_config(base, "frozen", seed=3).seed == 3
+    assert ablation_config(base, "proposed").key() == base.key()
+    with pytest.raises(ValueError, match="unknown ablation"):
+        ablation_config(base, "dropout")

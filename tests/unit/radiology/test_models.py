@@ -1,0 +1,155 @@
+"""Model tests; the BERT files are read once for the whole module (the slow part)."""
+
+import pytest
+import torch
+
+from companion.radiology.losses import clip_info_nce, info_nce, symmetric_cross_entropy
+from companion.radiology.models import (ChannelAttention, MixedPooling, MultiScaleDepthwise,
+                                        PromptTunedTextEncoder, SpatialAttention, VisionEncoder, count_parameters)
+from companion.radiology.train import TrainConfig, build_model, clip_step, make_optimizer, text_backbone
+
+
+@pytest.fixture(scope="module")
+def backbone():
+    tokenizer, bert = text_backbone(None)
+    bert.encoder.layer = bert.encoder.layer[:1]  # one layer is enough to test the wiring
+    return tokenizer, bert
+
+
+@pytest.fixture(scope="module")
+def tokens(backbone):
+    tok = backbone[0](["The heart is enlarged.", "Lungs are clear. No pleural effusion."], padding="max_length",
+                      max_length=16, truncation=True, return_tensors="pt")
+    return tok["input_ids"], tok["attention_mask"]
+
+
+def test_prompt_encoder_shapes_and_frozen_counts(backbone, tokens):
+    tokenizer, bert = backbone
+    enc = PromptTunedTextEncoder(bert, n_prompts=5, embed_dim=32, n_projection_layers=2, mode="prompt")
+    counts = count_parameters(enc)
+    bert_params = sum(p.numel() for p in bert.parameters())
+    d = bert.config.hidden_size
+    # trainable: prompts P*d, scaling 2*d*d, pooling d+1, K=2 projections (d*d+d+2d each), head d*32+32
+    expected = 5 * d + 2 * d * d + (d + 1) + 2 * (d * d + 3 * d) + d * 32 + 32
+    assert counts["trainable"] == expected
+    assert counts["frozen"] == bert_params
+    hidden, mask, alpha = enc.encode_tokens(*tokens)
+    assert hidden.shape == (2, 16 + 5, d) and mask.shape == (2, 21)
+    assert alpha.shape == (2, 5) and bool(((alpha > 0) & (alpha < 1)).all())
+    assert enc(*tokens).shape == (2, 32)
+    prompts = enc.prompts.detach()
+    assert 0.01 < float(prompts.std()) < 0.02 and float(prompts.abs().max()) <= 0.04 + 1e-6  # truncated at 2 sigma
+
+
+def test_prompts_receive_gradients_but_bert_does_not(backbone, tokens):
+    enc = PromptTunedTextEncoder(backbone[1], n_prompts=3, embed_dim=16, mode="prompt")
+    enc(*tokens).sum().backward()
+    assert enc.prompts.grad is not None and enc.prompts.grad.abs().sum() > 0
+    assert all(p.grad is None for p in enc.backbone.parameters())
+
+
+def test_text_modes(backbone):
+    bert = backbone[1]
+    frozen = PromptTunedTextEncoder(bert, n_prompts=3, embed_dim=16, mode="frozen")
+    assert frozen.n_prompts == 0 and count_parameters(frozen)["frozen"] == sum(p.numel() for p in bert.parameters())
+    full = PromptTunedTextEncoder(bert, n_prompts=3, embed_dim=16, mode="finetune")
+    assert count_parameters(full)["frozen"] == 0
+    for p in bert.parameters():
+        p.requires_grad_(False)
+    with pytest.raises(ValueError, match="mode"):
+        PromptTunedTextEncoder(bert, mode="lora")
+
+
+def test_attention_modules():
+    torch.manual_seed(0)
+    x = torch.rand(2, 8, 5, 5)
+    ca = ChannelAttention(8, reduction=4)
+    assert ca.fc1.out_features == 2
+    w = ca.weights(x)
+    assert w.shape == (2, 8) and bool(((w > 0) & (w < 1)).all())
+    assert torch.allclose(ca(x), x * w[:, :, None, None])
+    sa = SpatialAttention(7)
+    m = sa.weights(x)
+    assert m.shape == (2, 1, 5, 5)
+    # the map sees only mean and max over channels: permuting channels leaves it unchanged
+    assert torch.allclose(sa.weights(x[:, torch.randperm(8)]), m, atol=1e-6)
+    ms = MultiScaleDepthwise(8, channels_per_scale=4, kernel_sizes=(3, 5))
+    assert ms(x).shape == (2, 8, 5, 5)
+
+
+def test_mixed_pooling_limits_and_fixed_weight():
+    x = torch.rand(3, 4, 6, 6)
+    fixed = MixedPooling(0.999999, learnable=False)
+    assert torch.allclose(fixed(x), x.mean((2, 3)), atol=1e-4)
+    assert not any(p.requires_grad for p in fixed.parameters())
+    learned = MixedPooling(0.3)
+    assert abs(float(learned.weight) - 0.3) < 1e-6 and learned.logit.requires_grad
+    with pytest.raises(ValueError):
+        MixedPooling(1.0)
+
+
+def test_vision_encoder_variants_shapes():
+    torch.manual_seed(0)
+    images = torch.rand(2, 3, 64, 64)
+    modified = VisionEncoder("modified", embed_dim=16, trunk="densenet-small")
+    maps = modified.forward_maps(images)
+    assert maps["embedding"].shape == (2, 16)
+    assert maps["channel_weights"].shape == (2, 256)      # 4 scales x 64 = 256, as W1 in R^{256x64}
+    assert maps["spatial_map"].shape == (2, 1, 2, 2)      # stride 32
+    assert modified.channel_attention.fc1.out_features == 64
+    plain = VisionEncoder("plain", embed_dim=16, trunk="densenet-small")
+    assert plain(images).shape == (2, 16)
+    assert count_parameters(plain)["total"] < count_parameters(modified)["total"]
+    full = VisionEncoder("plain", embed_dim=16)
+    assert full.trunk.out_channels == 1024
+    with pytest.raises(FileNotFoundError):
+        VisionEncoder("plain", weights="/nonexistent/densenet121.pth")
+
+
+def test_symmetric_loss_equals_info_nce():
+    torch.manual_seed(1)
+    a, b = torch.randn(7, 12), torch.randn(7, 12)
+    for tau in (0.07, 0.5, 1.0):
+        assert torch.allclose(symmetric_cross_entropy(a, b, tau), clip_info_nce(a, b, tau), atol=1e-5)
+    # matched pairs give a lower loss than shuffled ones
+    assert symmetric_cross_entropy(a, a, 0.1) < symmetric_cross_entropy(a, b, 0.1)
+    # one direction alone is not symmetric in general
+    assert not torch.allclose(info_nce(a, b), info_nce(b, a))
+    with pytest.raises(ValueError):
+        symmetric_cross_entropy(a, b[:3])
+
+
+def _tiny_config(seed):
+    return TrainConfig(vision_trunk="densenet-small", text_layers=1, n_prompts=2, embed_dim=16, image_size=32,
+                       max_length=12, seed=seed, lr=1e-3)
+
+
+def _batch(tokenizer):
+    g = torch.Generator().manual_seed(0)
+    tok = tokenizer(["heart enlarged", "lungs clear", "effusion left", "granuloma right"], padding="max_length",
+                    max_length=12, return_tensors="pt")
+    return {"image": torch.rand(4, 3, 32, 32, generator=g), "input_ids": tok["input_ids"],
+            "attention_mask": tok["attention_mask"]}
+
+
+def test_seed_determinism_and_training_steps_decrease_loss(backbone):
+    m1, tok = build_model(_tiny_config(5))
+    m2, _ = build_model(_tiny_config(5))
+    m3, _ = build_model(_tiny_config(6))
+    batch = _batch(tok)
+    for m in (m1, m2, m3):
+        m.eval()
+    with torch.no_grad():
+        e1, e2, e3 = (m(batch["image"], batch["input_ids"], batch["attention_mask"])[0] for m in (m1, m2, m3))
+    assert torch.equal(e1, e2) and not torch.allclose(e1, e3)
+    m1.train()
+    opt = make_optimizer(m1, _tiny_config(5))
+    losses = []
+    for _ in range(8):
+        torch.manual_seed(0)
+        loss = clip_step(m1, batch)["loss"]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss))
+    assert losses[-1] < losses[0] - 0.1, losses
