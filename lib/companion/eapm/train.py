@@ -191,3 +191,33 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def run_setting(config: TrainConfig, train_data, val_data, *, seed: int, profile: str, data_tag: str,
+                device: str = "auto") -> dict:
+    """Train ``config`` (or reuse its cached checkpoint) and evaluate it on ``val_data``.
+
+    The checkpoint and the evaluation are cached under ``cache_dir("eapm")`` keyed by profile,
+    data, seed and the config hash; a missing cache is regenerated, so any notebook can run alone.
+
+    Returns
+    -------
+    dict with ``label``, ``seed``, ``coco`` (12 COCO numbers), ``ap_by_aspect``, ``detections``,
+    ``history``, ``train_seconds`` and ``images_per_second`` (NaN when loaded from cache).
+    """
+    from companion.eapm.evaluate import ap_by_aspect_ratio, coco_stats, predict
+
+    ckpt = checkpoint_for(config, seed, profile, data_tag)
+    summary_path = ckpt.with_suffix(".eval.json")
+    if ckpt.exists() and summary_path.exists():
+        return json.loads(summary_path.read_text())
+    run = train_detector(config, train_data, seed=seed, device=device, checkpoint_path=ckpt, progress=False)
+    detections = predict(run.model, val_data, device=run.device)
+    out = {
+        "label": config.label(), "seed": seed, "config": asdict(config),
+        "coco": coco_stats(val_data, detections), "ap_by_aspect": ap_by_aspect_ratio(val_data, detections),
+        "detections": detections, "history": run.history, "train_seconds": run.seconds,
+        "images_per_second": run.images_per_second, "device": run.device,
+    }
+    summary_path.write_text(json.dumps(out))
+    return out
