@@ -84,10 +84,19 @@ def ap_by_aspect_ratio(dataset: CocoDetection, detections: list[dict], buckets=A
 
 
 def seed_summary(rows: list[dict], keys=COCO_KEYS) -> dict[str, tuple[float, float]]:
-    """Mean and sample std (ddof=1; 0 for one seed) of each key over seed runs."""
+    """Mean and sample std (ddof=1; 0 for one seed) of each key over seed runs.
+
+    COCOeval reports -1 for a size bucket without ground truth; that becomes NaN here
+    (no value), not a score of -1.
+    """
     out = {}
     for k in keys:
         vals = np.array([r[k] for r in rows], dtype=float)
+        vals[vals < 0] = np.nan
+        if np.isnan(vals).all():
+            out[k] = (float("nan"), float("nan"))
+            continue
+        vals = vals[~np.isnan(vals)]
         out[k] = (float(vals.mean()), float(vals.std(ddof=1)) if len(vals) > 1 else 0.0)
     return out
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from companion.core import fit, seed_everything, select_device
-from companion.eapm.data import CocoDetection, collate, coco2017, synthetic_dataset
+from companion.eapm.data import CocoDetection, coco2017, collate, synthetic_dataset
 from companion.eapm.models import build_detector
 
 
@@ -221,3 +221,38 @@ def run_setting(config: TrainConfig, train_data, val_data, *, seed: int, profile
     }
     summary_path.write_text(json.dumps(out))
     return out
+
+
+def make_config(*, detector: str = "retinanet", mu=None, theta=None, reg_loss: str = "l1", **settings) -> TrainConfig:
+    """A TrainConfig from a notebook's profile settings plus the EAPM knobs of one table row.
+
+    ``settings`` may carry any TrainConfig field (``lr_steps`` as a list is accepted); unknown
+    keys raise ValueError so that a typo in profiles.yml is not silently ignored.
+    """
+    fields = set(TrainConfig.__dataclass_fields__)
+    unknown = set(settings) - fields
+    if unknown:
+        raise ValueError(f"unknown training settings {sorted(unknown)}; known: {sorted(fields)}")
+    if "lr_steps" in settings:
+        settings["lr_steps"] = tuple(settings["lr_steps"])
+    if detector == "faster_rcnn":
+        reg_loss = "balanced_l1"
+    return TrainConfig(detector=detector, mu=mu, theta=theta, reg_loss=reg_loss, **settings)
+
+
+def load_data(coco_root: str, n_train: int, n_val: int, image_size: int, seed: int, profile: str):
+    """The chapter's data: COCO 2017 when ``coco_root`` is set, else the synthetic set (cached).
+
+    Returns
+    -------
+    (train, val, tag, description): two CocoDetection sets, a short cache tag, and the words a
+    page uses to say which data produced its numbers.
+    """
+    from companion.book.paths import data_dir
+
+    if coco_root:
+        train, val = coco2017(coco_root, "train2017"), coco2017(coco_root, "val2017")
+        return train, val, "coco2017", f"COCO 2017 ({len(train)} train / {len(val)} val images)"
+    train, val = synthetic_dataset(data_dir("eapm", profile), n_train, n_val, image_size=image_size, seed=seed)
+    desc = f"synthetic COCO-format shapes, {n_train} train / {n_val} val images of {image_size} px (seed {seed})"
+    return train, val, f"syn{n_train}-{n_val}-{image_size}-s{seed}", desc

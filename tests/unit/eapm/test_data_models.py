@@ -141,3 +141,11 @@ def test_paired_gain():
     assert out["gain"] == pytest.approx(0.35 / 3) and out["n_seeds"] == 3 and out["p_value"] < 0.05
     with pytest.raises(ValueError, match="equally many"):
         paired_gain([0.1], [0.1, 0.2])
+
+
+def test_seed_summary_treats_missing_bucket_as_nan():
+    from companion.eapm.evaluate import seed_summary
+
+    out = seed_summary([{"AP": 0.2, "APl": -1.0}, {"AP": 0.4, "APl": -1.0}], keys=("AP", "APl"))
+    assert out["AP"][0] == pytest.approx(0.3) and out["AP"][1] == pytest.approx(np.std([0.2, 0.4], ddof=1))
+    assert np.isnan(out["APl"][0])
