@@ -1,0 +1,248 @@
+"""EAPM plugged into torchvision's RetinaNet, FCOS and Faster R-CNN by overriding loss methods.
+
+Nothing of torchvision is copied: each detector gets a head subclass whose ``compute_loss``
+(or, for Faster R-CNN, the training branch of ``RoIHeads.forward``) calls our losses.
+
+* RetinaNet: EAPM-focal for classification (``mu``); L1 (torchvision's default) or balanced L1
+  +- EAPM (``theta``) for regression ("Libra RetinaNet" = RetinaNet with balanced L1).
+* FCOS: EAPM-focal for classification; GIoU and centerness unchanged (FCOS regresses distances,
+  not (tw, th), so GoS does not apply).
+* Faster R-CNN: balanced L1 +- EAPM in the second-stage box head (the paper's Libra R-CNN case).
+
+All builders use ``weights=None``: no detection or ImageNet ResNet weights exist offline.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from functools import partial
+
+import torch
+from torch import nn
+from torchvision.models import mobilenet_v3_small, resnet18, resnet50
+from torchvision.models.detection import FCOS, FasterRCNN, RetinaNet
+from torchvision.models.detection.anchor_utils import AnchorGenerator
+from torchvision.models.detection.backbone_utils import BackboneWithFPN
+from torchvision.models.detection.fcos import FCOSHead
+from torchvision.models.detection.retinanet import (
+    RetinaNetClassificationHead,
+    RetinaNetHead,
+    RetinaNetRegressionHead,
+)
+from torchvision.models.detection.roi_heads import RoIHeads
+from torchvision.ops.feature_pyramid_network import LastLevelMaxPool, LastLevelP6P7
+
+from companion.eapm.losses import balanced_l1_loss, eapm_balanced_l1_loss, eapm_focal_loss
+
+DETECTORS = ("retinanet", "fcos", "faster_rcnn")
+
+
+# ---- RetinaNet ----------------------------------------------------------------------------
+
+class EAPMClassificationHead(RetinaNetClassificationHead):
+    """RetinaNet classification head whose loss is EAPM-focal (``mu=None``: plain focal)."""
+
+    def __init__(self, *args, mu: float | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.mu = mu
+
+    def compute_loss(self, targets, head_outputs, matched_idxs):
+        losses = []
+        for tgt, logits, matched in zip(targets, head_outputs["cls_logits"], matched_idxs):
+            foreground = matched >= 0
+            one_hot = torch.zeros_like(logits)
+            one_hot[foreground, tgt["labels"][matched[foreground]]] = 1.0
+            valid = matched != self.BETWEEN_THRESHOLDS  # anchors between IoU thresholds are ignored
+            loss = eapm_focal_loss(logits[valid], one_hot[valid], mu=self.mu, reduction="sum")
+            losses.append(loss / max(1, int(foreground.sum())))
+        return sum(losses) / len(targets)
+
+
+class EAPMRegressionHead(RetinaNetRegressionHead):
+    """RetinaNet regression head: ``loss="l1"`` (torchvision) or ``"balanced_l1"`` with optional EAPM."""
+
+    def __init__(self, *args, loss: str = "l1", theta: float | None = None, beta: float = 0.11, **kwargs):
+        super().__init__(*args, **kwargs)
+        if loss not in ("l1", "balanced_l1"):
+            raise ValueError(f"regression loss must be 'l1' or 'balanced_l1', got {loss!r}")
+        if theta is not None and loss != "balanced_l1":
+            raise ValueError("EAPM regression (theta) is defined with the balanced L1 loss: pass loss='balanced_l1'")
+        self.loss, self.theta, self.beta = loss, theta, beta
+
+    def compute_loss(self, targets, head_outputs, anchors, matched_idxs):
+        if self.loss == "l1":
+            return super().compute_loss(targets, head_outputs, anchors, matched_idxs)
+        losses = []
+        for tgt, deltas, anchors_i, matched in zip(targets, head_outputs["bbox_regression"], anchors, matched_idxs):
+            fg = torch.where(matched >= 0)[0]
+            target_deltas = self.box_coder.encode_single(tgt["boxes"][matched[fg]], anchors_i[fg])
+            loss = eapm_balanced_l1_loss(deltas[fg], target_deltas, theta=self.theta, beta=self.beta)
+            losses.append(loss / max(1, fg.numel()))
+        return sum(losses) / max(1, len(targets))
+
+
+class EAPMRetinaNetHead(RetinaNetHead):
+    def __init__(self, in_channels, num_anchors, num_classes, mu=None, reg_loss="l1", theta=None):
+        nn.Module.__init__(self)
+        self.classification_head = EAPMClassificationHead(in_channels, num_anchors, num_classes, mu=mu)
+        self.regression_head = EAPMRegressionHead(in_channels, num_anchors, loss=reg_loss, theta=theta)
+
+
+# ---- FCOS ---------------------------------------------------------------------------------
+
+class EAPMFCOSHead(FCOSHead):
+    """FCOS head whose classification term is EAPM-focal; box and centerness terms unchanged."""
+
+    def __init__(self, *args, mu: float | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.mu = mu
+
+    def compute_loss(self, targets, head_outputs, anchors, matched_idxs):
+        losses = super().compute_loss(targets, head_outputs, anchors, matched_idxs)
+        if self.mu is None:
+            return losses
+        logits = head_outputs["cls_logits"]
+        one_hot = torch.zeros_like(logits)
+        n_fg = 0
+        for i, (tgt, matched) in enumerate(zip(targets, matched_idxs)):
+            fg = matched >= 0
+            one_hot[i, fg, tgt["labels"][matched[fg]]] = 1.0
+            n_fg += int(fg.sum())
+        losses["classification"] = eapm_focal_loss(logits, one_hot, mu=self.mu, reduction="sum") / max(1, n_fg)
+        return losses
+
+
+# ---- Faster R-CNN -------------------------------------------------------------------------
+
+class EAPMRoIHeads(RoIHeads):
+    """Second stage with balanced L1 (+- EAPM) box loss; evaluation is torchvision's unchanged."""
+
+    def __init__(self, *args, theta: float | None = None, beta: float = 1.0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.theta, self.beta = theta, beta
+
+    def forward(self, features, proposals, image_shapes, targets=None):
+        if not self.training:
+            return super().forward(features, proposals, image_shapes, targets)
+        proposals, _, labels, regression_targets = self.select_training_samples(proposals, targets)
+        box_features = self.box_head(self.box_roi_pool(features, proposals, image_shapes))
+        class_logits, box_regression = self.box_predictor(box_features)
+        labels = torch.cat(labels)
+        regression_targets = torch.cat(regression_targets)
+        loss_cls = nn.functional.cross_entropy(class_logits, labels)
+        pos = torch.where(labels > 0)[0]
+        deltas = box_regression.reshape(len(labels), -1, 4)[pos, labels[pos]]
+        loss_box = eapm_balanced_l1_loss(deltas, regression_targets[pos], theta=self.theta, beta=self.beta)
+        return [], {"loss_classifier": loss_cls, "loss_box_reg": loss_box / labels.numel()}
+
+
+# ---- builders -----------------------------------------------------------------------------
+
+BACKBONES = ("mobilenet_v3_small", "resnet18", "resnet50")
+
+
+def _backbone(name: str, fpn_channels: int, one_stage: bool, weights_path: str | None):
+    if name == "mobilenet_v3_small":
+        # The cheapest CPU option: feature stages at strides 4, 8, 16, 32 (16, 24, 48, 576 channels).
+        net = mobilenet_v3_small(weights=None)
+        if weights_path is not None:
+            net.load_state_dict(torch.load(weights_path, map_location="cpu", weights_only=True))
+        stages = {"1": 16, "3": 24, "8": 48, "12": 576}
+        keep = list(stages)[1:] if one_stage else list(stages)
+        extra = LastLevelP6P7(fpn_channels, fpn_channels) if one_stage else LastLevelMaxPool()
+        return BackboneWithFPN(net.features, {k: str(i) for i, k in enumerate(keep)}, [stages[k] for k in keep],
+                               fpn_channels, extra_blocks=extra)
+    if name == "resnet18":
+        body, in_list = resnet18(weights=None), [128, 256, 512]
+    elif name == "resnet50":
+        body, in_list = resnet50(weights=None), [512, 1024, 2048]
+    else:
+        raise ValueError(f"backbone must be one of {BACKBONES}, got {name!r}")
+    if weights_path is not None:
+        body.load_state_dict(torch.load(weights_path, map_location="cpu", weights_only=True))
+    if one_stage:  # P3-P7 as in RetinaNet / FCOS
+        layers = {"layer2": "0", "layer3": "1", "layer4": "2"}
+        extra = LastLevelP6P7(fpn_channels, fpn_channels)
+    else:  # P2-P6 as in Faster R-CNN
+        layers = {"layer1": "0", "layer2": "1", "layer3": "2", "layer4": "3"}
+        in_list = [in_list[0] // 2] + in_list
+        extra = LastLevelMaxPool()
+    return BackboneWithFPN(body, layers, in_list, fpn_channels, extra_blocks=extra)
+
+
+def build_detector(
+    detector: str,
+    num_classes: int,
+    *,
+    mu: float | None = None,
+    theta: float | None = None,
+    reg_loss: str = "l1",
+    backbone: str = "resnet18",
+    fpn_channels: int = 64,
+    image_size: int = 128,
+    backbone_weights: str | None = None,
+    score_thresh: float = 0.01,
+) -> nn.Module:
+    """A torchvision detector with EAPM losses.
+
+    Parameters
+    ----------
+    detector : "retinanet" | "fcos" | "faster_rcnn"
+    num_classes : int
+        Foreground classes + 1 (background index 0).
+    mu : float or None
+        EAPM-focal strength (RetinaNet, FCOS); None = plain focal loss.
+    theta : float or None
+        EAPM-balanced-L1 strength (RetinaNet with ``reg_loss="balanced_l1"``, Faster R-CNN).
+    reg_loss : "l1" | "balanced_l1"
+        RetinaNet regression loss (Faster R-CNN always uses balanced L1, as Libra R-CNN).
+    backbone, fpn_channels : ``"mobilenet_v3_small"`` or ``"resnet18"`` with a 64-channel FPN for
+        CPU runs; ``"resnet50"`` with 256 channels is the paper's setting.
+    image_size : int
+        Images are resized so that the short side is ``image_size`` (paper: 800, max 1333).
+    backbone_weights : path, optional
+        A local state dict for the classification network (ImageNet weights do not ship offline).
+    """
+    if detector not in DETECTORS:
+        raise ValueError(f"detector must be one of {DETECTORS}, got {detector!r}")
+    one_stage = detector != "faster_rcnn"
+    body = _backbone(backbone, fpn_channels, one_stage, backbone_weights)
+    size_kw = dict(min_size=image_size, max_size=max(image_size, int(image_size * 1333 / 800)))
+    # Anchor sizes scale with the image: 32..512 px at 800 px in the paper's setting.
+    base = image_size / 800 * 32 if image_size < 800 else 32
+    if detector == "retinanet":
+        sizes = tuple(tuple(base * 2 ** (lvl + k / 3) for k in range(3)) for lvl in range(5))
+        anchors = AnchorGenerator(sizes, ((0.5, 1.0, 2.0),) * 5)
+        head = EAPMRetinaNetHead(fpn_channels, anchors.num_anchors_per_location()[0], num_classes,
+                                 mu=mu, reg_loss=reg_loss, theta=theta)
+        return RetinaNet(body, num_classes, anchor_generator=anchors, head=head, score_thresh=score_thresh, **size_kw)
+    if detector == "fcos":
+        if theta is not None:
+            raise ValueError("FCOS regresses box distances with GIoU: EAPM regression (theta) does not apply")
+        anchors = AnchorGenerator(tuple((base * 2 ** lvl,) for lvl in range(5)), ((1.0,),) * 5)
+        head = EAPMFCOSHead(fpn_channels, 1, num_classes, mu=mu)
+        return FCOS(body, num_classes, anchor_generator=anchors, head=head, score_thresh=score_thresh, **size_kw)
+    if mu is not None:
+        raise ValueError("Faster R-CNN classifies with softmax cross-entropy: EAPM-focal (mu) does not apply")
+    sizes = tuple((base * 2 ** lvl,) for lvl in range(5))
+    anchors = AnchorGenerator(sizes, ((0.5, 1.0, 2.0),) * 5)
+    model = FasterRCNN(body, num_classes, rpn_anchor_generator=anchors, box_score_thresh=score_thresh, **size_kw)
+    old = model.roi_heads
+    model.roi_heads = EAPMRoIHeads(
+        old.box_roi_pool, old.box_head, old.box_predictor,
+        0.5, 0.5, 512, 0.25, (10.0, 10.0, 5.0, 5.0),
+        old.score_thresh, old.nms_thresh, old.detections_per_img, theta=theta,
+    )
+    return model
+
+
+def parameter_counts(model: nn.Module) -> dict[str, int]:
+    """Trainable and total parameters per top-level part (backbone, head, ...)."""
+    out = OrderedDict()
+    for name, module in model.named_children():
+        n = sum(p.numel() for p in module.parameters())
+        if n:
+            out[name] = n
+    out["total"] = sum(p.numel() for p in model.parameters())
+    out["trainable"] = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return out
