@@ -142,7 +142,7 @@ def _it(s: Scene, t: int) -> str:
     if t == 0:
         return _cap(f"{group} {'è' if s.count == 1 else 'sono'} {ref}.")
     if t == 1:
-        return f"{"C'è" if s.count == 1 else 'Ci sono'} {group} {ref}."
+        return ("C'è " if s.count == 1 else "Ci sono ") + f"{group} {ref}."
     return f"Un'immagine con {group} {ref}."
 
 
