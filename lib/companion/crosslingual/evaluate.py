@@ -45,3 +45,24 @@ def raw_recall(text: np.ndarray, image: np.ndarray, ks=(1, 5, 10)) -> dict[int, 
 def chance_recall(n_images: int, k: int) -> float:
     """Recall@k of a random ranking over ``n_images`` images: k / n."""
     return min(k, n_images) / n_images
+
+
+def ridge_map(train_text: np.ndarray, train_image: np.ndarray, alpha: float = 1.0):
+    """A closed-form linear text→image map (ridge regression), as a reference beside the MLP.
+
+    Returns a function ``text [N, Dt] -> [N, Di]``. Not in the paper: it shows
+    how much of the zero-shot transfer the frozen encoders give on their own.
+    """
+    from sklearn.linear_model import Ridge
+
+    model = Ridge(alpha=alpha).fit(train_text, train_image)
+    return lambda text: model.predict(text).astype(np.float32)
+
+
+def recall_table_from_map(mapper, test_text: dict[str, np.ndarray], image: np.ndarray, ks=(1, 5, 10)) -> pd.DataFrame:
+    """Like `recall_table` for any ``mapper(text) -> image-space array``."""
+    out = {}
+    for lang, text in test_text.items():
+        r = recall_at_k(similarity(mapper(text), image), list(range(len(image))), ks=ks)
+        out[lang] = {f"R@{k}": r[k] for k in ks}
+    return pd.DataFrame(out)

@@ -254,3 +254,24 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def checkpoint_for(features: Features, encoder: str, cfg: TrainConfig, cache_dir: str | Path) -> Path:
+    """Checkpoint path keyed by encoder, training config (seed included) and the data's fingerprint."""
+    from companion.crosslingual.data import dataset_fingerprint
+
+    key = dataset_fingerprint([encoder, cfg.key(), *features.train.captions, *features.test.image_names])
+    return Path(cache_dir) / f"mlp-{encoder}-{cfg.loss}-{key}.pt"
+
+
+def train_or_load(features: Features, encoder: str, cfg: TrainConfig, *, cache_dir: str | Path,
+                  device: str = "auto", progress: bool | None = None):
+    """`train_mapping` with a keyed checkpoint: a finished run is reloaded, not retrained.
+
+    `companion.core.fit` resumes from the checkpoint; when it already holds
+    ``cfg.epochs`` epochs no epoch runs and the stored history is returned.
+    """
+    path = checkpoint_for(features, encoder, cfg, cache_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return train_mapping(features.train_text[encoder], features.train_image, features.train_ids, cfg,
+                         device=device, checkpoint_path=path, progress=progress)
