@@ -96,6 +96,7 @@ def record(
         "seed": seed,
         "data": data,
         "device": device,
+        "determinism": _determinism(device),
         "notes": notes,
         "git_commit": git_commit(),
         "versions": _versions(),
@@ -115,6 +116,14 @@ def record(
     if glue:
         _glue_all(clean)
     return path
+
+
+def _determinism(device: str | None) -> str | None:
+    if device is None:
+        return None
+    from companion.core.seed import nondeterminism_note
+
+    return nondeterminism_note(device)
 
 
 def _glue_all(metrics: dict) -> None:
@@ -138,3 +147,9 @@ def load_results(profile: str) -> dict[str, dict]:
         entry = json.loads(path.read_text())
         out[entry["key"]] = entry
     return out
+
+
+def load_timings(profile: str) -> dict[str, float]:
+    """Wall-clock seconds of each notebook's last execution by the runner in ``profile``."""
+    path = results_dir(profile) / "timings.json"
+    return json.loads(path.read_text()) if path.exists() else {}

@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from companion.book.paths import BOOK_SOURCE, REPO_ROOT, build_dir, executed_dir, site_dir
+from companion.book.paths import BOOK_SOURCE, REPO_ROOT, executed_dir, results_dir, site_dir
 from companion.book.profiles import NotebookJob, plan
 
 KERNEL = "companion"
@@ -90,8 +90,8 @@ def execute(job: NotebookJob, kernel: str = KERNEL, timeout: int | None = None) 
 
     output = executed_dir() / job.chapter / job.source.name
     output.parent.mkdir(parents=True, exist_ok=True)
-    env_before = {k: os.environ.get(k) for k in ("COMPANION_RUN_ID", "COMPANION_PROGRESS", "MPLBACKEND")}
-    os.environ.update(COMPANION_RUN_ID=f"{job.key}-{uuid.uuid4().hex[:8]}", COMPANION_PROGRESS="0", MPLBACKEND="agg")
+    env_before = {k: os.environ.get(k) for k in ("COMPANION_RUN_ID", "COMPANION_PROGRESS")}
+    os.environ.update(COMPANION_RUN_ID=f"{job.key}-{uuid.uuid4().hex[:8]}", COMPANION_PROGRESS="0")
     t0 = time.perf_counter()
     try:
         papermill.execute_notebook(
@@ -121,7 +121,7 @@ def run(profile: str, chapters=None, notebooks=None, device: str = "auto", kerne
     jobs = plan(profile, chapters, notebooks, device)
     log(f"running {len(jobs)} notebook(s) in profile {profile!r} on device {device!r}")
     outcomes = []
-    timings_path = build_dir() / "results" / profile / "timings.json"
+    timings_path = results_dir(profile) / "timings.json"
     timings = json.loads(timings_path.read_text()) if timings_path.exists() else {}
     for job in jobs:
         outcome = execute(job, kernel=kernel)

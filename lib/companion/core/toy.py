@@ -86,7 +86,7 @@ def run_toy(
     n_train: int = 512,
     n_test: int = 256,
     batch_size: int = 32,
-    lr: float = 3e-3,
+    lr: float = 1e-2,
     seed: int = 0,
     device: str = "auto",
     checkpoint_path=None,

@@ -24,6 +24,9 @@ def test_record_writes_metrics_and_metadata(build):
     assert entry["metrics"] == {"auc": 0.75, "n": 3.0}
     assert entry["profile"] == "smoke" and entry["seed"] == 2 and entry["data"] == "synthetic, 10 cases"
     assert "torch" in entry["versions"] and entry["wall_time_s"] >= 0
+    assert entry["determinism"] is None  # no device given
+    other = record("demo/06-fig", {"a": 1.0}, profile="smoke", seed=0, data="d", device="cuda:0", glue=False)
+    assert "CUDA" in json.loads(other.read_text())["determinism"]
     # A second call in the same kernel adds to the same entry.
     record("demo/05-eval", {"ap": 0.5}, profile="smoke", seed=2, data="synthetic, 10 cases", glue=False)
     assert load_results("smoke")["demo/05-eval"]["metrics"] == {"auc": 0.75, "n": 3.0, "ap": 0.5}

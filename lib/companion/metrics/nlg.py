@@ -1,0 +1,219 @@
+"""Report-generation scores for paper 1, in the R2Gen evaluation convention.
+
+Radiology report generation papers on IU X-ray (R2Gen and those that compare with it, such as
+paper 1's Table 1) clean every report with R2Gen's ``clean_report_iu_xray`` and score the
+cleaned, whitespace-tokenised strings with the coco-caption scorers (``pycocoevalcap``):
+
+=========  ==========================================================================
+BLEU_1..4  corpus-level BLEU (clipped n-gram precisions pooled over the corpus, geometric
+           mean, brevity penalty with the closest reference length); Papineni et al. 2002
+METEOR     METEOR 1.5 (``meteor-1.5.jar`` via Java, ``-l en -norm``; exact, stem, synonym and
+           paraphrase matches); Denkowski & Lavie 2014. The corpus score is METEOR's own
+           aggregate over all segments, not the mean of per-report scores
+ROUGE_L    LCS-based F-measure with beta = 1.2, averaged over reports; Lin 2004
+CIDEr      CIDEr-D (tf-idf n-gram cosine with clipping and a Gaussian length penalty,
+           sigma = 6, x10), idf from the references being scored; Vedantam et al. 2015
+=========  ==========================================================================
+
+SPICE is not computed: pycocoevalcap's SPICE needs Stanford CoreNLP models that it downloads
+at first use, and nothing can be downloaded here. We do not substitute anything for it.
+
+With ``clean=True`` (the R2Gen convention) the PTB tokenizer is *not* applied: the cleaned
+reports are already lower-case and punctuation-free, and R2Gen passes them to the scorers as
+they are. With ``clean=False`` the raw strings go through coco-caption's PTB tokenizer (Java),
+the COCO-captioning convention.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import numpy as np
+
+__all__ = ["clean_report", "score_reports", "score_each_report", "METRIC_NAMES", "JAVA_PACKAGE"]
+
+METRIC_NAMES = ("BLEU_1", "BLEU_2", "BLEU_3", "BLEU_4", "METEOR", "ROUGE_L", "CIDEr")
+JAVA_PACKAGE = "openjdk-17-jre-headless"
+
+# R2Gen strips each sentence with re.sub('[.,?;*!%^&_+():-\[\]{}]', '', ...). Inside that
+# character class ":-\[" is a *range* from ':' (0x3A) to '[' (0x5B), so it removes
+# ':;<=>?@', 'A'-'Z' and '[' and NOT the hyphen. Written out, the same set is:
+_SENTENCE_STRIP = re.compile(r"[.,?;*!%^&_+()\]{}:;<=>?@A-Z\[]")
+
+
+def clean_report(text: str) -> str:
+    """R2Gen's IU X-ray report cleaning, reproduced character for character.
+
+    Steps (R2Gen ``Tokenizer.clean_report_iu_xray``):
+
+    1. replace ``".."`` by ``"."`` three times (not until none is left);
+    2. delete every ``"1. "``; replace ``". 2. "`` ... ``". 5. "`` by ``". "``, then
+       ``" 2. "`` ... ``" 5. "`` by ``". "`` (list numbering of up to five findings);
+    3. strip, lowercase, split on ``". "``;
+    4. in each sentence remove ``" / \\ '``, strip, lowercase, then delete the characters of
+       ``[.,?;*!%^&_+():-\\[\\]{}]`` (see the quirk about ``:-[`` below);
+    5. join the sentences with ``" . "`` and append ``" ."``.
+
+    Quirks kept on purpose, because the published numbers were computed with them:
+
+    * ``"1. "`` is deleted anywhere, not only as numbering: ``"T11. No effusion"`` becomes
+      ``"t1no effusion ."`` and ``"grade 1. The"`` loses its sentence boundary.
+    * ``" 2. "`` to ``" 5. "`` anywhere become sentence breaks and the digit is lost:
+      ``"rib 3. Normal"`` -> ``"rib . normal ."``.
+    * Every ``"."`` inside a sentence is deleted, so decimals merge: ``"2.5 cm"`` -> ``"25 cm"``.
+    * The hyphen is kept (``":-["`` in the class is a range), while ``< = > @`` are removed.
+    * Empty sentences are kept (R2Gen's filter compares a string with ``[]``, which is always
+      unequal), so ``"normal. . clear."`` gives ``"normal .  . clear ."``.
+    * Spaces left where punctuation was removed are not collapsed (``"a ( b )"`` -> ``"a  b "``);
+      a whitespace tokenizer later makes this harmless, but string equality sees it.
+    * Only three ``".."`` passes, as in R2Gen (runs of nine or more dots leave ``".."``); we found
+      no input where this changes the result, because step 4 deletes every dot anyway.
+    * Newlines are not treated as sentence breaks, and ``"."`` followed by a newline does not
+      split.
+    * Any input, even ``""``, ends with ``" ."``.
+
+    Examples
+    --------
+    >>> clean_report("1. Heart size is normal. 2. No pneumothorax.")
+    'heart size is normal . no pneumothorax .'
+    """
+    if not isinstance(text, str):
+        raise ValueError(f"a report must be a string, got {type(text).__name__}")
+    for _ in range(3):
+        text = text.replace("..", ".")
+    text = text.replace("1. ", "")
+    for digit in "2345":
+        text = text.replace(f". {digit}. ", ". ")
+    for digit in "2345":
+        text = text.replace(f" {digit}. ", ". ")
+    sentences = text.strip().lower().split(". ")
+    cleaned = []
+    for sentence in sentences:
+        for ch in ('"', "/", "\\", "'"):
+            sentence = sentence.replace(ch, "")
+        cleaned.append(_SENTENCE_STRIP.sub("", sentence.strip().lower()))
+    return " . ".join(cleaned) + " ."
+
+
+def _check_pairs(references, hypotheses, clean: bool):
+    if isinstance(references, str) or isinstance(hypotheses, str):
+        raise ValueError("references and hypotheses must be sequences of strings, not one string")
+    references, hypotheses = list(references), list(hypotheses)
+    if len(references) != len(hypotheses):
+        raise ValueError(f"length mismatch: {len(references)} references but {len(hypotheses)} hypotheses "
+                         "(one reference per hypothesis)")
+    if not references:
+        raise ValueError("no reports to score: references and hypotheses are empty")
+    for name, seq in (("references", references), ("hypotheses", hypotheses)):
+        for i, text in enumerate(seq):
+            if not isinstance(text, str):
+                raise ValueError(f"{name}[{i}] is a {type(text).__name__}, not a string")
+            if not clean and not text.strip():
+                raise ValueError(f"{name}[{i}] is empty; the scorers are undefined on an empty report")
+    return references, hypotheses
+
+
+def _require_java() -> str:
+    java = shutil.which("java")
+    if java is None:
+        raise RuntimeError("METEOR (and the PTB tokenizer) need a Java runtime, and `java` is not on PATH: "
+                           f"install it, e.g. `apt-get install {JAVA_PACKAGE}` (Java 8 or newer)")
+    return java
+
+
+def _tokenized(references, hypotheses, clean: bool):
+    if clean:
+        gts = {i: [clean_report(r)] for i, r in enumerate(references)}
+        res = {i: [clean_report(h)] for i, h in enumerate(hypotheses)}
+        return gts, res
+    from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
+
+    _require_java()
+    tok = PTBTokenizer()
+    gts = tok.tokenize({i: [{"caption": r}] for i, r in enumerate(references)})
+    res = tok.tokenize({i: [{"caption": h}] for i, h in enumerate(hypotheses)})
+    return gts, res
+
+
+def _meteor(gts, res):
+    from pycocoevalcap.meteor.meteor import Meteor
+
+    _require_java()
+    scorer = Meteor()
+    try:
+        # METEOR reads one line per segment: a newline inside a report would desynchronise it
+        flat_gts = {k: [" ".join(v[0].split())] for k, v in gts.items()}
+        flat_res = {k: [" ".join(v[0].split())] for k, v in res.items()}
+        return scorer.compute_score(flat_gts, flat_res)
+    finally:
+        # stop the JVM now instead of whenever the scorer is garbage-collected
+        scorer.meteor_p.stdin.close()
+        scorer.meteor_p.kill()
+        scorer.meteor_p.wait()
+
+
+def _score(references, hypotheses, clean: bool):
+    from pycocoevalcap.bleu.bleu import Bleu
+    from pycocoevalcap.cider.cider import Cider
+    from pycocoevalcap.rouge.rouge import Rouge
+
+    references, hypotheses = _check_pairs(references, hypotheses, clean)
+    gts, res = _tokenized(references, hypotheses, clean)
+    corpus, each = {}, {}
+    bleu, bleu_each = Bleu(4).compute_score(gts, res, verbose=0)
+    for n in range(4):
+        corpus[f"BLEU_{n + 1}"] = float(bleu[n])
+        each[f"BLEU_{n + 1}"] = np.asarray(bleu_each[n], dtype=float)
+    meteor, meteor_each = _meteor(gts, res)
+    corpus["METEOR"], each["METEOR"] = float(meteor), np.asarray(meteor_each, dtype=float)
+    rouge, rouge_each = Rouge().compute_score(gts, res)
+    corpus["ROUGE_L"], each["ROUGE_L"] = float(rouge), np.asarray(rouge_each, dtype=float)
+    cider, cider_each = Cider().compute_score(gts, res)
+    corpus["CIDEr"], each["CIDEr"] = float(cider), np.asarray(cider_each, dtype=float)
+    return corpus, each
+
+
+def score_reports(references, hypotheses, clean: bool = True) -> dict:
+    """Corpus-level BLEU-1..4, METEOR, ROUGE-L and CIDEr-D of generated reports.
+
+    Parameters
+    ----------
+    references : sequence of N str
+        One ground-truth report per study.
+    hypotheses : sequence of N str
+        The generated report of each study, in the same order.
+    clean : bool
+        Apply `clean_report` to both sides and skip the PTB tokenizer (R2Gen's convention). With
+        ``False`` the raw text goes through coco-caption's PTB tokenizer instead.
+
+    Returns
+    -------
+    dict with keys ``BLEU_1, BLEU_2, BLEU_3, BLEU_4, METEOR, ROUGE_L, CIDEr`` (floats; CIDEr is
+    on its usual 0-10 scale, the others in [0, 1]).
+
+    Raises
+    ------
+    ValueError
+        Different lengths, no reports, non-strings (or an empty report with ``clean=False``).
+    RuntimeError
+        ``java`` is not installed (METEOR runs ``meteor-1.5.jar``); the message names the package.
+
+    Notes
+    -----
+    METEOR starts a JVM (a few seconds): score a whole test set in one call rather than one
+    report at a time. CIDEr's idf comes from the references passed in, so CIDEr of a subset is
+    not the subset of a larger run's CIDEr.
+    """
+    return _score(references, hypotheses, clean)[0]
+
+
+def score_each_report(references, hypotheses, clean: bool = True) -> dict:
+    """Per-report scores from the same run as `score_reports`: ``{metric: float array [N]}``.
+
+    The BLEU entries are coco-caption's sentence-level BLEU (its tiny-constant smoothing); their
+    mean is *not* the corpus BLEU. METEOR, ROUGE-L and CIDEr are the per-segment scores whose
+    aggregate (METEOR) or mean (ROUGE-L, CIDEr) `score_reports` returns. CIDEr's idf still
+    comes from all N references.
+    """
+    return _score(references, hypotheses, clean)[1]
