@@ -1,0 +1,277 @@
+"""Features in, trained text→image MLP out; also a command line.
+
+``python -m companion.crosslingual.train --help``
+
+The pipeline: (1) a dataset folder in the COCO + XTD10 layout (synthetic by
+default, or the real data with ``--coco``/``--xtd10``); (2) frozen text and image
+embeddings, cached on disk by model + data hash; (3) the MLP trained on English
+captions only with M3L or PATR and in-batch hardest negatives, through
+`companion.core.fit` (bf16 autocast on CUDA); (4) zero-shot Recall@K per language.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import TensorDataset
+
+from companion.core import fit, seed_everything, select_device
+from companion.crosslingual.data import (COCO_IMAGES, CaptionSet, XTD10, load_coco_captions, load_images,
+                                         load_synthetic, load_xtd10, make_synthetic)
+from companion.crosslingual.grammar import LANGUAGES
+from companion.crosslingual.losses import eta_for_features, hardest_negatives, m3l_loss, patr_loss, random_negatives
+from companion.crosslingual.models import (PooledImageEncoder, build_mlp, cached, encode_images, text_encoder,
+                                           text_encoder_available)
+
+
+@dataclass
+class Features:
+    """Cached embeddings of one dataset.
+
+    ``train_text[enc]`` [N_captions, D_enc] (English), ``train_image`` [N_captions, D_img]
+    (the image of each caption, repeated), ``train_ids`` [N_captions];
+    ``test_text[enc][lang]`` [N_test, D_enc] and ``test_image`` [N_test, D_img], row i
+    of every language describing test image i.
+    """
+
+    train_text: dict[str, np.ndarray]
+    train_image: np.ndarray
+    train_ids: np.ndarray
+    test_text: dict[str, dict[str, np.ndarray]]
+    test_image: np.ndarray
+    train: CaptionSet
+    test: XTD10
+    timings: dict = field(default_factory=dict)
+    skipped: dict = field(default_factory=dict)
+
+
+def _file_keys(image_dir: Path, names: list[str]) -> list[str]:
+    # name + size + mtime: a changed file changes the key without hashing every byte
+    out = []
+    for n in names:
+        st = (image_dir / n).stat()
+        out.append(f"{n}:{st.st_size}:{int(st.st_mtime)}")
+    return out
+
+
+def embed_dataset(train: CaptionSet, test: XTD10, image_dir: str | Path, *, text_encoders=("muse", "e5"),
+                  languages=LANGUAGES, image_encoder: str = "efficientnet-lite0", image_weights: str | None = None,
+                  image_size: int = 128, cache_dir: str | Path, threads: int = 2) -> Features:
+    """Embed training captions (English), XTD10 captions (every language) and all images, with caching.
+
+    Encoders that cannot run here (e.g. e5 without AVX2) are skipped and listed
+    in ``Features.skipped`` with the reason.
+    """
+    image_dir = Path(image_dir)
+    timings, skipped = {}, {}
+    train_names = train.unique_images()
+    test_names = list(test.image_names)
+    image_encoder_model = None
+
+    def images(names):
+        nonlocal image_encoder_model
+        if image_encoder_model is None:
+            image_encoder_model = PooledImageEncoder(image_encoder, image_weights)
+        return encode_images(load_images(image_dir, names, image_size), image_encoder_model)
+
+    extra = f"size={image_size}"
+    train_img, info = cached(cache_dir, image_encoder, _file_keys(image_dir, train_names),
+                             lambda: images(train_names), extra)
+    timings[f"images_train_{image_encoder}"] = (len(train_names), info["seconds"])
+    test_img, info = cached(cache_dir, image_encoder, _file_keys(image_dir, test_names),
+                            lambda: images(test_names), extra)
+    timings[f"images_test_{image_encoder}"] = (len(test_names), info["seconds"])
+    row_of = {n: i for i, n in enumerate(train_names)}
+    train_image = train_img[[row_of[n] for n in train.file_names]]
+
+    train_text, test_text = {}, {}
+    for enc in text_encoders:
+        ok, why = text_encoder_available(enc)
+        if not ok:
+            skipped[enc] = why
+            continue
+        encode = None
+
+        def run(texts):
+            nonlocal encode
+            if encode is None:
+                encode = text_encoder(enc, threads=threads)
+            return encode(texts)
+
+        train_text[enc], info = cached(cache_dir, enc, train.captions, lambda: run(train.captions))
+        timings[f"text_train_{enc}"] = (len(train.captions), info["seconds"])
+        test_text[enc] = {}
+        for lang in languages:
+            caps = test.captions[lang]
+            test_text[enc][lang], info = cached(cache_dir, enc, caps, lambda: run(caps))
+            timings[f"text_{lang}_{enc}"] = (len(caps), info["seconds"])
+    return Features(train_text, train_image, np.asarray(train.image_ids, dtype=np.int64), test_text, test_img,
+                    train, test, timings, skipped)
+
+
+def synthetic_features(root: str | Path, *, n_train: int, n_test: int, seed: int, image_size: int,
+                       captions_per_image: int, cache_dir: str | Path, text_encoders=("muse", "e5"),
+                       languages=LANGUAGES) -> Features:
+    """Generate (if absent) the synthetic COCO + XTD10 miniature under ``root`` and embed it."""
+    make_synthetic(root, n_train, n_test, seed=seed, image_size=image_size, captions_per_image=captions_per_image)
+    train, test = load_synthetic(root, languages)
+    return embed_dataset(train, test, Path(root) / COCO_IMAGES, text_encoders=text_encoders, languages=languages,
+                         image_size=image_size, cache_dir=cache_dir)
+
+
+@dataclass
+class TrainConfig:
+    """Hyper-parameters; defaults are the paper's (Section 3)."""
+
+    loss: str = "m3l"
+    epochs: int = 50
+    batch_size: int = 128
+    lr: float = 1e-3
+    beta1: float = 0.99
+    rho: float = 4.0
+    alpha1: float = 0.5
+    alpha2: float = 1.0
+    eta: float | None = None       # absolute PATR margin; None -> eta_factor × feature scale
+    eta_factor: float = 1.0
+    negatives: str = "hard"        # or "random"
+    n_blocks: int = 3
+    seed: int = 0
+
+    def key(self) -> str:
+        return json.dumps(self.__dict__, sort_keys=True)
+
+
+def make_step(cfg: TrainConfig, eta: float | None):
+    """The `fit` step: map captions, mine negatives in the batch, apply the loss."""
+    if cfg.loss not in ("m3l", "patr"):
+        raise ValueError(f"loss must be 'm3l' or 'patr', got {cfg.loss!r}")
+    if cfg.negatives not in ("hard", "random"):
+        raise ValueError(f"negatives must be 'hard' or 'random', got {cfg.negatives!r}")
+
+    def step(model, batch):
+        text, image, ids = batch
+        mapped = model(text)
+        if cfg.negatives == "hard":
+            neg = hardest_negatives(mapped.detach(), image, ids)
+        else:
+            neg = random_negatives(ids)
+        mapped, image = mapped.float(), image.float()
+        if cfg.loss == "m3l":
+            return m3l_loss(mapped, image, image[neg], mapped[neg], cfg.rho, cfg.alpha1, cfg.alpha2)
+        return patr_loss(mapped, image, image[neg], eta)
+
+    return step
+
+
+def train_mapping(text: np.ndarray, image: np.ndarray, image_ids: np.ndarray, cfg: TrainConfig, *,
+                  device: str = "auto", checkpoint_path: str | Path | None = None, evaluate=None,
+                  progress: bool | None = None):
+    """Train the MLP mapping ``text`` [N, Dt] onto ``image`` [N, Di]; returns ``(model, TrainResult, eta)``."""
+    if not (len(text) == len(image) == len(image_ids)):
+        raise ValueError(f"text, image and image_ids differ in length: {len(text)}, {len(image)}, {len(image_ids)}")
+    seed_everything(cfg.seed)
+    eta = None
+    if cfg.loss == "patr":
+        eta = cfg.eta if cfg.eta is not None else eta_for_features(torch.from_numpy(image), cfg.eta_factor,
+                                                                  seed=cfg.seed)
+    model = build_mlp(text.shape[1], image.shape[1], cfg.n_blocks)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
+    data = TensorDataset(torch.from_numpy(text), torch.from_numpy(image), torch.from_numpy(image_ids))
+    result = fit(model, make_step(cfg, eta), data, optimizer=optimizer, epochs=cfg.epochs,
+                 batch_size=cfg.batch_size, seed=cfg.seed, device=device, checkpoint_path=checkpoint_path,
+                 drop_last=len(data) > cfg.batch_size, evaluate=evaluate, progress=progress,
+                 description=f"{cfg.loss}")
+    model.eval()
+    return model, result, eta
+
+
+@torch.no_grad()
+def map_texts(model: torch.nn.Module, text: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """Apply the trained MLP (eval mode, on its device) -> float32 [N, D_img]."""
+    model.eval()
+    device = next(model.parameters()).device
+    out = [model(torch.from_numpy(text[i:i + batch_size]).to(device)).float().cpu().numpy()
+           for i in range(0, len(text), batch_size)]
+    return np.concatenate(out)
+
+
+def main(argv=None) -> int:
+    from companion.crosslingual.evaluate import recall_table
+
+    p = argparse.ArgumentParser(prog="python -m companion.crosslingual.train",
+                                description="Train the text->image MLP on English captions; report zero-shot "
+                                            "Recall@K per XTD10 language.")
+    p.add_argument("--data", default="build/data/crosslingual/cli", help="synthetic dataset folder (generated if absent)")
+    p.add_argument("--coco", help="real COCO captions json (captions_train2014.json); needs --images and --xtd10")
+    p.add_argument("--images", help="folder of COCO train2014 images")
+    p.add_argument("--xtd10", help="XTD10 repository folder")
+    p.add_argument("--n-train", type=int, default=1500)
+    p.add_argument("--n-test", type=int, default=500)
+    p.add_argument("--image-size", type=int, default=128)
+    p.add_argument("--encoder", default="muse", help="muse | e5 | a sentence-transformers id")
+    p.add_argument("--loss", choices=["m3l", "patr"], default="m3l")
+    p.add_argument("--epochs", type=int, default=50)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--eta", type=float, default=None, help="absolute PATR margin (default: scaled to the features)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    p.add_argument("--cache", default="build/cache/crosslingual-embeddings")
+    p.add_argument("--checkpoint", default=None)
+    p.add_argument("--out", default=None, help="write the Recall@K table as json here")
+    args = p.parse_args(argv)
+
+    if args.coco:
+        if not (args.images and args.xtd10):
+            p.error("--coco needs --images and --xtd10")
+        test = load_xtd10(args.xtd10)
+        train = load_coco_captions(args.coco, args.images, exclude=set(test.image_names))
+        feats = embed_dataset(train, test, args.images, text_encoders=(args.encoder,), image_size=224,
+                              cache_dir=args.cache)
+    else:
+        feats = synthetic_features(args.data, n_train=args.n_train, n_test=args.n_test, seed=args.seed,
+                                   image_size=args.image_size, captions_per_image=3, cache_dir=args.cache,
+                                   text_encoders=(args.encoder,))
+    if args.encoder not in feats.train_text:
+        p.error(f"encoder {args.encoder} unavailable: {feats.skipped.get(args.encoder)}")
+    cfg = TrainConfig(loss=args.loss, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, eta=args.eta,
+                      seed=args.seed)
+    model, result, eta = train_mapping(feats.train_text[args.encoder], feats.train_image, feats.train_ids, cfg,
+                                       device=args.device, checkpoint_path=args.checkpoint)
+    table = recall_table(model, feats.test_text[args.encoder], feats.test_image)
+    print(f"device {result.device}, precision {result.precision}, {result.seconds:.1f} s, "
+          f"{result.samples_per_second:.0f} captions/s" + (f", eta {eta:.1f}" if eta else ""))
+    print(table.round(3).to_string())
+    if args.out:
+        Path(args.out).write_text(table.to_json())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+
+
+def checkpoint_for(features: Features, encoder: str, cfg: TrainConfig, cache_dir: str | Path) -> Path:
+    """Checkpoint path keyed by encoder, training config (seed included) and the data's fingerprint."""
+    from companion.crosslingual.data import dataset_fingerprint
+
+    key = dataset_fingerprint([encoder, cfg.key(), *features.train.captions, *features.test.image_names])
+    return Path(cache_dir) / f"mlp-{encoder}-{cfg.loss}-{key}.pt"
+
+
+def train_or_load(features: Features, encoder: str, cfg: TrainConfig, *, cache_dir: str | Path,
+                  device: str = "auto", progress: bool | None = None):
+    """`train_mapping` with a keyed checkpoint: a finished run is reloaded, not retrained.
+
+    `companion.core.fit` resumes from the checkpoint; when it already holds
+    ``cfg.epochs`` epochs no epoch runs and the stored history is returned.
+    """
+    path = checkpoint_for(features, encoder, cfg, cache_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return train_mapping(features.train_text[encoder], features.train_image, features.train_ids, cfg,
+                         device=device, checkpoint_path=path, progress=progress)

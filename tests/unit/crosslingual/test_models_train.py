@@ -1,0 +1,110 @@
+import numpy as np
+import pytest
+import torch
+
+from companion.crosslingual.models import build_mlp, cached, count_parameters, has_avx2, text_encoder_available
+from companion.crosslingual.train import TrainConfig, make_step, train_mapping
+
+
+def test_mlp_shapes_and_paper_widths():
+    mlp = build_mlp(512, 1280)
+    widths = [b[0].out_features for b in mlp.blocks]
+    assert widths == [1024, 2048, 1280]
+    assert [b[1].p for b in mlp.blocks] == [0.2, 0.1, 0.0]
+    mlp.eval()
+    out = mlp(torch.randn(5, 512))
+    assert out.shape == (5, 1280)
+    assert (out >= 0).all()  # the last block ends in ReLU, like pooled CNN features
+    assert count_parameters(mlp)["trainable"] == 512 * 1024 + 1024 + 1024 * 2048 + 2048 + 2048 * 1280 + 1280
+    with pytest.raises(ValueError, match=r"\[B, 512\]"):
+        mlp(torch.randn(5, 384))
+    assert len(build_mlp(384, 64, n_blocks=1).blocks) == 1
+
+
+def test_intermediate_blocks_are_l2_normalised():
+    mlp = build_mlp(8, 6, n_blocks=3, width=16).eval()
+    h = mlp.blocks[0](torch.randn(4, 8))
+    h = torch.nn.functional.normalize(h, dim=1)
+    h = mlp.blocks[1](h)
+    # feeding the normalised hidden state reproduces the forward pass
+    expected = mlp.blocks[2](torch.nn.functional.normalize(h, dim=1))
+    x = torch.randn(4, 8)
+    torch.manual_seed(0)
+    assert torch.allclose(mlp(x), mlp.blocks[2](torch.nn.functional.normalize(
+        mlp.blocks[1](torch.nn.functional.normalize(mlp.blocks[0](x), dim=1)), dim=1)))
+    assert expected.shape == (4, 6)
+
+
+def test_cache_is_keyed_by_model_and_data(tmp_path):
+    calls = []
+
+    def compute(v):
+        def f():
+            calls.append(v)
+            return np.full((2, 3), v, np.float32)
+        return f
+
+    a, info = cached(tmp_path, "muse", ["x", "y"], compute(1))
+    assert not info["hit"] and a[0, 0] == 1
+    b, info = cached(tmp_path, "muse", ["x", "y"], compute(2))
+    assert info["hit"] and b[0, 0] == 1          # same model + data: loaded, not recomputed
+    c, _ = cached(tmp_path, "e5", ["x", "y"], compute(3))
+    d, _ = cached(tmp_path, "muse", ["y", "x"], compute(4))
+    e, _ = cached(tmp_path, "muse", ["x", "y"], compute(5), extra="size=64")
+    assert (c[0, 0], d[0, 0], e[0, 0]) == (3, 4, 5)
+    assert calls == [1, 3, 4, 5]
+    with pytest.raises(ValueError, match="3 keys"):
+        cached(tmp_path, "muse", ["p", "q", "r"], compute(6))
+
+
+def test_e5_availability_follows_avx2():
+    ok, why = text_encoder_available("e5")
+    if not has_avx2():
+        assert not ok and "AVX2" in why
+    assert text_encoder_available("muse")[0]
+
+
+def _toy(n_images=24, per_image=2, dt=16, di=12, seed=0):
+    g = np.random.default_rng(seed)
+    latent = g.normal(size=(n_images, 4))
+    text = np.repeat(latent @ g.normal(size=(4, dt)), per_image, axis=0)
+    text += 0.05 * g.normal(size=text.shape)
+    image = np.repeat(np.abs(latent @ g.normal(size=(4, di))) * 3, per_image, axis=0)
+    ids = np.repeat(np.arange(n_images), per_image)
+    return text.astype(np.float32), image.astype(np.float32), ids
+
+
+@pytest.mark.parametrize("loss", ["m3l", "patr"])
+def test_training_steps_decrease_the_loss(loss):
+    text, image, ids = _toy()
+    cfg = TrainConfig(loss=loss, epochs=1, batch_size=48, lr=1e-3, beta1=0.9, seed=0)
+    torch.manual_seed(0)
+    model = build_mlp(16, 12, n_blocks=3, width=32)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    step = make_step(cfg, eta=10.0)
+    batch = (torch.from_numpy(text), torch.from_numpy(image), torch.from_numpy(ids))
+    model.eval()  # no dropout noise: compare the same function before and after
+    first = step(model, batch).item()
+    for _ in range(30):
+        opt.zero_grad()
+        step(model, batch).backward()
+        opt.step()
+    assert step(model, batch).item() < first
+
+
+def test_training_is_deterministic_on_cpu():
+    text, image, ids = _toy()
+    cfg = TrainConfig(loss="patr", epochs=2, batch_size=16, seed=3)
+    m1, r1, eta1 = train_mapping(text, image, ids, cfg, device="cpu", progress=False)
+    m2, r2, eta2 = train_mapping(text, image, ids, cfg, device="cpu", progress=False)
+    assert eta1 == eta2
+    assert r1.column("train_loss") == r2.column("train_loss")
+    for p, q in zip(m1.parameters(), m2.parameters()):
+        assert torch.equal(p, q)
+
+
+def test_bad_config_is_rejected():
+    with pytest.raises(ValueError, match="loss"):
+        make_step(TrainConfig(loss="triplet"), None)
+    with pytest.raises(ValueError, match="differ in length"):
+        train_mapping(np.zeros((3, 4), np.float32), np.zeros((2, 4), np.float32), np.arange(3), TrainConfig())
