@@ -2,7 +2,8 @@
 
     python -m companion.book.authoring draft.py notebooks/<chapter>/NN-name.ipynb
 
-Cells tagged in the script (``# %% tags=["parameters"]``) keep their tags.
+Cells tagged in the script (``# %% tags=["parameters"]``) keep their tags. Cell ids are
+numbered by position, so regenerating an unchanged script gives an identical file.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ def write_notebook(script: str, target: str) -> None:
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
         "language_info": {"name": "python"},
     }
-    for cell in nb.cells:
+    for index, cell in enumerate(nb.cells):
+        cell.id = f"cell-{index:03d}"
         cell.metadata = {k: v for k, v in cell.metadata.items() if k == "tags"}
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None

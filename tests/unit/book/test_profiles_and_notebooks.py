@@ -137,3 +137,18 @@ def test_runner_executes_a_copy_and_names_the_failing_cell(fake_chapter, tmp_pat
     with pytest.raises(NotebookFailed, match=r"01-a.ipynb failed in profile 'smoke' at code cell 4 .*n too large"):
         execute(job, kernel="python3")
     assert job.source.name in str(list((tmp_path / "build" / "site" / "notebooks" / "demo").iterdir())[0])
+
+
+def test_authoring_writes_the_same_file_twice(tmp_path):
+    from companion.book.authoring import write_notebook
+
+    script = tmp_path / "draft.py"
+    script.write_text('# %% [markdown]\n# # Title\n\n# %% tags=["parameters"]\nseed = 0\n\n# %%\nprint(seed)\n')
+    first, second = tmp_path / "a.ipynb", tmp_path / "b.ipynb"
+    write_notebook(str(script), str(first))
+    write_notebook(str(script), str(second))
+    assert first.read_text() == second.read_text()
+    cells = json.loads(first.read_text())["cells"]
+    assert [c["cell_type"] for c in cells] == ["markdown", "code", "code"]
+    assert cells[1]["metadata"] == {"tags": ["parameters"]}
+    assert all(c["outputs"] == [] and c["execution_count"] is None for c in cells if c["cell_type"] == "code")
