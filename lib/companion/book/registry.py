@@ -15,6 +15,7 @@ import os
 import platform
 import subprocess
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -73,8 +74,8 @@ def record(
     device: str | None = None,
     notes: str | None = None,
     glue: bool = True,
-) -> Path:
-    """Record ``metrics`` for notebook ``key`` ("<chapter>/<notebook>") and return the JSON path.
+) -> Recorded:
+    """Record ``metrics`` for notebook ``key`` ("<chapter>/<notebook>"); returns where they went.
 
     Parameters
     ----------
@@ -115,7 +116,24 @@ def record(
     os.replace(tmp, path)
     if glue:
         _glue_all(clean)
-    return path
+    return Recorded(path=path, key=key, profile=profile, names=tuple(entry["metrics"]))
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What ``record`` wrote; as a notebook cell's last value it reads as one line."""
+
+    path: Path
+    key: str
+    profile: str
+    names: tuple
+
+    def __repr__(self) -> str:
+        try:
+            where = self.path.relative_to(REPO_ROOT)
+        except ValueError:
+            where = self.path
+        return f"recorded {len(self.names)} numbers for {self.key} (profile {self.profile!r}) in {where}"
 
 
 def _determinism(device: str | None) -> str | None:

@@ -17,8 +17,10 @@ def build(tmp_path, monkeypatch):
 
 
 def test_record_writes_metrics_and_metadata(build):
-    path = record("demo/05-eval", {"auc": 0.75, "n": 3}, profile="smoke", seed=2, data="synthetic, 10 cases",
-                  glue=False)
+    recorded = record("demo/05-eval", {"auc": 0.75, "n": 3}, profile="smoke", seed=2, data="synthetic, 10 cases",
+                      glue=False)
+    path = recorded.path
+    assert repr(recorded).startswith("recorded 2 numbers for demo/05-eval (profile 'smoke') in ")
     entry = json.loads(path.read_text())
     assert path == build / "build" / "results" / "smoke" / "demo" / "05-eval.json"
     assert entry["metrics"] == {"auc": 0.75, "n": 3.0}
@@ -26,7 +28,7 @@ def test_record_writes_metrics_and_metadata(build):
     assert "torch" in entry["versions"] and entry["wall_time_s"] >= 0
     assert entry["determinism"] is None  # no device given
     other = record("demo/06-fig", {"a": 1.0}, profile="smoke", seed=0, data="d", device="cuda:0", glue=False)
-    assert "CUDA" in json.loads(other.read_text())["determinism"]
+    assert "CUDA" in json.loads(other.path.read_text())["determinism"]
     # A second call in the same kernel adds to the same entry.
     record("demo/05-eval", {"ap": 0.5}, profile="smoke", seed=2, data="synthetic, 10 cases", glue=False)
     assert load_results("smoke")["demo/05-eval"]["metrics"] == {"auc": 0.75, "n": 3.0, "ap": 0.5}
