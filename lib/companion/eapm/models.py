@@ -5,7 +5,7 @@ Nothing of torchvision is copied: each detector gets a head subclass whose ``com
 
 * RetinaNet: EAPM-focal for classification (``mu``); L1 (torchvision's default) or balanced L1
   +- EAPM (``theta``) for regression ("Libra RetinaNet" = RetinaNet with balanced L1).
-* FCOS: EAPM-focal for classification; GIoU and centerness unchanged (FCOS regresses distances,
+* FCOS: (EAPM-)focal for classification; GIoU and centerness as torchvision computes them (FCOS regresses distances,
   not (tw, th), so GoS does not apply).
 * Faster R-CNN: balanced L1 +- EAPM in the second-stage box head (the paper's Libra R-CNN case).
 
@@ -30,6 +30,7 @@ from torchvision.models.detection.retinanet import (
     RetinaNetRegressionHead,
 )
 from torchvision.models.detection.roi_heads import RoIHeads
+from torchvision.ops import generalized_box_iou_loss
 from torchvision.ops.feature_pyramid_network import LastLevelMaxPool, LastLevelP6P7
 
 from companion.eapm.losses import balanced_l1_loss, eapm_balanced_l1_loss, eapm_focal_loss
@@ -91,25 +92,47 @@ class EAPMRetinaNetHead(RetinaNetHead):
 # ---- FCOS ---------------------------------------------------------------------------------
 
 class EAPMFCOSHead(FCOSHead):
-    """FCOS head whose classification term is EAPM-focal; box and centerness terms unchanged."""
+    """FCOS head whose classification term is (EAPM-)focal; GIoU and centerness terms as torchvision's.
+
+    ``compute_loss`` is torchvision's with the focal call replaced, rather than a call to the parent
+    followed by a second classification pass: the parent's plain focal loss would be computed and
+    thrown away on every step (and counted against EAPM in the overhead benchmark).
+    """
 
     def __init__(self, *args, mu: float | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.mu = mu
 
     def compute_loss(self, targets, head_outputs, anchors, matched_idxs):
-        losses = super().compute_loss(targets, head_outputs, anchors, matched_idxs)
-        if self.mu is None:
-            return losses
-        logits = head_outputs["cls_logits"]
-        one_hot = torch.zeros_like(logits)
-        n_fg = 0
-        for i, (tgt, matched) in enumerate(zip(targets, matched_idxs)):
-            fg = matched >= 0
-            one_hot[i, fg, tgt["labels"][matched[fg]]] = 1.0
-            n_fg += int(fg.sum())
-        losses["classification"] = eapm_focal_loss(logits, one_hot, mu=self.mu, reduction="sum") / max(1, n_fg)
-        return losses
+        cls_logits = head_outputs["cls_logits"]  # [N, HWA, C]
+        classes, boxes = [], []
+        for tgt, matched in zip(targets, matched_idxs):
+            if len(tgt["labels"]) == 0:
+                cls_i = tgt["labels"].new_zeros((len(matched),))
+                box_i = tgt["boxes"].new_zeros((len(matched), 4))
+            else:
+                cls_i = tgt["labels"][matched.clip(min=0)]
+                box_i = tgt["boxes"][matched.clip(min=0)]
+            cls_i[matched < 0] = -1  # background
+            classes.append(cls_i)
+            boxes.append(box_i)
+        classes, boxes, anchors = torch.stack(classes), torch.stack(boxes), torch.stack(anchors)
+        foreground = classes >= 0
+        n_fg = max(1, int(foreground.sum()))
+        one_hot = torch.zeros_like(cls_logits)
+        one_hot[foreground, classes[foreground]] = 1.0
+        loss_cls = eapm_focal_loss(cls_logits, one_hot, mu=self.mu, reduction="sum")
+        pred_boxes = self.box_coder.decode(head_outputs["bbox_regression"], anchors)
+        loss_giou = generalized_box_iou_loss(pred_boxes[foreground], boxes[foreground], reduction="sum")
+        reg_targets = self.box_coder.encode(anchors, boxes)
+        if len(reg_targets) == 0:
+            ctr_targets = reg_targets.new_zeros(reg_targets.size()[:-1])
+        else:
+            lr, tb = reg_targets[:, :, [0, 2]], reg_targets[:, :, [1, 3]]
+            ctr_targets = torch.sqrt((lr.min(dim=-1)[0] / lr.max(dim=-1)[0]) * (tb.min(dim=-1)[0] / tb.max(dim=-1)[0]))
+        loss_ctr = nn.functional.binary_cross_entropy_with_logits(
+            head_outputs["bbox_ctrness"].squeeze(dim=2)[foreground], ctr_targets[foreground], reduction="sum")
+        return {"classification": loss_cls / n_fg, "bbox_regression": loss_giou / n_fg, "bbox_ctrness": loss_ctr / n_fg}
 
 
 # ---- Faster R-CNN -------------------------------------------------------------------------
