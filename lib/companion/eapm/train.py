@@ -18,7 +18,7 @@ import torch
 
 from companion.core import fit, seed_everything, select_device
 from companion.eapm.data import CocoDetection, coco2017, collate, synthetic_dataset
-from companion.eapm.models import build_detector
+from companion.eapm.models import BACKBONES, build_detector
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,8 @@ def main(argv=None) -> int:
     parser.add_argument("--mu", type=_float_or_none, default=None, help="EAPM-focal strength (None: plain focal)")
     parser.add_argument("--theta", type=_float_or_none, default=None, help="EAPM-balanced-L1 strength")
     parser.add_argument("--reg-loss", choices=("l1", "balanced_l1"), default="l1")
-    parser.add_argument("--backbone", choices=("mobilenet_v3_small", "resnet18", "resnet50"), default="resnet50")
+    parser.add_argument("--backbone", choices=BACKBONES, default="resnet50",
+                        help="efficientnet_lite0 is ImageNet-pretrained (offline package); the others start from scratch")
     parser.add_argument("--backbone-weights", default=None, help="local state dict of the classification network")
     parser.add_argument("--fpn-channels", type=int, default=256)
     parser.add_argument("--image-size", type=int, default=800, help="short side after resizing (paper: 800)")
@@ -188,9 +189,6 @@ def main(argv=None) -> int:
         Path(args.out).write_text(json.dumps(summary, indent=1))
     return 0
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())
 
 
 def run_setting(config: TrainConfig, train_data, val_data, *, seed: int, profile: str, data_tag: str,
@@ -256,3 +254,7 @@ def load_data(coco_root: str, n_train: int, n_val: int, image_size: int, seed: i
     train, val = synthetic_dataset(data_dir("eapm", profile), n_train, n_val, image_size=image_size, seed=seed)
     desc = f"synthetic COCO-format shapes, {n_train} train / {n_val} val images of {image_size} px (seed {seed})"
     return train, val, f"syn{n_train}-{n_val}-{image_size}-s{seed}", desc
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
