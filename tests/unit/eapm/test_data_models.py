@@ -60,14 +60,23 @@ def test_bad_input(tmp_path):
     ann.write_text("{not json")
     with pytest.raises(ValueError, match="not valid JSON"):
         CocoDetection(img, ann)
-    # outside the image: clipped and counted; zero area: dropped and counted
+    for bad in ([0, 0, float("nan"), 5], [0, 0, "wide", 5], [0, 0, 5]):
+        img, ann = _write(tmp_path, _coco([{"id": 1, "image_id": 1, "category_id": 7, "bbox": bad}]))
+        with pytest.raises(ValueError, match="bbox"):
+            CocoDetection(img, ann)
+    # reaching outside the image: clipped and counted; entirely outside, zero or negative size:
+    # dropped and counted; the rest untouched
     img, ann = _write(tmp_path, _coco([
         {"id": 1, "image_id": 1, "category_id": 7, "bbox": [-5, 10, 20, 50]},
         {"id": 2, "image_id": 1, "category_id": 7, "bbox": [3, 3, 0, 8]},
+        {"id": 3, "image_id": 1, "category_id": 7, "bbox": [3, 3, 4, -1]},
+        {"id": 4, "image_id": 1, "category_id": 7, "bbox": [500, 3, 10, 10]},
+        {"id": 5, "image_id": 1, "category_id": 7, "bbox": [2, 2, 4, 4]},
     ]))
     ds = CocoDetection(img, ann)
-    assert ds.report.clipped_boxes == 1 and ds.report.dropped_degenerate == 1
-    assert ds._targets[1][0][0] == [0.0, 10.0, 15.0, 40.0]
+    assert (ds.report.clipped_boxes, ds.report.dropped_outside, ds.report.dropped_degenerate) == (1, 1, 2)
+    assert [b for b, _ in ds._targets[1]] == [[0.0, 10.0, 15.0, 40.0], [2.0, 2.0, 6.0, 6.0]]
+    assert "1 box(es) clipped" in str(ds.report) and "2 dropped for zero width" in str(ds.report)
     with pytest.raises(FileNotFoundError, match="a.png"):
         ds[0]
 
