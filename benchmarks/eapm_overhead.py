@@ -11,8 +11,11 @@ Two measurements, both printed (and written as JSON with ``--json``):
    loss: RetinaNet (Libra: balanced L1) mu/theta None vs 1.5/1.0, FCOS mu None vs 1.5, Faster R-CNN
    (Libra: balanced L1) theta None vs 1.0. Plain and EAPM steps alternate within each round (the order
    flips every round); the overhead is the median over rounds of the paired ratio EAPM/plain - 1,
-   with the interquartile range of that ratio as its noise. A shared, loaded CPU makes single steps
-   noisy; pairing within a round cancels slow drifts in load.
+   with the interquartile range of that ratio as its noise. A second estimate times only the
+   loss calls inside the same steps (where plain and EAPM differ) and divides their difference by
+   the plain step time. On a CPU the clock is the process's
+   CPU time (``time.process_time``), not wall time: on a machine shared with other jobs wall-clock
+   steps vary by tens of per cent with the scheduler; use ``--threads 1`` there as well.
 
 Two configurations by default: ``chapter`` (the CPU profiles' MobileNetV3-small FPN-64 at 96 px,
 batch 8, 4 foreground classes: what the notebooks run) and ``coco`` (ResNet-50 FPN-256, 80 classes,
@@ -32,6 +35,7 @@ import torch
 
 from companion.core import select_device
 from companion.eapm.losses import eapm_balanced_l1_loss, eapm_focal_loss
+from companion.eapm import models as detection_models
 from companion.eapm.models import build_detector
 
 PAIRS = {  # detector -> (plain kwargs, EAPM kwargs)
@@ -50,6 +54,12 @@ def _sync(device):
         torch.cuda.synchronize(device)
 
 
+def _clock(device):
+    """CUDA: wall clock. CPU: this process's CPU time, which does not count the time the scheduler
+    gives to other jobs on a shared machine (wall-clock steps there vary by +-40 %)."""
+    return time.perf_counter if device.type == "cuda" else time.process_time
+
+
 def _quartiles(values):
     q = statistics.quantiles(values, n=4) if len(values) > 1 else [values[0]] * 3
     return q[0], q[1], q[2]
@@ -66,13 +76,17 @@ def loss_only(device, n_anchors: int, n_classes: int, rounds: int):
            "balanced_l1": lambda: eapm_balanced_l1_loss(deltas, tdeltas, theta=None),
            "eapm_balanced_l1": lambda: eapm_balanced_l1_loss(deltas, tdeltas, theta=1.0)}
     times = {k: [] for k in fns}
-    for _ in range(rounds):
-        for name, fn in fns.items():
+    clock = _clock(device)
+    names = list(fns)
+    for r in range(rounds):
+        for name in names[r % 4:] + names[:r % 4]:  # rotate the order: no loss always follows the same one
+            fn = fns[name]
+            logits.grad = deltas.grad = None
             _sync(device)
-            t = time.perf_counter()
+            t = clock()
             fn().backward()
             _sync(device)
-            times[name].append(time.perf_counter() - t)
+            times[name].append(clock() - t)
     return {k: statistics.median(v) for k, v in times.items()}
 
 
@@ -98,26 +112,55 @@ def train_step_overhead(device, detector: str, rounds: int, backbone: str, fpn_c
         models.append(build_detector(detector, num_classes, backbone=backbone, image_size=image_size,
                                      fpn_channels=fpn_channels, **kw).to(device).train())
 
+    clock = _clock(device)
+    in_loss = [0.0]  # time spent inside our loss functions during the current step
+
+    def timed(fn):
+        def wrapper(*a, **kw):
+            _sync(device)
+            t = clock()
+            out = fn(*a, **kw)
+            _sync(device)
+            in_loss[0] += clock() - t
+            return out
+        return wrapper
+
     def step(model):
         model.zero_grad(set_to_none=True)
+        torch.manual_seed(1)  # Faster R-CNN samples RoIs at random: the same sample for both models
+        in_loss[0] = 0.0
         _sync(device)
-        t = time.perf_counter()
+        t = clock()
         sum(model(images, targets).values()).backward()
         _sync(device)
-        return time.perf_counter() - t
+        return clock() - t, in_loss[0]
 
-    plain, eapm, ratios = [], [], []
-    for r in range(rounds + 1):
-        order = (0, 1) if r % 2 else (1, 0)
-        got = {i: step(models[i]) for i in order}
-        if r:  # round 0 warms up both
-            plain.append(got[0])
-            eapm.append(got[1])
-            ratios.append(got[1] / got[0])
+    originals = {name: getattr(detection_models, name) for name in ("eapm_focal_loss", "eapm_balanced_l1_loss")}
+    plain, eapm, ratios, loss_plain, loss_eapm = [], [], [], [], []
+    try:
+        for name, fn in originals.items():
+            setattr(detection_models, name, timed(fn))
+        for r in range(rounds + 1):
+            order = (0, 1) if r % 2 else (1, 0)
+            got = {i: step(models[i]) for i in order}
+            if r:  # round 0 warms up both
+                plain.append(got[0][0])
+                eapm.append(got[1][0])
+                ratios.append(got[1][0] / got[0][0])
+                loss_plain.append(got[0][1])
+                loss_eapm.append(got[1][1])
+    finally:
+        for name, fn in originals.items():
+            setattr(detection_models, name, fn)
     q1, med, q3 = _quartiles(ratios)
-    return {"plain_s": statistics.median(plain), "eapm_s": statistics.median(eapm),
+    plain_s = statistics.median(plain)
+    # The loss forward is where plain and EAPM differ (their backward is the same one multiply), so
+    # (EAPM loss time - plain loss time) / plain step time is a second, much less noisy estimate.
+    accounted = (statistics.median(loss_eapm) - statistics.median(loss_plain)) / plain_s
+    return {"plain_s": plain_s, "eapm_s": statistics.median(eapm),
             "overhead_pct": 100 * (med - 1), "overhead_iqr_pct": [100 * (q1 - 1), 100 * (q3 - 1)],
-            "rounds": rounds}
+            "loss_plain_ms": 1e3 * statistics.median(loss_plain), "loss_eapm_ms": 1e3 * statistics.median(loss_eapm),
+            "overhead_in_loss_pct": 100 * accounted, "rounds": rounds}
 
 
 def main(argv=None):
@@ -138,13 +181,14 @@ def main(argv=None):
     machine = (torch.cuda.get_device_name(device) if device.type == "cuda"
                else f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, {torch.get_num_threads()} threads")
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
-    result = {"device": str(device), "machine": machine, "torch": torch.__version__, "load_before": load,
+    result = {"device": str(device), "machine": machine,
+              "clock": "wall" if device.type == "cuda" else "process CPU time", "torch": torch.__version__, "load_before": load,
               "loss_only": {}, "train_step": {}}
     size = CONFIGS["coco"]["image_size"]
     n_anchors = 9 * sum((size // s) ** 2 for s in (8, 16, 32, 64, 128))
     lo = loss_only(device, n_anchors, 80, 4 * args.rounds)
     result["loss_only"] = {k: v * 1e3 for k, v in lo.items()}
-    print(f"device {device} ({machine}); load average {load}")
+    print(f"device {device} ({machine}); clock: {result['clock']}; load average {load}")
     print(f"losses alone ({n_anchors} anchors x 80 classes; 2000 positive box deltas), forward + backward, median ms:")
     for k, v in lo.items():
         print(f"  {k:18s} {v * 1e3:8.3f}")
@@ -157,8 +201,10 @@ def main(argv=None):
                                      c["batch"], c["num_classes"])
             result["train_step"][f"{cfg}/{det}"] = st
             lo_q, hi_q = st["overhead_iqr_pct"]
-            print(f"  {det:12s} plain {st['plain_s'] * 1e3:8.1f} ms  EAPM {st['eapm_s'] * 1e3:8.1f} ms  "
-                  f"overhead {st['overhead_pct']:+.2f} % (IQR {lo_q:+.2f} .. {hi_q:+.2f} %)")
+            print(f"  {det:12s} step: plain {st['plain_s'] * 1e3:8.1f} ms, EAPM {st['eapm_s'] * 1e3:8.1f} ms, "
+                  f"overhead {st['overhead_pct']:+.2f} % (IQR {lo_q:+.2f} .. {hi_q:+.2f} %); "
+                  f"loss calls {st['loss_plain_ms']:.2f} -> {st['loss_eapm_ms']:.2f} ms = "
+                  f"{st['overhead_in_loss_pct']:+.2f} % of the step")
     result["load_after"] = os.getloadavg() if hasattr(os, "getloadavg") else None
     print(f"load average after: {result['load_after']}")
     if args.json:

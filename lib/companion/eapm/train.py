@@ -21,6 +21,11 @@ from companion.eapm.data import CocoDetection, coco2017, collate, synthetic_data
 from companion.eapm.models import BACKBONES, build_detector
 
 
+# Bump when a change to the losses or models changes what a configuration trains to, so that cached
+# checkpoints of the old code are not reused (2: one-pass fused losses).
+CACHE_VERSION = 2
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that changes a trained detector (the cache key is a hash of it + the seed)."""
@@ -43,8 +48,9 @@ class TrainConfig:
     backbone_weights: str | None = None
 
     def key(self) -> str:
-        """A short, stable hash of the configuration (for cache file names)."""
-        return hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:10]
+        """A short, stable hash of the configuration and ``CACHE_VERSION`` (for cache file names)."""
+        blob = json.dumps({**asdict(self), "cache_version": CACHE_VERSION}, sort_keys=True)
+        return hashlib.sha1(blob.encode()).hexdigest()[:10]
 
     def label(self) -> str:
         """How the paper's tables name this setting."""

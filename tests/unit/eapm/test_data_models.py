@@ -158,3 +158,15 @@ def test_seed_summary_treats_missing_bucket_as_nan():
     out = seed_summary([{"AP": 0.2, "APl": -1.0}, {"AP": 0.4, "APl": -1.0}], keys=("AP", "APl"))
     assert out["AP"][0] == pytest.approx(0.3) and out["AP"][1] == pytest.approx(np.std([0.2, 0.4], ddof=1))
     assert np.isnan(out["APl"][0])
+
+
+def test_paper_rows_follow_the_tables():
+    from companion.eapm.paper import paper_row
+
+    assert paper_row("RetinaNet", None)["AP"] == 35.6 and paper_row("RetinaNet", 2.0)["APl"] == 48.2
+    assert paper_row("FCOS", 1.5)["APs"] == 22.3
+    assert paper_row("Libra RetinaNet (mu=1.5)", 1.0)["AP"] == 38.4
+    assert paper_row("Libra R-CNN", 1.5)["AP"] == 38.6
+    assert paper_row("RetinaNet", 0.5) is None
+    with pytest.raises(ValueError, match="unknown family"):
+        paper_row("YOLO", None)
