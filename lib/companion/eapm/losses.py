@@ -137,8 +137,12 @@ def _focal_value_and_grad(logits, targets, mu, gamma, alpha):
     if mu is None:
         nll = F.softplus(s)  # -log(p_t), exact for very hard examples too
     else:
-        err.mul_(modulating_factor(err, mu)).clamp_(max=1.0 - _P_EPS)
-        nll = torch.log1p(-err).neg_()
+        if not mu > 0:
+            raise ValueError(f"modulating strength (mu/theta) must be > 0, got {mu!r}")
+        # modulating_factor(err, mu), computed in place: one temporary instead of three
+        mf = torch.mul(err, mu).tanh_().neg_().add_(1.0 + math.tanh(mu))
+        err.mul_(mf).clamp_(max=1.0 - _P_EPS)
+        nll = torch.neg(err).log1p_().neg_()
     err_g = err * err if gamma == 2.0 else err.pow(gamma)
     loss = err_g * nll
     grad = torch.rsub(err, 1.0).mul_(nll).mul_(gamma).add_(err).mul_(err_g)

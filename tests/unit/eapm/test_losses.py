@@ -214,3 +214,16 @@ def test_half_precision_inputs_give_float32_loss_and_matching_gradient_dtype():
     assert x.grad.dtype == torch.bfloat16 and torch.isfinite(x.grad.float()).all()
     ref = eapm_focal_loss(x.detach().float(), t.float(), mu=1.5)
     assert loss.item() == pytest.approx(ref.item(), rel=1e-6)
+
+
+def test_bad_strengths_and_shapes_are_clear_errors():
+    x, t = torch.zeros(3, 2), torch.zeros(3, 2)
+    for bad in (0.0, -1.0):
+        with pytest.raises(ValueError, match="> 0"):
+            eapm_focal_loss(x, t, mu=bad)
+        with pytest.raises(ValueError, match="> 0"):
+            eapm_balanced_l1_loss(torch.zeros(3, 4), torch.zeros(3, 4), theta=bad)
+    with pytest.raises(ValueError, match="shape"):
+        eapm_focal_loss(x, t[:2])
+    with pytest.raises(ValueError, match=r"\[N, 4\]"):
+        eapm_balanced_l1_loss(x, t)
