@@ -170,7 +170,13 @@ def main(argv=None) -> int:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 (bf16 autocast on CUDA)")
     parser.add_argument("--checkpoint", default=None)
     parser.add_argument("--out", default=None, help="write the run summary JSON here")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch CPU threads (0: torch's default; 1 is fastest on a CPU shared with other jobs)")
     args = parser.parse_args(argv)
+    if args.threads < 0:
+        parser.error(f"--threads must be >= 0, got {args.threads}")
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     config = TrainConfig(
         detector=args.detector, mu=args.mu, theta=args.theta, reg_loss=args.reg_loss, backbone=args.backbone,
