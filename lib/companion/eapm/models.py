@@ -16,7 +16,6 @@ All builders use ``weights=None``: no detection or ImageNet ResNet weights exist
 from __future__ import annotations
 
 from collections import OrderedDict
-from functools import partial
 
 import torch
 from torch import nn
@@ -35,7 +34,7 @@ from torchvision.ops import FeaturePyramidNetwork, generalized_box_iou_loss
 from torchvision.ops.feature_pyramid_network import LastLevelMaxPool, LastLevelP6P7
 from torchvision.ops.misc import FrozenBatchNorm2d
 
-from companion.eapm.losses import balanced_l1_loss, eapm_balanced_l1_loss, eapm_focal_loss
+from companion.eapm.losses import eapm_balanced_l1_loss, eapm_focal_loss
 
 DETECTORS = ("retinanet", "fcos", "faster_rcnn")
 
