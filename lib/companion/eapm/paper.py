@@ -47,3 +47,29 @@ TABLE2 = [
     ("  theta = 1.5", 38.6, 59.2, 41.9, 22.4, 42.3, 49.1),
     ("  theta = 2.0", 38.6, 59.2, 42.1, 22.5, 42.0, 49.6),
 ]
+
+_FAMILIES = {  # our ablation families -> (paper table, index of the family's baseline row)
+    "Libra RetinaNet": (TABLE1, 0),
+    "RetinaNet": (TABLE1, 4),
+    "FCOS": (TABLE1, 8),
+    "Libra RetinaNet (mu=1.5)": (TABLE2, 0),
+    "Libra R-CNN": (TABLE2, 4),
+}
+
+
+def paper_row(family: str, knob: float | None) -> dict[str, float] | None:
+    """The paper's (AP, AP50, AP75, APs, APm, APl) for ``family`` at mu/theta = ``knob`` (None: baseline).
+
+    Returns None for a setting the paper did not run (e.g. mu = 0.5).
+
+    >>> paper_row("RetinaNet", 1.5)["AP"]
+    37.1
+    """
+    if family not in _FAMILIES:
+        raise ValueError(f"unknown family {family!r}; known: {sorted(_FAMILIES)}")
+    table, start = _FAMILIES[family]
+    offsets = {None: 0, 1.0: 1, 1.5: 2, 2.0: 3}
+    if knob not in offsets:
+        return None
+    row = table[start + offsets[knob]]
+    return dict(zip(("AP", "AP50", "AP75", "APs", "APm", "APl"), row[1:]))

@@ -18,7 +18,12 @@ import torch
 
 from companion.core import fit, seed_everything, select_device
 from companion.eapm.data import CocoDetection, coco2017, collate, synthetic_dataset
-from companion.eapm.models import build_detector
+from companion.eapm.models import BACKBONES, build_detector
+
+
+# Bump when a change to the losses or models changes what a configuration trains to, so that cached
+# checkpoints of the old code are not reused (2: one-pass fused losses).
+CACHE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -43,8 +48,9 @@ class TrainConfig:
     backbone_weights: str | None = None
 
     def key(self) -> str:
-        """A short, stable hash of the configuration (for cache file names)."""
-        return hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:10]
+        """A short, stable hash of the configuration and ``CACHE_VERSION`` (for cache file names)."""
+        blob = json.dumps({**asdict(self), "cache_version": CACHE_VERSION}, sort_keys=True)
+        return hashlib.sha1(blob.encode()).hexdigest()[:10]
 
     def label(self) -> str:
         """How the paper's tables name this setting."""
@@ -145,7 +151,8 @@ def main(argv=None) -> int:
     parser.add_argument("--mu", type=_float_or_none, default=None, help="EAPM-focal strength (None: plain focal)")
     parser.add_argument("--theta", type=_float_or_none, default=None, help="EAPM-balanced-L1 strength")
     parser.add_argument("--reg-loss", choices=("l1", "balanced_l1"), default="l1")
-    parser.add_argument("--backbone", choices=("mobilenet_v3_small", "resnet18", "resnet50"), default="resnet50")
+    parser.add_argument("--backbone", choices=BACKBONES, default="resnet50",
+                        help="efficientnet_lite0 is ImageNet-pretrained (offline package); the others start from scratch")
     parser.add_argument("--backbone-weights", default=None, help="local state dict of the classification network")
     parser.add_argument("--fpn-channels", type=int, default=256)
     parser.add_argument("--image-size", type=int, default=800, help="short side after resizing (paper: 800)")
@@ -163,7 +170,13 @@ def main(argv=None) -> int:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 (bf16 autocast on CUDA)")
     parser.add_argument("--checkpoint", default=None)
     parser.add_argument("--out", default=None, help="write the run summary JSON here")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch CPU threads (0: torch's default; 1 is fastest on a CPU shared with other jobs)")
     args = parser.parse_args(argv)
+    if args.threads < 0:
+        parser.error(f"--threads must be >= 0, got {args.threads}")
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     config = TrainConfig(
         detector=args.detector, mu=args.mu, theta=args.theta, reg_loss=args.reg_loss, backbone=args.backbone,
@@ -188,9 +201,6 @@ def main(argv=None) -> int:
         Path(args.out).write_text(json.dumps(summary, indent=1))
     return 0
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())
 
 
 def run_setting(config: TrainConfig, train_data, val_data, *, seed: int, profile: str, data_tag: str,
@@ -256,3 +266,7 @@ def load_data(coco_root: str, n_train: int, n_val: int, image_size: int, seed: i
     train, val = synthetic_dataset(data_dir("eapm", profile), n_train, n_val, image_size=image_size, seed=seed)
     desc = f"synthetic COCO-format shapes, {n_train} train / {n_val} val images of {image_size} px (seed {seed})"
     return train, val, f"syn{n_train}-{n_val}-{image_size}-s{seed}", desc
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -60,14 +60,23 @@ def test_bad_input(tmp_path):
     ann.write_text("{not json")
     with pytest.raises(ValueError, match="not valid JSON"):
         CocoDetection(img, ann)
-    # outside the image: clipped and counted; zero area: dropped and counted
+    for bad in ([0, 0, float("nan"), 5], [0, 0, "wide", 5], [0, 0, 5]):
+        img, ann = _write(tmp_path, _coco([{"id": 1, "image_id": 1, "category_id": 7, "bbox": bad}]))
+        with pytest.raises(ValueError, match="bbox"):
+            CocoDetection(img, ann)
+    # reaching outside the image: clipped and counted; entirely outside, zero or negative size:
+    # dropped and counted; the rest untouched
     img, ann = _write(tmp_path, _coco([
         {"id": 1, "image_id": 1, "category_id": 7, "bbox": [-5, 10, 20, 50]},
         {"id": 2, "image_id": 1, "category_id": 7, "bbox": [3, 3, 0, 8]},
+        {"id": 3, "image_id": 1, "category_id": 7, "bbox": [3, 3, 4, -1]},
+        {"id": 4, "image_id": 1, "category_id": 7, "bbox": [500, 3, 10, 10]},
+        {"id": 5, "image_id": 1, "category_id": 7, "bbox": [2, 2, 4, 4]},
     ]))
     ds = CocoDetection(img, ann)
-    assert ds.report.clipped_boxes == 1 and ds.report.dropped_degenerate == 1
-    assert ds._targets[1][0][0] == [0.0, 10.0, 15.0, 40.0]
+    assert (ds.report.clipped_boxes, ds.report.dropped_outside, ds.report.dropped_degenerate) == (1, 1, 2)
+    assert [b for b, _ in ds._targets[1]] == [[0.0, 10.0, 15.0, 40.0], [2.0, 2.0, 6.0, 6.0]]
+    assert "1 box(es) clipped" in str(ds.report) and "2 dropped for zero width" in str(ds.report)
     with pytest.raises(FileNotFoundError, match="a.png"):
         ds[0]
 
@@ -149,3 +158,15 @@ def test_seed_summary_treats_missing_bucket_as_nan():
     out = seed_summary([{"AP": 0.2, "APl": -1.0}, {"AP": 0.4, "APl": -1.0}], keys=("AP", "APl"))
     assert out["AP"][0] == pytest.approx(0.3) and out["AP"][1] == pytest.approx(np.std([0.2, 0.4], ddof=1))
     assert np.isnan(out["APl"][0])
+
+
+def test_paper_rows_follow_the_tables():
+    from companion.eapm.paper import paper_row
+
+    assert paper_row("RetinaNet", None)["AP"] == 35.6 and paper_row("RetinaNet", 2.0)["APl"] == 48.2
+    assert paper_row("FCOS", 1.5)["APs"] == 22.3
+    assert paper_row("Libra RetinaNet (mu=1.5)", 1.0)["AP"] == 38.4
+    assert paper_row("Libra R-CNN", 1.5)["AP"] == 38.6
+    assert paper_row("RetinaNet", 0.5) is None
+    with pytest.raises(ValueError, match="unknown family"):
+        paper_row("YOLO", None)

@@ -166,3 +166,64 @@ def test_fig4_observations():
         prev = e
     with pytest.raises(ValueError, match="total"):
         regression_gradient_curve(torch.tensor([2.0]), "eapm", theta=1.0)
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+@pytest.mark.parametrize("mu", [None, 1.0, 2.0])
+def test_fused_focal_matches_autograd_reference(reduction, mu):
+    # value and gradient of the one-pass implementation = autograd of Eq. (1) at x' (x' = x for mu None)
+    g = torch.Generator().manual_seed(4)
+    x = (torch.randn(30, 7, generator=g, dtype=torch.float64) * 5).requires_grad_(True)
+    t = (torch.rand(30, 7, generator=g) < 0.3).double()
+    w = torch.rand(30, 7, generator=g, dtype=torch.float64)  # a non-uniform upstream gradient
+    got = eapm_focal_loss(x, t, mu=mu, reduction=reduction)
+    (g_got,) = torch.autograd.grad((got * w).sum() if reduction == "none" else got, x)
+    x_ref = (x.detach() if mu is None else modulated_logits(x, t, mu)).clone().requires_grad_(True)
+    want = focal_loss(x_ref, t, reduction=reduction)
+    (g_want,) = torch.autograd.grad((want * w).sum() if reduction == "none" else want, x_ref)
+    assert torch.allclose(got, want, rtol=1e-9, atol=1e-15)
+    assert torch.allclose(g_got, g_want, rtol=1e-9, atol=1e-15)
+
+
+@pytest.mark.parametrize("theta", [None, 1.0, 2.0])
+@pytest.mark.parametrize("beta", [1.0, 0.11])
+def test_fused_balanced_l1_matches_autograd_reference(theta, beta):
+    g = torch.Generator().manual_seed(5)
+    pred = (torch.randn(40, 4, generator=g, dtype=torch.float64)).requires_grad_(True)
+    tgt = torch.randn(40, 4, generator=g, dtype=torch.float64)
+    tgt[0] = pred[0].detach()  # zero error: t' = t* whatever MF, zero gradient
+    tgt[1, 2:] = 0.0
+    pred.data[1, 2:] = 0.0  # |t| + |t*| = 0: GoS defined as 0, no NaN
+    for reduction in ("none", "mean", "sum"):
+        got = eapm_balanced_l1_loss(pred, tgt, theta=theta, beta=beta, reduction=reduction)
+        (g_got,) = torch.autograd.grad(got.sum(), pred)
+        t_ref = (pred.detach() if theta is None else modulated_deltas(pred, tgt, theta)).clone().requires_grad_(True)
+        want = balanced_l1_loss(t_ref, tgt, beta=beta, reduction=reduction)
+        (g_want,) = torch.autograd.grad(want.sum(), t_ref)
+        assert torch.isfinite(g_got).all()
+        assert torch.allclose(got, want, rtol=1e-10, atol=1e-15)
+        assert torch.allclose(g_got, g_want, rtol=1e-10, atol=1e-15)
+
+
+def test_half_precision_inputs_give_float32_loss_and_matching_gradient_dtype():
+    x = torch.randn(16, 3).to(torch.bfloat16).requires_grad_(True)
+    t = (torch.rand(16, 3) < 0.3).to(torch.bfloat16)
+    loss = eapm_focal_loss(x, t, mu=1.5)
+    assert loss.dtype == torch.float32 and torch.isfinite(loss)
+    loss.backward()
+    assert x.grad.dtype == torch.bfloat16 and torch.isfinite(x.grad.float()).all()
+    ref = eapm_focal_loss(x.detach().float(), t.float(), mu=1.5)
+    assert loss.item() == pytest.approx(ref.item(), rel=1e-6)
+
+
+def test_bad_strengths_and_shapes_are_clear_errors():
+    x, t = torch.zeros(3, 2), torch.zeros(3, 2)
+    for bad in (0.0, -1.0):
+        with pytest.raises(ValueError, match="> 0"):
+            eapm_focal_loss(x, t, mu=bad)
+        with pytest.raises(ValueError, match="> 0"):
+            eapm_balanced_l1_loss(torch.zeros(3, 4), torch.zeros(3, 4), theta=bad)
+    with pytest.raises(ValueError, match="shape"):
+        eapm_focal_loss(x, t[:2])
+    with pytest.raises(ValueError, match=r"\[N, 4\]"):
+        eapm_balanced_l1_loss(x, t)
