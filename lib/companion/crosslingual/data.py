@@ -181,11 +181,19 @@ def load_synthetic(root: str | Path, languages=LANGUAGES) -> tuple[CaptionSet, X
     root = Path(root)
     xtd = load_xtd10(root / XTD10_FOLDER, languages)
     train = load_coco_captions(root / COCO_ANNOTATIONS, root / COCO_IMAGES, exclude=set(xtd.image_names))
-    missing = [n for n in xtd.image_names if not (root / COCO_IMAGES / n).is_file()]
-    if missing:
-        raise FileNotFoundError(f"{len(missing)} XTD10 test images not found under {root / COCO_IMAGES}, "
-                                f"e.g. {missing[:3]}")
+    check_images_exist(root / COCO_IMAGES, xtd.image_names, "XTD10 test images")
     return train, xtd
+
+
+def check_images_exist(image_dir: str | Path, names: list[str], what: str = "images") -> None:
+    """Raise FileNotFoundError naming the count and the first few of ``names`` missing under ``image_dir``."""
+    image_dir = Path(image_dir)
+    if not image_dir.is_dir():
+        raise FileNotFoundError(f"image folder {image_dir} not found")
+    missing = [n for n in names if not (image_dir / n).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{len(missing)} of {len(names)} {what} not found under {image_dir}, "
+                                f"e.g. {missing[:3]}")
 
 
 def load_images(image_dir: str | Path, names: list[str], size: int) -> np.ndarray:

@@ -237,3 +237,43 @@ def count_parameters(model: nn.Module) -> dict:
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
     return {"trainable": trainable, "frozen": total - trainable}
+
+
+# ----------------------------------------------------------------------------- throughput
+def text_throughput(name: str, texts: list[str], threads: int = 2) -> float:
+    """Sentences per second of text encoder ``name`` on ``texts`` (one call, weights loaded and warmed up first)."""
+    if not texts:
+        raise ValueError("need at least one sentence to time")
+    encode = text_encoder(name, threads=threads)
+    encode(list(texts[:2]))  # loading and first-call set-up are not throughput
+    t0 = time.perf_counter()
+    encode(list(texts))
+    return len(texts) / (time.perf_counter() - t0)
+
+
+def image_throughput(images: np.ndarray, encoder: PooledImageEncoder, batch_size: int = 64) -> float:
+    """Images per second of ``encoder`` on float ``images`` [N, H, W, 3] (after one warm-up batch)."""
+    if len(images) == 0:
+        raise ValueError("need at least one image to time")
+    encode_images(images[:2], encoder)
+    t0 = time.perf_counter()
+    encode_images(images, encoder, batch_size=batch_size)
+    return len(images) / (time.perf_counter() - t0)
+
+
+def embedding_throughput(texts: list[str], images: np.ndarray, text_encoders=("muse", "e5"),
+                         image_encoder: str = "efficientnet-lite0", threads: int = 2) -> list[dict]:
+    """Rows ``{"what", "items", "items/s"}``: sentences/s per available text encoder, then images/s.
+
+    Encoders that cannot run here are listed with ``items/s`` NaN and the reason.
+    """
+    rows = []
+    for name in text_encoders:
+        ok, why = text_encoder_available(name)
+        rows.append({"what": f"text encoder {name} (sentences/s)", "items": len(texts),
+                     "items/s": text_throughput(name, texts, threads) if ok else float("nan"),
+                     "note": why})
+    cnn = PooledImageEncoder(image_encoder)
+    rows.append({"what": f"{image_encoder} at {images.shape[1]} px (images/s)", "items": len(images),
+                 "items/s": image_throughput(images, cnn), "note": ""})
+    return rows

@@ -21,8 +21,8 @@ import torch
 from torch.utils.data import TensorDataset
 
 from companion.core import fit, seed_everything, select_device
-from companion.crosslingual.data import (COCO_IMAGES, CaptionSet, XTD10, load_coco_captions, load_images,
-                                         load_synthetic, load_xtd10, make_synthetic)
+from companion.crosslingual.data import (COCO_IMAGES, CaptionSet, XTD10, check_images_exist, load_coco_captions,
+                                         load_images, load_synthetic, load_xtd10, make_synthetic)
 from companion.crosslingual.grammar import LANGUAGES
 from companion.crosslingual.losses import eta_for_features, hardest_negatives, m3l_loss, patr_loss, random_negatives
 from companion.crosslingual.models import (PooledImageEncoder, build_mlp, cached, encode_images, text_encoder,
@@ -122,6 +122,23 @@ def synthetic_features(root: str | Path, *, n_train: int, n_test: int, seed: int
     train, test = load_synthetic(root, languages)
     return embed_dataset(train, test, Path(root) / COCO_IMAGES, text_encoders=text_encoders, languages=languages,
                          image_size=image_size, cache_dir=cache_dir)
+
+
+def embed_photo_captions(encoder: str, names: list[str], *, cache_dir: str | Path, languages=LANGUAGES,
+                         threads: int = 2) -> dict[str, np.ndarray]:
+    """Embeddings of the bundled photos' captions (`data.PHOTO_CAPTIONS`) -> ``{lang: float32 [len(names), D]}``.
+
+    All languages go through the encoder in one call, cached on disk like the dataset's embeddings.
+    """
+    from companion.crosslingual.data import PHOTO_CAPTIONS
+
+    unknown = [n for n in names if n not in PHOTO_CAPTIONS]
+    if unknown:
+        raise KeyError(f"no captions for photos {unknown}; known: {sorted(PHOTO_CAPTIONS)}")
+    languages = list(languages)
+    texts = [PHOTO_CAPTIONS[n][lang] for lang in languages for n in names]
+    arr, _ = cached(cache_dir, encoder, texts, lambda: text_encoder(encoder, threads=threads)(texts))
+    return {lang: arr[k * len(names):(k + 1) * len(names)] for k, lang in enumerate(languages)}
 
 
 @dataclass
@@ -230,6 +247,7 @@ def main(argv=None) -> int:
         if not (args.images and args.xtd10):
             p.error("--coco needs --images and --xtd10")
         test = load_xtd10(args.xtd10)
+        check_images_exist(args.images, test.image_names, "XTD10 test images")
         train = load_coco_captions(args.coco, args.images, exclude=set(test.image_names))
         feats = embed_dataset(train, test, args.images, text_encoders=(args.encoder,), image_size=224,
                               cache_dir=args.cache)
@@ -252,9 +270,6 @@ def main(argv=None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
-
 
 def checkpoint_for(features: Features, encoder: str, cfg: TrainConfig, cache_dir: str | Path) -> Path:
     """Checkpoint path keyed by encoder, training config (seed included) and the data's fingerprint."""
@@ -275,3 +290,7 @@ def train_or_load(features: Features, encoder: str, cfg: TrainConfig, *, cache_d
     path.parent.mkdir(parents=True, exist_ok=True)
     return train_mapping(features.train_text[encoder], features.train_image, features.train_ids, cfg,
                          device=device, checkpoint_path=path, progress=progress)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -111,3 +111,22 @@ def test_grammar_agreement_examples():
     assert caption(s, "tr", 0) == "Sarı bir üçgenin altında üç yeşil kare var."
     with pytest.raises(ValueError, match="differ"):
         Scene(1, "red", "circle", "left", "red", "circle")
+
+
+def test_xtd10_image_name_not_found(tmp_path, synthetic):
+    import shutil
+    root = tmp_path / "ds"
+    shutil.copytree(synthetic, root)
+    names = (root / data.XTD10_FOLDER / "test_image_names.txt").read_text().split()
+    (root / data.COCO_IMAGES / names[2]).unlink()
+    with pytest.raises(FileNotFoundError, match=rf"1 of 6 XTD10 test images not found .*{names[2]}"):
+        data.load_synthetic(root)
+    with pytest.raises(FileNotFoundError, match="image folder .* not found"):
+        data.check_images_exist(tmp_path / "nowhere", names)
+
+
+def test_photo_captions_cover_every_language_and_unknown_photo_is_an_error(tmp_path):
+    from companion.crosslingual.train import embed_photo_captions
+    assert all(set(caps) == set(LANGUAGES) for caps in data.PHOTO_CAPTIONS.values())
+    with pytest.raises(KeyError, match="no captions for photos"):
+        embed_photo_captions("muse", ["not_a_photo"], cache_dir=tmp_path)
