@@ -141,12 +141,13 @@ def ablation_bars(ablations: pd.DataFrame, chance: float, score: str = "R@10 non
 
 # ----------------------------------------------------------------------------- evaluation (notebook 5)
 def recall_by_language(recalls: Mapping[str, Mapping[str, float]], chance: float, *,
-                       paper: Mapping[str, Mapping[str, float]] | None = None, k: int = 10,
-                       title: str = "") -> Figure:
+                       paper: Mapping[str, Mapping[str, float]] | None = None,
+                       paper_names: Mapping[str, str] | None = None, k: int = 10, title: str = "") -> Figure:
     """Recall@k per query language, one line per system; the paper's numbers dashed when given.
 
-    ``recalls[system][lang]`` (ours) and ``paper[system][lang]`` (reported,
-    same system names where they correspond).
+    ``recalls[system][lang]`` (ours) and ``paper[system][lang]`` (reported, keyed
+    by the system of ours it corresponds to, drawn in the same colour and
+    labelled ``paper_names[system]`` when given, e.g. LASER for our e5 stand-in).
     """
     fig, ax = plt.subplots(figsize=(9, 3.6))
     langs = list(next(iter(recalls.values())))
@@ -154,7 +155,7 @@ def recall_by_language(recalls: Mapping[str, Mapping[str, float]], chance: float
         ax.plot(langs, [r[lang] for lang in langs], marker="o", color=f"C{i}", label=f"ours: {system}")
         if paper and system in paper:
             ax.plot(langs, [paper[system].get(lang, np.nan) for lang in langs], ls="--", color=f"C{i}",
-                    alpha=0.6, label=f"paper: {system}")
+                    alpha=0.6, label=f"paper: {(paper_names or {}).get(system, system)}")
     ax.axhline(chance, color="k", ls=":", label="chance")
     ax.set_xlabel("query language")
     ax.set_ylabel(f"Recall@{k}")

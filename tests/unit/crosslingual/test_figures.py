@@ -85,8 +85,9 @@ def test_ablation_bars_and_chance_line():
 def test_recall_by_language_ours_and_paper():
     ours = {"mUSE M3L": {"en": 0.9, "de": 0.7}, "mUSE PATR": {"en": 0.8, "de": 0.6}}
     paper = {"mUSE M3L": {"en": 0.853, "de": 0.735}}
-    fig = figures.recall_by_language(ours, chance=0.05, paper=paper)
+    fig = figures.recall_by_language(ours, chance=0.05, paper=paper, paper_names={"mUSE M3L": "paper-mUSE"})
     ax = fig.axes[0]
+    assert "paper: paper-mUSE" in [line.get_label() for line in ax.lines]
     # two ours + one paper (dashed) + chance
     assert len(ax.lines) == 4
     assert sum(line.get_linestyle() == "--" for line in ax.lines) == 1
