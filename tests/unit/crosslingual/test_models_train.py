@@ -108,3 +108,37 @@ def test_bad_config_is_rejected():
         make_step(TrainConfig(loss="triplet"), None)
     with pytest.raises(ValueError, match="differ in length"):
         train_mapping(np.zeros((3, 4), np.float32), np.zeros((2, 4), np.float32), np.arange(3), TrainConfig())
+
+
+def test_e5_is_skipped_with_a_reason_without_avx2(monkeypatch, tmp_path):
+    from companion.crosslingual import models, train
+    from companion.crosslingual.data import make_synthetic, load_synthetic, COCO_IMAGES
+
+    monkeypatch.setattr(models, "has_avx2", lambda: False)
+    ok, why = models.text_encoder_available("e5")
+    assert not ok and "AVX2" in why
+    with pytest.raises(RuntimeError, match="unavailable: .*AVX2"):
+        models.text_encoder("e5")
+    # the pipeline skips it, says why, and still embeds with the other encoder
+    root = make_synthetic(tmp_path / "ds", 3, 2, seed=0, image_size=16, captions_per_image=1)
+    tr, te = load_synthetic(root, ["en", "de"])
+    monkeypatch.setattr(train, "text_encoder_available", models.text_encoder_available)
+    monkeypatch.setattr(train, "PooledImageEncoder", lambda *a, **k: _FakeCNN())
+    feats = train.embed_dataset(tr, te, root / COCO_IMAGES, text_encoders=("e5",), languages=["en", "de"],
+                                image_size=16, cache_dir=tmp_path / "cache")
+    assert "e5" not in feats.train_text and "AVX2" in feats.skipped["e5"]
+
+
+class _FakeCNN(torch.nn.Module):
+    dim = 3
+
+    def forward(self, x):
+        return x.float().mean(dim=(1, 2)) if x.shape[-1] == 3 else x.float().mean(dim=(2, 3))
+
+
+def test_cpu_advertises_avx2_matches_proc_cpuinfo():
+    from pathlib import Path
+    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else None
+    if flags is None:
+        pytest.skip("no /proc/cpuinfo on this system")
+    assert has_avx2() == (" avx2" in flags)
