@@ -126,6 +126,8 @@ class PooledImageEncoder(nn.Module):
             mean, std, self.dim = IMAGENET_MEAN, IMAGENET_STD, 2048
         else:
             raise ValueError(f"unknown image encoder {name!r}: use 'efficientnet-lite0' or 'resnet152'")
+        # channels-last runs the depthwise convolutions several times faster on CPU (oneDNN)
+        self.body = self.body.to(memory_format=torch.channels_last)
         self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1))
         self.eval()
@@ -138,7 +140,7 @@ class PooledImageEncoder(nn.Module):
             raise ValueError(f"images must be [B, H, W, 3] or [B, 3, H, W], got {tuple(images.shape)}")
         if images.shape[-1] == 3 and images.shape[1] != 3:
             images = images.permute(0, 3, 1, 2)
-        x = (images.float() - self.mean) / self.std
+        x = ((images.float() - self.mean) / self.std).contiguous(memory_format=torch.channels_last)
         return self.trunk(x).mean(dim=(2, 3))
 
 

@@ -142,3 +142,52 @@ def test_cpu_advertises_avx2_matches_proc_cpuinfo():
     if flags is None:
         pytest.skip("no /proc/cpuinfo on this system")
     assert has_avx2() == (" avx2" in flags)
+
+
+def test_multi30k_training_rows_share_image_ids(tmp_path, monkeypatch):
+    from companion.crosslingual import train
+    from companion.crosslingual.train import AlignedFeatures, train_multi30k
+
+    g = np.random.default_rng(0)
+    feats = AlignedFeatures("toy", {"train": {lang: g.normal(size=(6, 8)).astype(np.float32) for lang in ("en", "de")}},
+                            {"train": np.abs(g.normal(size=(6, 5))).astype(np.float32)},
+                            {"train": [f"{i}.jpg" for i in range(6)]})
+    seen = {}
+
+    def spy(text, image, ids, cfg, **kw):
+        seen.update(text=text, image=image, ids=ids, path=kw["checkpoint_path"])
+        return None, None, None
+
+    monkeypatch.setattr(train, "train_mapping", spy)
+    cfg = TrainConfig(epochs=1, batch_size=4)
+    train_multi30k(feats, ["en", "de"], cfg, cache_dir=tmp_path)
+    assert seen["text"].shape == (12, 8) and seen["image"].shape == (12, 5)
+    assert seen["ids"].tolist() == list(range(6)) * 2
+    assert np.array_equal(seen["text"][6:], feats.text["train"]["de"])
+    path_multi = seen["path"]
+    train_multi30k(feats, ["en"], cfg, cache_dir=tmp_path)
+    assert seen["text"].shape == (6, 8) and seen["path"] != path_multi
+    with pytest.raises(ValueError, match="no training captions for \\['fr'\\]"):
+        train_multi30k(feats, ["en", "fr"], cfg, cache_dir=tmp_path)
+
+
+def test_pooled_image_encoder_shapes_and_layout_independence():
+    from companion.crosslingual.models import PooledImageEncoder, encode_images
+    enc = PooledImageEncoder()
+    g = np.random.default_rng(0)
+    imgs = g.random((3, 48, 48, 3)).astype(np.float32)
+    feats = encode_images(imgs, enc, batch_size=2)
+    assert feats.shape == (3, 1280) and feats.dtype == np.float32
+    assert (feats >= 0).all()  # pooled after ReLU6
+    # [B, 3, H, W] input gives the same features as [B, H, W, 3]
+    chw = enc(torch.from_numpy(imgs).permute(0, 3, 1, 2).contiguous()).numpy()
+    assert np.allclose(chw, feats, atol=1e-5)
+    # a plain (not channels-last) copy of the network agrees up to float reordering
+    with torch.no_grad():
+        x = (torch.from_numpy(imgs).permute(0, 3, 1, 2) - enc.mean) / enc.std
+        ref = enc.trunk(x.contiguous()).mean(dim=(2, 3)).numpy()
+    assert np.allclose(ref, feats, atol=1e-3)
+    with pytest.raises(ValueError, match="images must be"):
+        enc(torch.zeros(3, 48, 48))
+    with pytest.raises(ValueError, match="unknown image encoder"):
+        PooledImageEncoder("vgg16")
