@@ -198,12 +198,22 @@ class TextToImageMLP(nn.Module):
         Widths of the blocks before the last (paper: [1024, 2048]).
     dropout : sequence of float
         One per block, last included (paper: [0.2, 0.1, 0.0]).
+    output_scale : float
+        A fixed (not trained) factor on the output. 1 is the paper's network. Set
+        to the RMS norm of the image features, it lets the output start at their
+        scale: the last block sees a unit-norm input, so without it the weights
+        must first grow to the feature scale, which takes more optimiser steps
+        than a CPU run has (see the chapter's reading notes).
 
     Shapes: [B, in_dim] -> [B, out_dim].
     """
 
-    def __init__(self, in_dim: int, out_dim: int, hidden=(1024, 2048), dropout=(0.2, 0.1, 0.0)):
+    def __init__(self, in_dim: int, out_dim: int, hidden=(1024, 2048), dropout=(0.2, 0.1, 0.0),
+                 output_scale: float = 1.0):
         super().__init__()
+        if not output_scale > 0:
+            raise ValueError(f"output_scale must be positive, got {output_scale}")
+        self.register_buffer("output_scale", torch.tensor(float(output_scale)))
         sizes = [in_dim, *hidden, out_dim]
         if len(dropout) != len(sizes) - 1:
             raise ValueError(f"need one dropout per block ({len(sizes) - 1}), got {len(dropout)}")
@@ -219,10 +229,11 @@ class TextToImageMLP(nn.Module):
             x = block(x)
             if k < len(self.blocks) - 1:
                 x = nn.functional.normalize(x, dim=1)
-        return x
+        return x * self.output_scale
 
 
-def build_mlp(in_dim: int, out_dim: int, n_blocks: int = 3, width: int = 1024) -> TextToImageMLP:
+def build_mlp(in_dim: int, out_dim: int, n_blocks: int = 3, width: int = 1024,
+              output_scale: float = 1.0) -> TextToImageMLP:
     """The paper's MLP for ``n_blocks = 3``; other depths for the ablation.
 
     Hidden widths follow the paper's [1024, 2048] for 3 blocks; for other depths
@@ -232,7 +243,15 @@ def build_mlp(in_dim: int, out_dim: int, n_blocks: int = 3, width: int = 1024) -
         raise ValueError(f"n_blocks must be >= 1, got {n_blocks}")
     hidden = [width * 2 ** min(k, 1) for k in range(n_blocks - 1)]
     dropout = [0.2, *[0.1] * max(n_blocks - 2, 0)][: n_blocks - 1] + [0.0]
-    return TextToImageMLP(in_dim, out_dim, hidden, dropout)
+    return TextToImageMLP(in_dim, out_dim, hidden, dropout, output_scale)
+
+
+def feature_scale(image_features: np.ndarray) -> float:
+    """RMS norm of feature rows, sqrt(mean ||i||^2): the ``output_scale`` that matches them."""
+    x = np.asarray(image_features, dtype=np.float64)
+    if x.ndim != 2 or len(x) == 0:
+        raise ValueError(f"need [N >= 1, D] features, got {x.shape}")
+    return float(np.sqrt((x ** 2).sum(axis=1).mean()))
 
 
 def count_parameters(model: nn.Module) -> dict:

@@ -25,8 +25,8 @@ from companion.crosslingual.data import (COCO_IMAGES, CaptionSet, XTD10, check_i
                                          load_images, load_synthetic, load_xtd10, make_synthetic)
 from companion.crosslingual.grammar import LANGUAGES
 from companion.crosslingual.losses import eta_for_features, hardest_negatives, m3l_loss, patr_loss, random_negatives
-from companion.crosslingual.models import (PooledImageEncoder, build_mlp, cached, encode_images, text_encoder,
-                                           text_encoder_available)
+from companion.crosslingual.models import (PooledImageEncoder, build_mlp, cached, encode_images, feature_scale,
+                                           text_encoder, text_encoder_available)
 
 
 @dataclass
@@ -157,6 +157,7 @@ class TrainConfig:
     eta_factor: float = 1.0
     negatives: str = "hard"        # or "random"
     n_blocks: int = 3
+    scale_output: bool = True      # output × RMS norm of the training image features (False: the paper's net)
     seed: int = 0
 
     def key(self) -> str:
@@ -196,7 +197,8 @@ def train_mapping(text: np.ndarray, image: np.ndarray, image_ids: np.ndarray, cf
     if cfg.loss == "patr":
         eta = cfg.eta if cfg.eta is not None else eta_for_features(torch.from_numpy(image), cfg.eta_factor,
                                                                   seed=cfg.seed)
-    model = build_mlp(text.shape[1], image.shape[1], cfg.n_blocks)
+    scale = feature_scale(image) if cfg.scale_output else 1.0
+    model = build_mlp(text.shape[1], image.shape[1], cfg.n_blocks, output_scale=scale)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
     data = TensorDataset(torch.from_numpy(text), torch.from_numpy(image), torch.from_numpy(image_ids))
     result = fit(model, make_step(cfg, eta), data, optimizer=optimizer, epochs=cfg.epochs,
