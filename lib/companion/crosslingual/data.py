@@ -181,11 +181,19 @@ def load_synthetic(root: str | Path, languages=LANGUAGES) -> tuple[CaptionSet, X
     root = Path(root)
     xtd = load_xtd10(root / XTD10_FOLDER, languages)
     train = load_coco_captions(root / COCO_ANNOTATIONS, root / COCO_IMAGES, exclude=set(xtd.image_names))
-    missing = [n for n in xtd.image_names if not (root / COCO_IMAGES / n).is_file()]
-    if missing:
-        raise FileNotFoundError(f"{len(missing)} XTD10 test images not found under {root / COCO_IMAGES}, "
-                                f"e.g. {missing[:3]}")
+    check_images_exist(root / COCO_IMAGES, xtd.image_names, "XTD10 test images")
     return train, xtd
+
+
+def check_images_exist(image_dir: str | Path, names: list[str], what: str = "images") -> None:
+    """Raise FileNotFoundError naming the count and the first few of ``names`` missing under ``image_dir``."""
+    image_dir = Path(image_dir)
+    if not image_dir.is_dir():
+        raise FileNotFoundError(f"image folder {image_dir} not found")
+    missing = [n for n in names if not (image_dir / n).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{len(missing)} of {len(names)} {what} not found under {image_dir}, "
+                                f"e.g. {missing[:3]}")
 
 
 def load_images(image_dir: str | Path, names: list[str], size: int) -> np.ndarray:
@@ -482,3 +490,116 @@ def load_photos(size: int = 224) -> tuple[list[str], np.ndarray]:
         names.append(name)
         out.append(np.asarray(im, dtype=np.float32) / 255)
     return names, np.stack(out)
+
+
+# ----------------------------------------------------------------------------- Multi30K (Table 3)
+# github.com/multi30k/dataset: data/task1/raw/<split>.<lang>[.gz] line-aligned with
+# data/task1/image_splits/<split>.txt (Flickr30k image names); 29000 / 1014 / 1000 images.
+MULTI30K_SPLITS = {"train": "train", "val": "val", "test": "test_2016_flickr"}
+MULTI30K_LANGUAGES = ("en", "de", "fr")
+MULTI30K_IMAGES = "flickr30k-images"
+
+
+def _multi30k_file(root: Path, split: str, lang: str) -> Path:
+    raw = root / "data" / "task1" / "raw"
+    plain = raw / f"{MULTI30K_SPLITS[split]}.{lang}"
+    gz = plain.with_name(plain.name + ".gz")
+    return gz if gz.is_file() and not plain.is_file() else plain
+
+
+def load_multi30k(root: str | Path, split: str = "test", languages=MULTI30K_LANGUAGES,
+                  image_dir: str | Path | None = None) -> XTD10:
+    """Read one Multi30K task-1 split (image names + one caption per language, line-aligned).
+
+    Parameters
+    ----------
+    root : path
+        The Multi30K repository (holding ``data/task1``); raw files may be gzipped.
+    split : {"train", "val", "test"}
+        ``test`` is ``test_2016_flickr``, the split of the paper's Table 3.
+    image_dir : path, optional
+        Flickr30k images folder; every listed image must exist there.
+
+    Returns an `XTD10` record (same shape: names and per-language captions).
+
+    Raises
+    ------
+    FileNotFoundError
+        Missing folder, split file or caption file; images missing under ``image_dir``.
+    ValueError
+        Unknown split or language, or a caption file whose length differs from the split file.
+    """
+    import gzip
+
+    root = Path(root)
+    if split not in MULTI30K_SPLITS:
+        raise ValueError(f"unknown Multi30K split {split!r}; use one of {', '.join(MULTI30K_SPLITS)}")
+    bad = [lang for lang in languages if lang not in MULTI30K_LANGUAGES]
+    if bad:
+        raise ValueError(f"unknown language code {bad[0]!r} for Multi30K; its languages here are "
+                         f"{', '.join(MULTI30K_LANGUAGES)}")
+    if not (root / "data" / "task1").is_dir():
+        raise FileNotFoundError(f"Multi30K folder {root / 'data' / 'task1'} not found")
+    names = _read_lines(root / "data" / "task1" / "image_splits" / f"{MULTI30K_SPLITS[split]}.txt")
+    out = XTD10(image_names=names, root=root)
+    for lang in languages:
+        path = _multi30k_file(root, split, lang)
+        if path.suffix == ".gz":
+            if not path.is_file():
+                raise FileNotFoundError(f"{path} not found")
+            lines = gzip.decompress(path.read_bytes()).decode("utf-8").splitlines()
+            while lines and not lines[-1].strip():
+                lines.pop()
+            lines = [line.strip() for line in lines]
+        else:
+            lines = _read_lines(path)
+        if len(lines) != len(names):
+            raise ValueError(f"{path} has {len(lines)} captions but {MULTI30K_SPLITS[split]}.txt has "
+                             f"{len(names)} image names; the files must be aligned line by line")
+        out.captions[lang] = lines
+    if image_dir is not None:
+        check_images_exist(image_dir, names, f"Multi30K {split} images")
+    return out
+
+
+def make_synthetic_multi30k(root: str | Path, n_train: int, n_test: int, *, seed: int = 0, image_size: int = 128,
+                            n_val: int | None = None) -> Path:
+    """Write a synthetic Multi30K miniature (task-1 layout, en/de/fr) under ``root`` (skipped if complete).
+
+    Every image gets one caption per language, each with its own randomly
+    drawn paraphrase template, as Multi30K's independent descriptions would
+    differ; the scenes are drawn independently of the COCO miniature's.
+    Returns ``root``.
+    """
+    if n_train < 1 or n_test < 1:
+        raise ValueError(f"n_train and n_test must be positive, got {n_train}, {n_test}")
+    n_val = n_test if n_val is None else n_val
+    root = Path(root)
+    done = root / ".complete.json"
+    spec = dict(n_train=n_train, n_val=n_val, n_test=n_test, seed=seed, image_size=image_size, version=1)
+    if done.is_file() and json.loads(done.read_text()) == spec:
+        return root
+    rng = np.random.default_rng(seed + 30_000)  # a stream of its own: not the COCO miniature's scenes
+    images, raw, splits = root / MULTI30K_IMAGES, root / "data" / "task1" / "raw", root / "data" / "task1" / "image_splits"
+    for folder in (images, raw, splits):
+        folder.mkdir(parents=True, exist_ok=True)
+    n = n_train + n_val + n_test
+    ids = rng.choice(np.arange(1_000_000, 9_999_999), n, replace=False)
+    scenes = {}
+    bounds = {"train": (0, n_train), "val": (n_train, n_train + n_val), "test": (n_train + n_val, n)}
+    for split, (a, b) in bounds.items():
+        names, caps = [], {lang: [] for lang in MULTI30K_LANGUAGES}
+        for image_id in ids[a:b].tolist():
+            scene = random_scene(rng)
+            name = f"{image_id}.jpg"
+            render_scene(scene, image_size, rng).save(images / name, quality=95)
+            names.append(name)
+            scenes[name] = scene.__dict__
+            for lang in MULTI30K_LANGUAGES:
+                caps[lang].append(caption(scene, lang, int(rng.integers(N_TEMPLATES))))
+        (splits / f"{MULTI30K_SPLITS[split]}.txt").write_text("\n".join(names) + "\n", encoding="utf-8")
+        for lang in MULTI30K_LANGUAGES:
+            (raw / f"{MULTI30K_SPLITS[split]}.{lang}").write_text("\n".join(caps[lang]) + "\n", encoding="utf-8")
+    (root / "scenes.json").write_text(json.dumps(scenes))
+    done.write_text(json.dumps(spec))
+    return root

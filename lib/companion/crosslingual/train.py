@@ -21,12 +21,12 @@ import torch
 from torch.utils.data import TensorDataset
 
 from companion.core import fit, seed_everything, select_device
-from companion.crosslingual.data import (COCO_IMAGES, CaptionSet, XTD10, load_coco_captions, load_images,
-                                         load_synthetic, load_xtd10, make_synthetic)
+from companion.crosslingual.data import (COCO_IMAGES, CaptionSet, XTD10, check_images_exist, load_coco_captions,
+                                         load_images, load_synthetic, load_xtd10, make_synthetic)
 from companion.crosslingual.grammar import LANGUAGES
 from companion.crosslingual.losses import eta_for_features, hardest_negatives, m3l_loss, patr_loss, random_negatives
-from companion.crosslingual.models import (PooledImageEncoder, build_mlp, cached, encode_images, text_encoder,
-                                           text_encoder_available)
+from companion.crosslingual.models import (PooledImageEncoder, build_mlp, cached, encode_images, feature_scale,
+                                           text_encoder, text_encoder_available)
 
 
 @dataclass
@@ -124,6 +124,23 @@ def synthetic_features(root: str | Path, *, n_train: int, n_test: int, seed: int
                          image_size=image_size, cache_dir=cache_dir)
 
 
+def embed_photo_captions(encoder: str, names: list[str], *, cache_dir: str | Path, languages=LANGUAGES,
+                         threads: int = 2) -> dict[str, np.ndarray]:
+    """Embeddings of the bundled photos' captions (`data.PHOTO_CAPTIONS`) -> ``{lang: float32 [len(names), D]}``.
+
+    All languages go through the encoder in one call, cached on disk like the dataset's embeddings.
+    """
+    from companion.crosslingual.data import PHOTO_CAPTIONS
+
+    unknown = [n for n in names if n not in PHOTO_CAPTIONS]
+    if unknown:
+        raise KeyError(f"no captions for photos {unknown}; known: {sorted(PHOTO_CAPTIONS)}")
+    languages = list(languages)
+    texts = [PHOTO_CAPTIONS[n][lang] for lang in languages for n in names]
+    arr, _ = cached(cache_dir, encoder, texts, lambda: text_encoder(encoder, threads=threads)(texts))
+    return {lang: arr[k * len(names):(k + 1) * len(names)] for k, lang in enumerate(languages)}
+
+
 @dataclass
 class TrainConfig:
     """Hyper-parameters; defaults are the paper's (Section 3)."""
@@ -140,6 +157,7 @@ class TrainConfig:
     eta_factor: float = 1.0
     negatives: str = "hard"        # or "random"
     n_blocks: int = 3
+    scale_output: bool = True      # output × RMS norm of the training image features (False: the paper's net)
     seed: int = 0
 
     def key(self) -> str:
@@ -179,7 +197,8 @@ def train_mapping(text: np.ndarray, image: np.ndarray, image_ids: np.ndarray, cf
     if cfg.loss == "patr":
         eta = cfg.eta if cfg.eta is not None else eta_for_features(torch.from_numpy(image), cfg.eta_factor,
                                                                   seed=cfg.seed)
-    model = build_mlp(text.shape[1], image.shape[1], cfg.n_blocks)
+    scale = feature_scale(image) if cfg.scale_output else 1.0
+    model = build_mlp(text.shape[1], image.shape[1], cfg.n_blocks, output_scale=scale)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
     data = TensorDataset(torch.from_numpy(text), torch.from_numpy(image), torch.from_numpy(image_ids))
     result = fit(model, make_step(cfg, eta), data, optimizer=optimizer, epochs=cfg.epochs,
@@ -230,6 +249,7 @@ def main(argv=None) -> int:
         if not (args.images and args.xtd10):
             p.error("--coco needs --images and --xtd10")
         test = load_xtd10(args.xtd10)
+        check_images_exist(args.images, test.image_names, "XTD10 test images")
         train = load_coco_captions(args.coco, args.images, exclude=set(test.image_names))
         feats = embed_dataset(train, test, args.images, text_encoders=(args.encoder,), image_size=224,
                               cache_dir=args.cache)
@@ -252,9 +272,6 @@ def main(argv=None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
-
 
 def checkpoint_for(features: Features, encoder: str, cfg: TrainConfig, cache_dir: str | Path) -> Path:
     """Checkpoint path keyed by encoder, training config (seed included) and the data's fingerprint."""
@@ -275,3 +292,93 @@ def train_or_load(features: Features, encoder: str, cfg: TrainConfig, *, cache_d
     path.parent.mkdir(parents=True, exist_ok=True)
     return train_mapping(features.train_text[encoder], features.train_image, features.train_ids, cfg,
                          device=device, checkpoint_path=path, progress=progress)
+
+
+# ----------------------------------------------------------------------------- Multi30K (Table 3)
+@dataclass
+class AlignedFeatures:
+    """Embeddings of a Multi30K-style dataset: one caption per language per image.
+
+    ``text[split][lang]`` [N_split, D_enc], row i describing image i of the split;
+    ``image[split]`` [N_split, D_img]; ``names[split]`` the image file names.
+    """
+
+    encoder: str
+    text: dict[str, dict[str, np.ndarray]]
+    image: dict[str, np.ndarray]
+    names: dict[str, list[str]]
+
+
+def embed_multi30k(root: str | Path, image_dir: str | Path, *, encoder: str = "muse", image_size: int = 128,
+                   cache_dir: str | Path, splits=("train", "test"), languages=("en", "de", "fr"),
+                   image_encoder: str = "efficientnet-lite0", threads: int = 2) -> AlignedFeatures:
+    """Load the Multi30K ``splits`` (`data.load_multi30k`) and embed captions and images, with caching."""
+    from companion.crosslingual.data import load_multi30k
+
+    image_dir = Path(image_dir)
+    ok, why = text_encoder_available(encoder)
+    if not ok:
+        raise RuntimeError(f"text encoder {encoder!r} unavailable: {why}")
+    encode, cnn = None, None
+    text, image, names = {}, {}, {}
+    for split in splits:
+        data = load_multi30k(root, split, languages, image_dir=image_dir)
+        names[split] = data.image_names
+
+        def images(names_=data.image_names):
+            nonlocal cnn
+            cnn = cnn or PooledImageEncoder(image_encoder)
+            return encode_images(load_images(image_dir, names_, image_size), cnn)
+
+        image[split], _ = cached(cache_dir, image_encoder, _file_keys(image_dir, data.image_names), images,
+                                 f"size={image_size}")
+        text[split] = {}
+        for lang in languages:
+            caps = data.captions[lang]
+
+            def run(caps_=caps):
+                nonlocal encode
+                encode = encode or text_encoder(encoder, threads=threads)
+                return encode(caps_)
+
+            text[split][lang], _ = cached(cache_dir, encoder, caps, run)
+    return AlignedFeatures(encoder, text, image, names)
+
+
+def synthetic_multi30k_features(root: str | Path, *, n_train: int, n_test: int, seed: int, image_size: int,
+                                cache_dir: str | Path, encoder: str = "muse") -> AlignedFeatures:
+    """Generate (if absent) the synthetic Multi30K miniature under ``root`` and embed its train and test splits."""
+    from companion.crosslingual.data import MULTI30K_IMAGES, make_synthetic_multi30k
+
+    make_synthetic_multi30k(root, n_train, n_test, seed=seed, image_size=image_size)
+    return embed_multi30k(root, Path(root) / MULTI30K_IMAGES, encoder=encoder, image_size=image_size,
+                          cache_dir=cache_dir)
+
+
+def train_multi30k(features: AlignedFeatures, train_languages, cfg: TrainConfig, *, cache_dir: str | Path,
+                   device: str = "auto", progress: bool | None = None):
+    """Train the MLP on the Multi30K training captions of ``train_languages`` (each row paired with its image).
+
+    With several languages every image appears once per language, all rows
+    sharing its id (so a caption's translation is never its negative). The
+    checkpoint is keyed by encoder, languages, configuration and data.
+    Returns ``(model, TrainResult, eta)``.
+    """
+    from companion.crosslingual.data import dataset_fingerprint
+
+    train_languages = list(train_languages)
+    missing = [lang for lang in train_languages if lang not in features.text["train"]]
+    if missing:
+        raise ValueError(f"no training captions for {missing}; have {sorted(features.text['train'])}")
+    n = len(features.names["train"])
+    text = np.concatenate([features.text["train"][lang] for lang in train_languages])
+    image = np.concatenate([features.image["train"]] * len(train_languages))
+    ids = np.tile(np.arange(n, dtype=np.int64), len(train_languages))
+    key = dataset_fingerprint([features.encoder, cfg.key(), ",".join(train_languages), *features.names["train"]])
+    path = Path(cache_dir) / f"mlp-m30k-{features.encoder}-{cfg.loss}-{key}.pt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return train_mapping(text, image, ids, cfg, device=device, checkpoint_path=path, progress=progress)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -111,3 +111,72 @@ def test_grammar_agreement_examples():
     assert caption(s, "tr", 0) == "Sarı bir üçgenin altında üç yeşil kare var."
     with pytest.raises(ValueError, match="differ"):
         Scene(1, "red", "circle", "left", "red", "circle")
+
+
+def test_xtd10_image_name_not_found(tmp_path, synthetic):
+    import shutil
+    root = tmp_path / "ds"
+    shutil.copytree(synthetic, root)
+    names = (root / data.XTD10_FOLDER / "test_image_names.txt").read_text().split()
+    (root / data.COCO_IMAGES / names[2]).unlink()
+    with pytest.raises(FileNotFoundError, match=rf"1 of 6 XTD10 test images not found .*{names[2]}"):
+        data.load_synthetic(root)
+    with pytest.raises(FileNotFoundError, match="image folder .* not found"):
+        data.check_images_exist(tmp_path / "nowhere", names)
+
+
+def test_photo_captions_cover_every_language_and_unknown_photo_is_an_error(tmp_path):
+    from companion.crosslingual.train import embed_photo_captions
+    assert all(set(caps) == set(LANGUAGES) for caps in data.PHOTO_CAPTIONS.values())
+    with pytest.raises(KeyError, match="no captions for photos"):
+        embed_photo_captions("muse", ["not_a_photo"], cache_dir=tmp_path)
+
+
+@pytest.fixture(scope="module")
+def multi30k(tmp_path_factory):
+    root = tmp_path_factory.mktemp("m30k")
+    return data.make_synthetic_multi30k(root, n_train=5, n_test=3, seed=2, image_size=24)
+
+
+def test_multi30k_round_trip_and_layout(multi30k):
+    assert (multi30k / "data/task1/raw/test_2016_flickr.fr").is_file()
+    assert (multi30k / "data/task1/image_splits/train.txt").is_file()
+    train = data.load_multi30k(multi30k, "train", image_dir=multi30k / data.MULTI30K_IMAGES)
+    test = data.load_multi30k(multi30k, "test")
+    assert len(train) == 5 and len(test) == 3 and len(data.load_multi30k(multi30k, "val")) == 3
+    assert set(train.captions) == {"en", "de", "fr"}
+    assert not set(train.image_names) & set(test.image_names)
+    scenes = json.loads((multi30k / "scenes.json").read_text())
+    scene = Scene(**scenes[test.image_names[1]])
+    assert test.captions["fr"][1] in [caption(scene, "fr", t) for t in range(3)]
+
+
+def test_multi30k_reads_gzipped_raw_files(tmp_path, multi30k):
+    import gzip
+    import shutil
+    root = tmp_path / "gz"
+    shutil.copytree(multi30k, root)
+    path = root / "data/task1/raw/test_2016_flickr.de"
+    path.with_name(path.name + ".gz").write_bytes(gzip.compress(path.read_bytes()))
+    path.unlink()
+    assert data.load_multi30k(root, "test").captions["de"] == data.load_multi30k(multi30k, "test").captions["de"]
+
+
+def test_multi30k_bad_input(tmp_path, multi30k):
+    import shutil
+    with pytest.raises(ValueError, match="unknown language code 'ja' for Multi30K"):
+        data.load_multi30k(multi30k, "test", ["en", "ja"])
+    with pytest.raises(ValueError, match="unknown Multi30K split"):
+        data.load_multi30k(multi30k, "test2017")
+    with pytest.raises(FileNotFoundError, match="task1"):
+        data.load_multi30k(tmp_path / "nowhere")
+    root = tmp_path / "short"
+    shutil.copytree(multi30k, root)
+    path = root / "data/task1/raw/train.fr"
+    path.write_text("\n".join(path.read_text().splitlines()[:-2]) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="train.fr has 3 captions but train.txt has 5"):
+        data.load_multi30k(root, "train")
+    victim = data.load_multi30k(root, "test").image_names[0]
+    (root / data.MULTI30K_IMAGES / victim).unlink()
+    with pytest.raises(FileNotFoundError, match=f"1 of 3 Multi30K test images not found .*{victim}"):
+        data.load_multi30k(root, "test", image_dir=root / data.MULTI30K_IMAGES)

@@ -108,3 +108,115 @@ def test_bad_config_is_rejected():
         make_step(TrainConfig(loss="triplet"), None)
     with pytest.raises(ValueError, match="differ in length"):
         train_mapping(np.zeros((3, 4), np.float32), np.zeros((2, 4), np.float32), np.arange(3), TrainConfig())
+
+
+def test_e5_is_skipped_with_a_reason_without_avx2(monkeypatch, tmp_path):
+    from companion.crosslingual import models, train
+    from companion.crosslingual.data import make_synthetic, load_synthetic, COCO_IMAGES
+
+    monkeypatch.setattr(models, "has_avx2", lambda: False)
+    ok, why = models.text_encoder_available("e5")
+    assert not ok and "AVX2" in why
+    with pytest.raises(RuntimeError, match="unavailable: .*AVX2"):
+        models.text_encoder("e5")
+    # the pipeline skips it, says why, and still embeds with the other encoder
+    root = make_synthetic(tmp_path / "ds", 3, 2, seed=0, image_size=16, captions_per_image=1)
+    tr, te = load_synthetic(root, ["en", "de"])
+    monkeypatch.setattr(train, "text_encoder_available", models.text_encoder_available)
+    monkeypatch.setattr(train, "PooledImageEncoder", lambda *a, **k: _FakeCNN())
+    feats = train.embed_dataset(tr, te, root / COCO_IMAGES, text_encoders=("e5",), languages=["en", "de"],
+                                image_size=16, cache_dir=tmp_path / "cache")
+    assert "e5" not in feats.train_text and "AVX2" in feats.skipped["e5"]
+
+
+class _FakeCNN(torch.nn.Module):
+    dim = 3
+
+    def forward(self, x):
+        return x.float().mean(dim=(1, 2)) if x.shape[-1] == 3 else x.float().mean(dim=(2, 3))
+
+
+def test_cpu_advertises_avx2_matches_proc_cpuinfo():
+    from pathlib import Path
+    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else None
+    if flags is None:
+        pytest.skip("no /proc/cpuinfo on this system")
+    assert has_avx2() == (" avx2" in flags)
+
+
+def test_multi30k_training_rows_share_image_ids(tmp_path, monkeypatch):
+    from companion.crosslingual import train
+    from companion.crosslingual.train import AlignedFeatures, train_multi30k
+
+    g = np.random.default_rng(0)
+    feats = AlignedFeatures("toy", {"train": {lang: g.normal(size=(6, 8)).astype(np.float32) for lang in ("en", "de")}},
+                            {"train": np.abs(g.normal(size=(6, 5))).astype(np.float32)},
+                            {"train": [f"{i}.jpg" for i in range(6)]})
+    seen = {}
+
+    def spy(text, image, ids, cfg, **kw):
+        seen.update(text=text, image=image, ids=ids, path=kw["checkpoint_path"])
+        return None, None, None
+
+    monkeypatch.setattr(train, "train_mapping", spy)
+    cfg = TrainConfig(epochs=1, batch_size=4)
+    train_multi30k(feats, ["en", "de"], cfg, cache_dir=tmp_path)
+    assert seen["text"].shape == (12, 8) and seen["image"].shape == (12, 5)
+    assert seen["ids"].tolist() == list(range(6)) * 2
+    assert np.array_equal(seen["text"][6:], feats.text["train"]["de"])
+    path_multi = seen["path"]
+    train_multi30k(feats, ["en"], cfg, cache_dir=tmp_path)
+    assert seen["text"].shape == (6, 8) and seen["path"] != path_multi
+    with pytest.raises(ValueError, match="no training captions for \\['fr'\\]"):
+        train_multi30k(feats, ["en", "fr"], cfg, cache_dir=tmp_path)
+
+
+def test_pooled_image_encoder_shapes_and_layout_independence():
+    from companion.crosslingual.models import PooledImageEncoder, encode_images
+    enc = PooledImageEncoder()
+    g = np.random.default_rng(0)
+    imgs = g.random((3, 48, 48, 3)).astype(np.float32)
+    feats = encode_images(imgs, enc, batch_size=2)
+    assert feats.shape == (3, 1280) and feats.dtype == np.float32
+    assert (feats >= 0).all()  # pooled after ReLU6
+    # [B, 3, H, W] input gives the same features as [B, H, W, 3]
+    chw = enc(torch.from_numpy(imgs).permute(0, 3, 1, 2).contiguous()).numpy()
+    assert np.allclose(chw, feats, atol=1e-5)
+    # a plain (not channels-last) copy of the network agrees up to float reordering
+    with torch.no_grad():
+        x = (torch.from_numpy(imgs).permute(0, 3, 1, 2) - enc.mean) / enc.std
+        ref = enc.trunk(x.contiguous()).mean(dim=(2, 3)).numpy()
+    assert np.allclose(ref, feats, atol=1e-3)
+    with pytest.raises(ValueError, match="images must be"):
+        enc(torch.zeros(3, 48, 48))
+    with pytest.raises(ValueError, match="unknown image encoder"):
+        PooledImageEncoder("vgg16")
+
+
+def test_output_scale_multiplies_the_output_and_matches_the_features():
+    from companion.crosslingual.models import feature_scale
+    torch.manual_seed(0)
+    a = build_mlp(8, 6, width=16).eval()
+    b = build_mlp(8, 6, width=16, output_scale=7.5).eval()
+    b.load_state_dict({**a.state_dict(), "output_scale": torch.tensor(7.5)})
+    x = torch.randn(3, 8)
+    assert torch.allclose(b(x), 7.5 * a(x))
+    assert count_parameters(b)["trainable"] == count_parameters(a)["trainable"]  # a buffer, not a weight
+    feats = np.array([[3.0, 4.0], [0.0, 5.0]])  # norms 5 and 5
+    assert feature_scale(feats) == pytest.approx(5.0)
+    with pytest.raises(ValueError, match="output_scale"):
+        build_mlp(8, 6, output_scale=0)
+
+
+def test_scaled_output_learns_faster_than_the_paper_net_at_large_feature_scale():
+    # image features at a ResNet-like scale (norm ~ 40): in a few dozen steps the scaled net
+    # gets much closer to its images than the unscaled one, whose output starts near zero
+    text, image, ids = _toy(n_images=32, per_image=2, dt=16, di=12)
+    image = image * 40 / np.sqrt((image ** 2).sum(1).mean())
+    losses = {}
+    for scaled in (True, False):
+        cfg = TrainConfig(loss="patr", epochs=3, batch_size=16, seed=0, scale_output=scaled)
+        model, result, eta = train_mapping(text, image, ids, cfg, device="cpu", progress=False)
+        mapped = model(torch.from_numpy(text)).detach().numpy()
+        losses[scaled] = float(((mapped - image) ** 2).sum(1).mean())
+    assert losses[True] < 0.5 * losses[False]

@@ -1,0 +1,57 @@
+import numpy as np
+import pytest
+import torch
+
+from companion.crosslingual.evaluate import caption_match_rank1, chance_recall, image_clusters, rank1, recall_table
+
+
+class _Identity(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(1))  # map_texts needs a parameter for the device
+
+    def forward(self, x):
+        return x
+
+
+def test_rank1_and_recall_on_a_known_map():
+    image = np.eye(4, dtype=np.float32) * 3
+    # "de": rows 2 and 3 mostly swapped -> two misses at rank 1, own image second
+    text = {"en": image.copy(), "de": 0.6 * image[[0, 1, 3, 2]] + 0.4 * image}
+    top = rank1(_Identity(), text, image)
+    assert top["en"].tolist() == [0, 1, 2, 3]
+    assert top["de"].tolist() == [0, 1, 3, 2]
+    assert rank1(_Identity(), text, image, rows=[2])["de"].tolist() == [3]
+    table = recall_table(_Identity(), text, image, ks=(1, 2))
+    assert table.loc["R@1", "en"] == 1.0 and table.loc["R@1", "de"] == 0.5 and table.loc["R@2", "de"] == 1.0
+    assert chance_recall(1000, 10) == 0.01
+
+
+def test_caption_match_rank1():
+    en = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    out = caption_match_rank1({"en": en, "xx": en[[1, 0, 2]] * 5})
+    assert out["en"].tolist() == [0, 1, 2]
+    assert out["xx"].tolist() == [1, 0, 2]  # cosine: scale does not matter
+    with pytest.raises(ValueError, match="no 'en'"):
+        caption_match_rank1({"de": en})
+    with pytest.raises(ValueError, match="do not match"):
+        caption_match_rank1({"en": en, "de": en[:2]})
+
+
+def test_image_clusters_separate_blobs_and_are_seeded():
+    g = np.random.default_rng(0)
+    x = np.concatenate([g.normal(0, 0.1, (10, 3)), g.normal(5, 0.1, (10, 3))])
+    labels = image_clusters(x, k=2, seed=0)
+    assert len(set(labels[:10])) == 1 and len(set(labels[10:])) == 1 and labels[0] != labels[10]
+    assert np.array_equal(labels, image_clusters(x, k=2, seed=0))
+
+
+def test_caption_alignment_same_vs_other_image():
+    from companion.crosslingual.evaluate import caption_alignment
+    en = np.array([[1.0, 0.0], [0.0, 1.0]])
+    table = caption_alignment({"muse": {"en": en, "de": 2 * en, "ja": en[[1, 0]]}})
+    de = table[table.language == "de"].iloc[0]
+    ja = table[table.language == "ja"].iloc[0]
+    assert (de["same image"], de["other image"]) == pytest.approx((1.0, 0.0))
+    assert (ja["same image"], ja["other image"]) == pytest.approx((0.0, 1.0))
+    assert list(table.encoder) == ["muse", "muse"]
