@@ -56,3 +56,29 @@ def test_ablation_configs():
     assert ablation_config(base, "proposed").key() == base.key()
     with pytest.raises(ValueError, match="unknown ablation"):
         ablation_config(base, "dropout")
+
+
+def test_corpus_bleu_from_statistics_matches_coco_caption_and_bootstraps():
+    import numpy as np
+    from pycocoevalcap.bleu.bleu import Bleu
+
+    from companion.metrics.nlg import clean_report
+    from companion.radiology.evaluate import bleu_statistics, corpus_bleu, corpus_bleu_intervals
+
+    refs = ["The heart is normal in size. No pleural effusion. XXXX granuloma.", "Lungs are clear.",
+            "Cardiomegaly. Small left effusion.", "No acute disease. Heart size normal.", "Right apical pneumothorax."]
+    hyps = ["Heart size is normal. No effusion.", "The lungs are clear. No pneumothorax.",
+            "Heart is enlarged. Effusion on the left.", "Normal heart.", "There is a right pneumothorax."]
+    stats = bleu_statistics(refs, hyps)
+    for subset in ([0, 1, 2, 3, 4], [1, 3], [2, 2, 4, 0]):  # a resample may repeat studies
+        expected, _ = Bleu(4).compute_score({i: [clean_report(refs[j])] for i, j in enumerate(subset)},
+                                            {i: [clean_report(hyps[j])] for i, j in enumerate(subset)}, verbose=0)
+        np.testing.assert_allclose(corpus_bleu(stats[subset]), expected, rtol=1e-9)
+    intervals = corpus_bleu_intervals(refs, hyps, n_boot=300, seed=1)
+    point = corpus_bleu(stats)
+    for k in range(4):
+        low, high = intervals[f"BLEU_{k + 1}"]
+        assert low <= point[k] <= high and low < high
+    assert intervals == corpus_bleu_intervals(refs, hyps, n_boot=300, seed=1)
+    with pytest.raises(ValueError, match="hypotheses"):
+        bleu_statistics(refs, hyps[:-1])
