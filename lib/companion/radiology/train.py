@@ -19,9 +19,11 @@ import torch
 from companion.core import fit, seed_everything, select_device
 from companion.radiology.data import ReportImageDataset, generate_synthetic, load_annotation, resplit
 from companion.radiology.losses import symmetric_cross_entropy
-from companion.radiology.models import PromptTunedTextEncoder, RadiologyCLIP, VisionEncoder, load_text_backbone
+from companion.radiology.models import (DENSENET_TRUNKS, TEXT_MODES, VISION_KINDS, PromptTunedTextEncoder, RadiologyCLIP,
+                                        VisionEncoder, load_text_backbone)
 
 _BACKBONES: dict[str, tuple] = {}
+_CHOICES = {"vision": VISION_KINDS, "vision_trunk": tuple(DENSENET_TRUNKS), "text_mode": TEXT_MODES}
 
 
 @dataclass
@@ -169,7 +171,7 @@ def main(argv=None) -> None:
             parser.add_argument(flag, type=lambda s: s.lower() in ("1", "true", "yes"), default=value)
         else:
             kind = int if name == "text_layers" else (type(value) if value is not None else str)
-            parser.add_argument(flag, type=kind, default=value)
+            parser.add_argument(flag, type=kind, default=value, choices=_CHOICES.get(name))
     args = parser.parse_args(argv)
     config = TrainConfig(**{k: getattr(args, k) for k in asdict(defaults) if k != "extra"})
     data = args.data

@@ -82,3 +82,28 @@ def test_corpus_bleu_from_statistics_matches_coco_caption_and_bootstraps():
     assert intervals == corpus_bleu_intervals(refs, hyps, n_boot=300, seed=1)
     with pytest.raises(ValueError, match="hypotheses"):
         bleu_statistics(refs, hyps[:-1])
+
+
+def test_training_cli_rejects_unknown_choices(capsys):
+    from companion.radiology.train import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--vision", "resnet50", "--epochs", "1"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'resnet50'" in capsys.readouterr().err
+
+
+def test_training_cli_runs_end_to_end_on_synthetic_data(tmp_path, capsys):
+    import json
+
+    from companion.radiology.train import main
+
+    main(["--n-studies", "12", "--image-size", "48", "--vision-trunk", "densenet-small", "--text-layers", "1",
+          "--n-prompts", "2", "--epochs", "1", "--batch-size", "4", "--max-length", "24", "--device", "cpu",
+          "--out", str(tmp_path)])
+    report = json.loads(capsys.readouterr().out)
+    assert [h["epoch"] for h in report["history"]] == [1]
+    assert report["history"][0]["train_loss"] > 0 and "val_loss" in report["history"][0]
+    assert report["device"] == "cpu" and report["config"]["n_prompts"] == 2
+    assert (tmp_path / "data" / "annotation.json").is_file()
+    assert len(list(tmp_path.glob("*.pt"))) == 1  # the checkpoint, named by the configuration's key
