@@ -107,3 +107,20 @@ def test_training_cli_runs_end_to_end_on_synthetic_data(tmp_path, capsys):
     assert report["device"] == "cpu" and report["config"]["n_prompts"] == 2
     assert (tmp_path / "data" / "annotation.json").is_file()
     assert len(list(tmp_path.glob("*.pt"))) == 1  # the checkpoint, named by the configuration's key
+
+
+def test_max_train_studies_trains_on_a_prefix_but_returns_every_study(tmp_path):
+    from companion.radiology.data import generate_synthetic
+    from companion.radiology.train import TrainConfig, train
+
+    root = generate_synthetic(tmp_path / "iu", 16, 48, seed=0)
+    config = TrainConfig(vision_trunk="densenet-small", text_layers=1, n_prompts=2, image_size=48, max_length=24,
+                         epochs=1, batch_size=4, max_train_studies=4)
+    _, result, datasets = train(config, root, device="cpu", progress=False)
+    assert len(datasets["train"]) > 4  # retrieval candidates stay complete
+    assert result.samples_per_second > 0 and len(result.history) == 1
+    head = datasets["train"].head(4)
+    assert head.reports == datasets["train"].reports[:4] and head.images.shape[0] == 4
+    assert config.key() != TrainConfig(**{**config.__dict__, "max_train_studies": None}).key()
+    with pytest.raises(ValueError, match="max_train_studies"):
+        train(TrainConfig(**{**config.__dict__, "max_train_studies": 1}), root, device="cpu", progress=False)
