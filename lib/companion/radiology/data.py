@@ -233,6 +233,15 @@ class ReportImageDataset(torch.utils.data.Dataset):
     def reports(self) -> list[str]:
         return [s.report for s in self.studies]
 
+    def head(self, n: int) -> "ReportImageDataset":
+        """The first ``n`` studies, sharing this dataset's decoded images and tokens (no copy)."""
+        if not 1 <= n:
+            raise ValueError(f"n must be >= 1, got {n}")
+        out = object.__new__(ReportImageDataset)
+        out.studies = self.studies[:n]
+        out.images, out.input_ids, out.attention_mask = self.images[:n], self.input_ids[:n], self.attention_mask[:n]
+        return out
+
 
 # --------------------------------------------------------------------------- synthetic data
 

@@ -129,6 +129,60 @@ def per_report_means(references: list[str], systems: dict[str, list[str]], n_boo
     return pd.DataFrame(rows).T
 
 
+def bleu_statistics(references: list[str], hypotheses: list[str]) -> np.ndarray:
+    """Per-report BLEU sufficient statistics, after R2Gen's cleaning (`companion.metrics.nlg.clean_report`).
+
+    Returns [N, 10] float: hypothesis length, reference length, n-gram guesses (n = 1..4) and
+    clipped n-gram matches (n = 1..4). Corpus BLEU of any subset or resample of the studies is a
+    function of the column sums (`corpus_bleu`), which makes bootstrapping it cheap.
+    """
+    from pycocoevalcap.bleu.bleu_scorer import cook_refs, cook_test
+
+    from companion.metrics.nlg import clean_report
+
+    if len(references) != len(hypotheses) or not references:
+        raise ValueError(f"need as many hypotheses as references (and at least one), got "
+                         f"{len(references)} and {len(hypotheses)}")
+    rows = []
+    for ref, hyp in zip(references, hypotheses):
+        comps = cook_test(clean_report(hyp), cook_refs([clean_report(ref)]), eff="closest")
+        rows.append([comps["testlen"], comps["reflen"], *comps["guess"], *comps["correct"]])
+    return np.asarray(rows, dtype=float)
+
+
+def corpus_bleu(statistics: np.ndarray) -> np.ndarray:
+    """Corpus BLEU-1..4 from summed `bleu_statistics` ([..., N, 10] -> [..., 4]).
+
+    coco-caption's formula: the geometric mean of clipped n-gram precisions (with its tiny/small
+    constants) times the brevity penalty ``exp(1 - r/c)`` when the hypotheses are shorter.
+    """
+    total = statistics.sum(axis=-2)
+    testlen, reflen, guess, correct = total[..., 0], total[..., 1], total[..., 2:6], total[..., 6:10]
+    precision = (correct + 1e-15) / (guess + 1e-9)
+    bleu = np.cumprod(precision, axis=-1) ** (1.0 / np.arange(1, 5))
+    ratio = (testlen + 1e-15) / (reflen + 1e-9)
+    penalty = np.where(ratio < 1, np.exp(1 - 1 / np.maximum(ratio, 1e-300)), 1.0)
+    return bleu * penalty[..., None]
+
+
+def corpus_bleu_intervals(references: list[str], hypotheses: list[str], n_boot: int = 1000, seed: int = 0,
+                          level: float = 0.95) -> dict[str, tuple[float, float]]:
+    """Percentile bootstrap intervals of CORPUS BLEU-1..4 over test studies.
+
+    Resamples are drawn as in `per_report_means` (same ``seed`` and size: the same resamples),
+    so the BLEU intervals and the per-report intervals of a table describe the same replicates.
+    Returns ``{"BLEU_1": (low, high), ...}``.
+    """
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be >= 1, got {n_boot}")
+    stats = bleu_statistics(references, hypotheses)
+    n = len(stats)
+    resamples = np.random.default_rng(seed).integers(n, size=(n_boot, n))
+    replicates = corpus_bleu(stats[resamples])  # [n_boot, 4]
+    low, high = np.quantile(replicates, [(1 - level) / 2, (1 + level) / 2], axis=0)
+    return {f"BLEU_{k + 1}": (float(low[k]), float(high[k])) for k in range(4)}
+
+
 def finding_agreement(test_findings: list, retrieved_findings: list) -> dict[str, float]:
     """How often the retrieved study's normal/abnormal status (and exact finding set) matches the truth."""
     t = [tuple(sorted(f)) for f in test_findings]

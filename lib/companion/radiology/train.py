@@ -19,9 +19,11 @@ import torch
 from companion.core import fit, seed_everything, select_device
 from companion.radiology.data import ReportImageDataset, generate_synthetic, load_annotation, resplit
 from companion.radiology.losses import symmetric_cross_entropy
-from companion.radiology.models import PromptTunedTextEncoder, RadiologyCLIP, VisionEncoder, load_text_backbone
+from companion.radiology.models import (DENSENET_TRUNKS, TEXT_MODES, VISION_KINDS, PromptTunedTextEncoder, RadiologyCLIP,
+                                        VisionEncoder, load_text_backbone)
 
 _BACKBONES: dict[str, tuple] = {}
+_CHOICES = {"vision": VISION_KINDS, "vision_trunk": tuple(DENSENET_TRUNKS), "text_mode": TEXT_MODES}
 
 
 @dataclass
@@ -47,6 +49,7 @@ class TrainConfig:
     backbone_lr: float = 2e-5            # fine-tuning mode only: BERT's own weights
     weight_decay: float = 1e-4
     temperature: float = 0.07
+    max_train_studies: int | None = None  # train on the first N training studies only (CPU ablation sweeps)
     seed: int = 0
     extra: dict = field(default_factory=dict)
 
@@ -128,6 +131,9 @@ def train(config: TrainConfig, data_root, *, device="auto", checkpoint_dir=None,
           datasets: dict | None = None, progress: bool | None = None):
     """Train one model and return ``(model, TrainResult, datasets)``.
 
+    With ``config.max_train_studies`` the model trains on the first N training studies only;
+    the returned ``datasets`` are still complete (retrieval candidates are every training report).
+
     The checkpoint (``<checkpoint_dir>/<config.key()>.pt``) is resumed when it exists, so a
     notebook re-run with the same configuration is instant and a later notebook reuses it.
     Validation loss is logged every epoch (``val_loss``).
@@ -138,12 +144,17 @@ def train(config: TrainConfig, data_root, *, device="auto", checkpoint_dir=None,
         datasets = prepare_datasets(data_root, tokenizer, config, split)
     if device.type == "cuda":
         model.vision.to(memory_format=torch.channels_last)
+    train_set = datasets["train"]
+    if config.max_train_studies is not None:
+        if config.max_train_studies < 2:
+            raise ValueError(f"max_train_studies must be >= 2 (contrastive batches), got {config.max_train_studies}")
+        train_set = train_set.head(config.max_train_studies)
     val = datasets.get("val")
     evaluate = (lambda m: {"val_loss": mean_loss(m, val, config.batch_size, device)}) if val is not None else None
     checkpoint = Path(checkpoint_dir) / f"{config.key()}.pt" if checkpoint_dir is not None else None
-    result = fit(model, clip_step, datasets["train"], optimizer=make_optimizer(model, config),
+    result = fit(model, clip_step, train_set, optimizer=make_optimizer(model, config),
                  epochs=config.epochs, batch_size=config.batch_size, seed=config.seed, device=device,
-                 evaluate=evaluate, checkpoint_path=checkpoint, drop_last=len(datasets["train"]) > config.batch_size,
+                 evaluate=evaluate, checkpoint_path=checkpoint, drop_last=len(train_set) > config.batch_size,
                  progress=progress, description=f"{config.vision}/{config.text_mode}")
     model.eval()
     return model, result, datasets
@@ -168,8 +179,8 @@ def main(argv=None) -> None:
         if isinstance(value, bool):
             parser.add_argument(flag, type=lambda s: s.lower() in ("1", "true", "yes"), default=value)
         else:
-            kind = int if name == "text_layers" else (type(value) if value is not None else str)
-            parser.add_argument(flag, type=kind, default=value)
+            kind = int if name in ("text_layers", "max_train_studies") else (type(value) if value is not None else str)
+            parser.add_argument(flag, type=kind, default=value, choices=_CHOICES.get(name))
     args = parser.parse_args(argv)
     config = TrainConfig(**{k: getattr(args, k) for k in asdict(defaults) if k != "extra"})
     data = args.data

@@ -56,3 +56,71 @@ def test_ablation_configs():
     assert ablation_config(base, "proposed").key() == base.key()
     with pytest.raises(ValueError, match="unknown ablation"):
         ablation_config(base, "dropout")
+
+
+def test_corpus_bleu_from_statistics_matches_coco_caption_and_bootstraps():
+    import numpy as np
+    from pycocoevalcap.bleu.bleu import Bleu
+
+    from companion.metrics.nlg import clean_report
+    from companion.radiology.evaluate import bleu_statistics, corpus_bleu, corpus_bleu_intervals
+
+    refs = ["The heart is normal in size. No pleural effusion. XXXX granuloma.", "Lungs are clear.",
+            "Cardiomegaly. Small left effusion.", "No acute disease. Heart size normal.", "Right apical pneumothorax."]
+    hyps = ["Heart size is normal. No effusion.", "The lungs are clear. No pneumothorax.",
+            "Heart is enlarged. Effusion on the left.", "Normal heart.", "There is a right pneumothorax."]
+    stats = bleu_statistics(refs, hyps)
+    for subset in ([0, 1, 2, 3, 4], [1, 3], [2, 2, 4, 0]):  # a resample may repeat studies
+        expected, _ = Bleu(4).compute_score({i: [clean_report(refs[j])] for i, j in enumerate(subset)},
+                                            {i: [clean_report(hyps[j])] for i, j in enumerate(subset)}, verbose=0)
+        np.testing.assert_allclose(corpus_bleu(stats[subset]), expected, rtol=1e-9)
+    intervals = corpus_bleu_intervals(refs, hyps, n_boot=300, seed=1)
+    point = corpus_bleu(stats)
+    for k in range(4):
+        low, high = intervals[f"BLEU_{k + 1}"]
+        assert low <= point[k] <= high and low < high
+    assert intervals == corpus_bleu_intervals(refs, hyps, n_boot=300, seed=1)
+    with pytest.raises(ValueError, match="hypotheses"):
+        bleu_statistics(refs, hyps[:-1])
+
+
+def test_training_cli_rejects_unknown_choices(capsys):
+    from companion.radiology.train import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--vision", "resnet50", "--epochs", "1"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'resnet50'" in capsys.readouterr().err
+
+
+def test_training_cli_runs_end_to_end_on_synthetic_data(tmp_path, capsys):
+    import json
+
+    from companion.radiology.train import main
+
+    main(["--n-studies", "12", "--image-size", "48", "--vision-trunk", "densenet-small", "--text-layers", "1",
+          "--n-prompts", "2", "--epochs", "1", "--batch-size", "4", "--max-length", "24", "--device", "cpu",
+          "--out", str(tmp_path)])
+    report = json.loads(capsys.readouterr().out)
+    assert [h["epoch"] for h in report["history"]] == [1]
+    assert report["history"][0]["train_loss"] > 0 and "val_loss" in report["history"][0]
+    assert report["device"] == "cpu" and report["config"]["n_prompts"] == 2
+    assert (tmp_path / "data" / "annotation.json").is_file()
+    assert len(list(tmp_path.glob("*.pt"))) == 1  # the checkpoint, named by the configuration's key
+
+
+def test_max_train_studies_trains_on_a_prefix_but_returns_every_study(tmp_path):
+    from companion.radiology.data import generate_synthetic
+    from companion.radiology.train import TrainConfig, train
+
+    root = generate_synthetic(tmp_path / "iu", 16, 48, seed=0)
+    config = TrainConfig(vision_trunk="densenet-small", text_layers=1, n_prompts=2, image_size=48, max_length=24,
+                         epochs=1, batch_size=4, max_train_studies=4)
+    _, result, datasets = train(config, root, device="cpu", progress=False)
+    assert len(datasets["train"]) > 4  # retrieval candidates stay complete
+    assert result.samples_per_second > 0 and len(result.history) == 1
+    head = datasets["train"].head(4)
+    assert head.reports == datasets["train"].reports[:4] and head.images.shape[0] == 4
+    assert config.key() != TrainConfig(**{**config.__dict__, "max_train_studies": None}).key()
+    with pytest.raises(ValueError, match="max_train_studies"):
+        train(TrainConfig(**{**config.__dict__, "max_train_studies": 1}), root, device="cpu", progress=False)
