@@ -19,19 +19,28 @@ NLG_KEYS = ("BLEU_1", "BLEU_2", "BLEU_3", "BLEU_4", "METEOR", "ROUGE_L", "CIDEr"
 
 
 @torch.no_grad()
-def embed(model, dataset: ReportImageDataset, batch_size: int = 64, device="cpu") -> tuple[torch.Tensor, torch.Tensor]:
-    """Unit-length (image [N, D], report [N, D]) embeddings of every study in ``dataset``, in order."""
+def embed(model, dataset: ReportImageDataset, batch_size: int = 64, device="cpu",
+          parts: tuple[str, ...] = ("image", "text")) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """Unit-length (image [N, D], report [N, D]) embeddings of every study in ``dataset``, in order.
+
+    ``parts`` names which encoders to run; the other entry of the pair is ``None`` (retrieval
+    candidates need only their report embeddings).
+    """
+    unknown = set(parts) - {"image", "text"}
+    if unknown or not parts:
+        raise ValueError(f"parts must name 'image' and/or 'text', got {parts!r}")
     model.eval()
     device = torch.device(device)
     model.to(device)
     images, texts = [], []
     for s in range(0, len(dataset), batch_size):
         sl = slice(s, s + batch_size)
-        i, t = model(dataset.images[sl].to(device), dataset.input_ids[sl].to(device),
-                     dataset.attention_mask[sl].to(device))
-        images.append(i.float().cpu())
-        texts.append(t.float().cpu())
-    return torch.cat(images), torch.cat(texts)
+        if "image" in parts:
+            images.append(model.encode_image(dataset.images[sl].to(device)).float().cpu())
+        if "text" in parts:
+            texts.append(model.encode_text(dataset.input_ids[sl].to(device),
+                                           dataset.attention_mask[sl].to(device)).float().cpu())
+    return (torch.cat(images) if images else None), (torch.cat(texts) if texts else None)
 
 
 def retrieve(query: torch.Tensor, candidates: torch.Tensor) -> np.ndarray:
@@ -43,8 +52,8 @@ def retrieve(query: torch.Tensor, candidates: torch.Tensor) -> np.ndarray:
 
 def retrieved_reports(model, train: ReportImageDataset, test: ReportImageDataset, device="cpu") -> list[str]:
     """For each test image, the training report whose embedding is closest (the paper's generator)."""
-    test_images, _ = embed(model, test, device=device)
-    _, train_texts = embed(model, train, device=device)
+    test_images, _ = embed(model, test, device=device, parts=("image",))
+    _, train_texts = embed(model, train, device=device, parts=("text",))
     return [train.reports[j] for j in retrieve(test_images, train_texts)]
 
 
@@ -199,7 +208,7 @@ def run_retrieval(model, datasets: dict, device="cpu") -> dict:
     """
     train, test = datasets["train"], datasets["test"]
     test_image, test_text = embed(model, test, device=device)
-    _, train_text = embed(model, train, device=device)
+    _, train_text = embed(model, train, device=device, parts=("text",))  # candidates: reports only
     idx = retrieve(test_image, train_text)
     return {"retrieved": [train.reports[j] for j in idx], "retrieved_index": idx, "test_image": test_image,
             "test_text": test_text, "train_text": train_text}

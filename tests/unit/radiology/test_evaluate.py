@@ -124,3 +124,39 @@ def test_max_train_studies_trains_on_a_prefix_but_returns_every_study(tmp_path):
     assert config.key() != TrainConfig(**{**config.__dict__, "max_train_studies": None}).key()
     with pytest.raises(ValueError, match="max_train_studies"):
         train(TrainConfig(**{**config.__dict__, "max_train_studies": 1}), root, device="cpu", progress=False)
+
+
+def test_checkpoint_holds_trainable_weights_and_retrieval_embeds_candidates_text_only(tmp_path):
+    from companion.core import load_checkpoint
+    from companion.radiology.data import generate_synthetic
+    from companion.radiology.evaluate import embed, retrieve, run_retrieval
+    from companion.radiology.train import TrainConfig, train
+
+    root = generate_synthetic(tmp_path / "iu", 16, 48, seed=0)
+    config = TrainConfig(vision_trunk="densenet-small", text_layers=1, n_prompts=2, image_size=48, max_length=24,
+                         epochs=1, batch_size=4)
+    model, _, datasets = train(config, root, device="cpu", checkpoint_dir=tmp_path / "ck", progress=False)
+    [path] = (tmp_path / "ck").glob("*.pt")
+    saved = load_checkpoint(path)
+    bert = {f"text.backbone.{n}" for n, _ in model.text.backbone.named_parameters()}
+    assert bert and bert.isdisjoint(saved["model"]) and set(saved["frozen"]["names"]) == bert
+    # a rebuilt model resumes from the file (nothing left to train) and has the same weights
+    again, result, _ = train(config, root, device="cpu", checkpoint_dir=tmp_path / "ck", datasets=datasets,
+                             progress=False)
+    assert result.resumed_from_epoch == 1
+    for (name, a), b in zip(model.state_dict().items(), again.state_dict().values()):
+        assert torch.equal(a, b), name
+
+    train_set, test = datasets["train"], datasets["test"]
+    full_image, full_text = embed(model, train_set)
+    no_image, text_only = embed(model, train_set, parts=("text",))
+    assert no_image is None and torch.allclose(text_only, full_text, atol=1e-6)
+    image_only, no_text = embed(model, train_set, parts=("image",))
+    assert no_text is None and torch.allclose(image_only, full_image, atol=1e-6)
+    with pytest.raises(ValueError, match="parts"):
+        embed(model, train_set, parts=("audio",))
+    out = run_retrieval(model, datasets)
+    test_image, _ = embed(model, test)
+    assert list(out["retrieved_index"]) == list(retrieve(test_image, full_text))
+    assert out["retrieved"] == [train_set.reports[j] for j in out["retrieved_index"]]
+
