@@ -101,14 +101,15 @@ def recall_image_text(image: torch.Tensor, text: torch.Tensor, reports: list[str
 
 
 def per_report_means(references: list[str], systems: dict[str, list[str]], n_boot: int = 0, seed: int = 0,
-                     level: float = 0.95) -> "pandas.DataFrame":
-    """Mean per-report scores of many systems from ONE `score_each_report` call (one METEOR JVM).
+                     level: float = 0.95, scored: dict | None = None) -> "pandas.DataFrame":
+    """Mean per-report scores of many systems, scored with one METEOR JVM (`score_systems`).
 
-    The references are repeated once per system, which leaves CIDEr's idf unchanged. ROUGE-L
-    and CIDEr means equal their corpus values; BLEU is the mean sentence BLEU and METEOR the mean
-    segment score (both differ from the corpus numbers of `score_reports`, which the paper's
-    Table 1 uses). With ``n_boot > 0`` test studies are resampled (the same resamples for every
-    system) to give ``<metric>_low`` / ``<metric>_high`` percentile intervals at ``level``.
+    ROUGE-L and CIDEr means equal their corpus values; BLEU is the mean sentence BLEU and METEOR
+    the mean segment score (both differ from the corpus numbers of `score_reports`, which the
+    paper's Table 1 uses). With ``n_boot > 0`` test studies are resampled (the same resamples for
+    every system) to give ``<metric>_low`` / ``<metric>_high`` percentile intervals at ``level``.
+    ``scored`` passes in the result of ``score_systems(references, systems)`` when the caller
+    already has it (its corpus scores too), so METEOR runs once per page.
 
     Returns
     -------
@@ -116,20 +117,27 @@ def per_report_means(references: list[str], systems: dict[str, list[str]], n_boo
     """
     import pandas as pd
 
-    from companion.metrics.nlg import score_each_report
+    from companion.metrics.nlg import score_systems
 
     n = len(references)
     names = list(systems)
     for name in names:
         if len(systems[name]) != n:
             raise ValueError(f"system {name!r} has {len(systems[name])} reports for {n} references")
-    each = score_each_report(list(references) * len(names), [h for name in names for h in systems[name]])
+    if scored is None:
+        scored = score_systems(list(references), systems)
+    missing = [name for name in names if name not in scored]
+    if missing:
+        raise ValueError(f"scored has no entry for {missing}")
     resamples = np.random.default_rng(seed).integers(n, size=(n_boot, n)) if n_boot > 0 else None
     rows = {}
-    for s, name in enumerate(names):
+    for name in names:
         row = {}
+        each = scored[name][1]
         for k in NLG_KEYS:
-            per = np.asarray(each[k], dtype=float)[s * n:(s + 1) * n]
+            per = np.asarray(each[k], dtype=float)
+            if len(per) != n:
+                raise ValueError(f"scored[{name!r}] has {len(per)} {k} scores for {n} references")
             row[k] = float(per.mean())
             if resamples is not None:
                 row[f"{k}_low"], row[f"{k}_high"] = np.quantile(per[resamples].mean(axis=1),

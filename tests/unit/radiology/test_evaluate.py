@@ -160,3 +160,21 @@ def test_checkpoint_holds_trainable_weights_and_retrieval_embeds_candidates_text
     assert list(out["retrieved_index"]) == list(retrieve(test_image, full_text))
     assert out["retrieved"] == [train_set.reports[j] for j in out["retrieved_index"]]
 
+
+def test_per_report_means_uses_given_scores_and_shared_resamples(monkeypatch):
+    import companion.metrics.nlg as nlg
+    from companion.radiology.evaluate import NLG_KEYS, per_report_means
+
+    monkeypatch.setattr(nlg, "score_systems", lambda *a, **k: pytest.fail("scores were given: no rescoring"))
+    refs = ["r0", "r1", "r2", "r3"]
+    per = {"a": np.array([0.0, 1.0, 0.0, 1.0]), "b": np.array([0.2, 0.2, 0.2, 0.2])}
+    scored = {name: ({}, {k: v * (i + 1) for i, k in enumerate(NLG_KEYS)}) for name, v in per.items()}
+    table = per_report_means(refs, {"a": ["x"] * 4, "b": ["y"] * 4}, n_boot=200, seed=1, scored=scored)
+    assert table.loc["a", "BLEU_1"] == pytest.approx(0.5) and table.loc["a", "BLEU_2"] == pytest.approx(1.0)
+    assert table.loc["b", "CIDEr"] == pytest.approx(0.2 * len(NLG_KEYS))
+    assert table.loc["a", "BLEU_1_low"] < 0.5 < table.loc["a", "BLEU_1_high"]
+    assert table.loc["b", "BLEU_1_low"] == pytest.approx(0.2) == table.loc["b", "BLEU_1_high"]
+    with pytest.raises(ValueError, match="no entry"):
+        per_report_means(refs, {"c": ["z"] * 4}, scored=scored)
+    with pytest.raises(ValueError, match="3 reports for 4"):
+        per_report_means(refs, {"a": ["x"] * 3}, scored=scored)
