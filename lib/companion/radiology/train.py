@@ -165,7 +165,7 @@ def train(config: TrainConfig, data_root, *, device="auto", checkpoint_dir=None,
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m companion.radiology.train",
-                                     description="Train the prompt-tuned CLIP model of chapter 1 on IU X-ray "
+                                     description="Train the prompt-tuned CLIP model of the radiology chapter on IU X-ray "
                                                  "(R2Gen layout) or a synthetic stand-in.")
     parser.add_argument("--data", type=Path, help="IU X-ray folder (annotation.json + images/); "
                         "default: generate a synthetic one under --out")
