@@ -178,3 +178,28 @@ def test_per_report_means_uses_given_scores_and_shared_resamples(monkeypatch):
         per_report_means(refs, {"c": ["z"] * 4}, scored=scored)
     with pytest.raises(ValueError, match="3 reports for 4"):
         per_report_means(refs, {"a": ["x"] * 3}, scored=scored)
+
+
+def test_per_report_cider_of_each_system_is_its_own_corpus_cider(monkeypatch):
+    # Scoring all systems in one call over repeated references would change CIDEr's idf for
+    # n-grams that no reference contains (log N becomes log kN); each system is scored alone.
+    from contextlib import nullcontext
+
+    from pycocoevalcap.cider.cider import Cider
+
+    import companion.metrics.nlg as nlg
+    from companion.radiology.evaluate import per_report_means
+
+    monkeypatch.setattr(nlg, "_meteor_scorer", nullcontext)  # no JVM: METEOR is not under test here
+    monkeypatch.setattr(nlg, "_meteor", lambda gts, res, scorer=None: (0.0, [0.0] * len(gts)))
+    refs = ["the heart is normal .", "no pleural effusion .", "lungs are clear ."]
+    systems = {"a": ["the heart is enlarged .", "no effusion seen .", "lungs are clear ."],
+               "b": ["a nodule .", "the heart is normal .", "granuloma ."]}
+    table = per_report_means(refs, systems)
+
+    def cleaned(texts):
+        return {i: [nlg.clean_report(t)] for i, t in enumerate(texts)}
+
+    for name, hyps in systems.items():
+        alone, _ = Cider().compute_score(cleaned(refs), cleaned(hyps))
+        assert table.loc[name, "CIDEr"] == pytest.approx(alone, rel=1e-12), name
