@@ -10,6 +10,9 @@ What it does, and why each piece is there:
 * after every epoch the model, optimiser, scheduler and history are written
   atomically; ``resume=True`` continues from that file, and an interrupted run
   that is resumed ends with the same weights as one that never stopped;
+  ``checkpoint_trainable_only=True`` leaves frozen parameters (e.g. a frozen
+  pretrained encoder) out of the file and stores a fingerprint of them instead,
+  so resuming refuses a model whose frozen weights are not the ones trained with;
 * under ``torchrun`` the model is wrapped in DDP and each rank trains on its
   shard; epoch metrics are averaged over ranks and only rank 0 writes;
 * on CUDA the forward pass runs under bf16 autocast (``precision="auto"``).
@@ -17,6 +20,7 @@ What it does, and why each piece is there:
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import time
@@ -98,6 +102,7 @@ def fit(
     grad_clip: float | None = None,
     progress: bool | None = None,
     description: str = "train",
+    checkpoint_trainable_only: bool = False,
 ) -> TrainResult:
     """Train ``model`` for ``epochs`` epochs and return its history.
 
@@ -126,6 +131,11 @@ def fit(
         Written atomically after every epoch by rank 0.
     resume : bool
         Continue from ``checkpoint_path`` when it exists.
+    checkpoint_trainable_only : bool
+        Write only the parameters with ``requires_grad`` (and every buffer). The frozen
+        ones are fingerprinted (SHA-1 of their bytes); resuming (with or without this flag)
+        needs a model built with the same frozen weights and the same parameters frozen,
+        else it raises.
     """
     if epochs < 0 or batch_size < 1:
         raise ValueError(f"epochs must be >= 0 and batch_size >= 1 (got {epochs}, {batch_size})")
@@ -142,6 +152,8 @@ def fit(
     result = TrainResult(precision=precision, device=str(device))
     start_epoch = 0
     checkpoint_path = Path(checkpoint_path) if checkpoint_path is not None else None
+    frozen = _frozen_names(model) if checkpoint_trainable_only and checkpoint_path is not None else set()
+    frozen_print = _fingerprint(model, frozen) if frozen else None
     if checkpoint_path is not None and resume and checkpoint_path.exists():
         state = load_checkpoint(checkpoint_path, map_location=device)
         if state.get("seed") != seed:
@@ -149,7 +161,7 @@ def fit(
                 f"checkpoint {checkpoint_path} was written with seed {state.get('seed')}, "
                 f"this run uses seed {seed}: delete it or pass resume=False"
             )
-        model.load_state_dict(state["model"])
+        _load_model_state(model, state, checkpoint_path)
         optimizer.load_state_dict(state["optimizer"])
         if scheduler is not None and state.get("scheduler") is not None:
             scheduler.load_state_dict(state["scheduler"])
@@ -224,7 +236,8 @@ def fit(
             save_checkpoint(
                 checkpoint_path,
                 {
-                    "model": _unwrap(train_model).state_dict(),
+                    "model": _model_state(_unwrap(train_model), frozen),
+                    "frozen": {"names": sorted(frozen), "sha1": frozen_print} if frozen else None,
                     "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict() if scheduler is not None else None,
                     "epoch": epoch + 1,
@@ -236,6 +249,52 @@ def fit(
         torch.cuda.synchronize(device)
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _frozen_names(model: torch.nn.Module) -> set[str]:
+    """State-dict names of the parameters that do not require gradients (tied names included)."""
+    return {name for name, p in model.named_parameters(remove_duplicate=False) if not p.requires_grad}
+
+
+def _fingerprint(model: torch.nn.Module, names: set[str]) -> str:
+    """SHA-1 over the names, dtypes, shapes and bytes of the named parameters, in name order."""
+    params = dict(model.named_parameters(remove_duplicate=False))
+    digest = hashlib.sha1()
+    for name in sorted(names):
+        t = params[name].detach().contiguous().cpu()
+        digest.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return digest.hexdigest()
+
+
+def _model_state(model: torch.nn.Module, frozen: set[str]) -> dict:
+    state = model.state_dict()
+    return {k: v for k, v in state.items() if k not in frozen} if frozen else state
+
+
+def _load_model_state(model: torch.nn.Module, state: dict, path: Path) -> None:
+    saved = state.get("frozen")
+    if saved is None:
+        # a complete state dict (written without checkpoint_trainable_only): load it all
+        model.load_state_dict(state["model"])
+        return
+    # the file lacks the frozen weights: the model must already hold the very ones it was trained with
+    frozen = _frozen_names(model)
+    if set(saved["names"]) != frozen:
+        raise ValueError(
+            f"checkpoint {path} left out {len(saved['names'])} frozen parameters, not the {len(frozen)} frozen "
+            "in this model: resuming needs the same parameters frozen"
+        )
+    frozen_print = _fingerprint(model, frozen)
+    if saved["sha1"] != frozen_print:
+        raise ValueError(
+            f"checkpoint {path} was trained with other frozen weights (fingerprint {saved['sha1'][:12]}, "
+            f"this model {frozen_print[:12]}): rebuild the model from the same pretrained weights"
+        )
+    missing, unexpected = model.load_state_dict(state["model"], strict=False)
+    if set(missing) != frozen or unexpected:
+        raise ValueError(f"checkpoint {path} does not match the model: missing {sorted(set(missing) - frozen)}, "
+                         f"unexpected {sorted(unexpected)}")
 
 
 def _batch_len(batch: Any) -> int:

@@ -28,10 +28,11 @@ from __future__ import annotations
 
 import re
 import shutil
+from contextlib import contextmanager
 
 import numpy as np
 
-__all__ = ["clean_report", "score_reports", "score_each_report", "METRIC_NAMES", "JAVA_PACKAGE"]
+__all__ = ["clean_report", "score_reports", "score_each_report", "score_systems", "METRIC_NAMES", "JAVA_PACKAGE"]
 
 METRIC_NAMES = ("BLEU_1", "BLEU_2", "BLEU_3", "BLEU_4", "METEOR", "ROUGE_L", "CIDEr")
 JAVA_PACKAGE = "openjdk-17-jre-headless"
@@ -136,16 +137,15 @@ def _tokenized(references, hypotheses, clean: bool):
     return gts, res
 
 
-def _meteor(gts, res):
+@contextmanager
+def _meteor_scorer():
+    """One METEOR JVM for the duration of the block, stopped at its end."""
     from pycocoevalcap.meteor.meteor import Meteor
 
     _require_java()
     scorer = Meteor()
     try:
-        # METEOR reads one line per segment: a newline inside a report would desynchronise it
-        flat_gts = {k: [" ".join(v[0].split())] for k, v in gts.items()}
-        flat_res = {k: [" ".join(v[0].split())] for k, v in res.items()}
-        return scorer.compute_score(flat_gts, flat_res)
+        yield scorer
     finally:
         # stop the JVM now instead of whenever the scorer is garbage-collected
         scorer.meteor_p.stdin.close()
@@ -153,7 +153,18 @@ def _meteor(gts, res):
         scorer.meteor_p.wait()
 
 
-def _score(references, hypotheses, clean: bool):
+def _meteor(gts, res, scorer=None):
+    if scorer is None:
+        with _meteor_scorer() as own:
+            return _meteor(gts, res, own)
+    # METEOR reads one line per segment: a newline inside a report would desynchronise it
+    flat_gts = {k: [" ".join(v[0].split())] for k, v in gts.items()}
+    flat_res = {k: [" ".join(v[0].split())] for k, v in res.items()}
+    # each EVAL line is scored on its own segments: several calls on one JVM are independent
+    return scorer.compute_score(flat_gts, flat_res)
+
+
+def _score(references, hypotheses, clean: bool, meteor=None):
     from pycocoevalcap.bleu.bleu import Bleu
     from pycocoevalcap.cider.cider import Cider
     from pycocoevalcap.rouge.rouge import Rouge
@@ -165,7 +176,7 @@ def _score(references, hypotheses, clean: bool):
     for n in range(4):
         corpus[f"BLEU_{n + 1}"] = float(bleu[n])
         each[f"BLEU_{n + 1}"] = np.asarray(bleu_each[n], dtype=float)
-    meteor, meteor_each = _meteor(gts, res)
+    meteor, meteor_each = _meteor(gts, res) if meteor is None else _meteor(gts, res, meteor)
     corpus["METEOR"], each["METEOR"] = float(meteor), np.asarray(meteor_each, dtype=float)
     rouge, rouge_each = Rouge().compute_score(gts, res)
     corpus["ROUGE_L"], each["ROUGE_L"] = float(rouge), np.asarray(rouge_each, dtype=float)
@@ -202,8 +213,9 @@ def score_reports(references, hypotheses, clean: bool = True) -> dict:
     Notes
     -----
     METEOR starts a JVM (a few seconds): score a whole test set in one call rather than one
-    report at a time. CIDEr's idf comes from the references passed in, so CIDEr of a subset is
-    not the subset of a larger run's CIDEr.
+    report at a time; `score_systems` gives corpus and per-report scores of several systems
+    from one JVM. CIDEr's idf comes from the references passed in, so CIDEr of a subset is not
+    the subset of a larger run's CIDEr.
     """
     return _score(references, hypotheses, clean)[0]
 
@@ -217,3 +229,35 @@ def score_each_report(references, hypotheses, clean: bool = True) -> dict:
     comes from all N references.
     """
     return _score(references, hypotheses, clean)[1]
+
+
+def score_systems(references, systems, clean: bool = True) -> dict:
+    """Corpus and per-report scores of several systems against the same references, one JVM.
+
+    Parameters
+    ----------
+    references : sequence of N str
+        One ground-truth report per study.
+    systems : mapping of name -> sequence of N str
+        The generated reports of each system, in the order of ``references``.
+    clean : bool
+        As in `score_reports`.
+
+    Returns
+    -------
+    ``{name: (corpus, each)}``: ``corpus`` is what `score_reports` returns for that system and
+    ``each`` what `score_each_report` returns, from a single METEOR process (started once, a few
+    seconds) instead of one per call. Each system is scored on its own, so CIDEr's idf comes from
+    the N references for every system, exactly as in separate calls.
+    """
+    if isinstance(systems, str) or not hasattr(systems, "items"):
+        raise ValueError("systems must be a mapping of name -> reports")
+    if not systems:
+        raise ValueError("no systems to score")
+    for name, hypotheses in systems.items():  # every input checked before the JVM starts
+        try:
+            _check_pairs(references, hypotheses, clean)
+        except ValueError as exc:
+            raise ValueError(f"system {name!r}: {exc}") from None
+    with _meteor_scorer() as meteor:
+        return {name: _score(references, hypotheses, clean, meteor) for name, hypotheses in systems.items()}

@@ -19,19 +19,28 @@ NLG_KEYS = ("BLEU_1", "BLEU_2", "BLEU_3", "BLEU_4", "METEOR", "ROUGE_L", "CIDEr"
 
 
 @torch.no_grad()
-def embed(model, dataset: ReportImageDataset, batch_size: int = 64, device="cpu") -> tuple[torch.Tensor, torch.Tensor]:
-    """Unit-length (image [N, D], report [N, D]) embeddings of every study in ``dataset``, in order."""
+def embed(model, dataset: ReportImageDataset, batch_size: int = 64, device="cpu",
+          parts: tuple[str, ...] = ("image", "text")) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """Unit-length (image [N, D], report [N, D]) embeddings of every study in ``dataset``, in order.
+
+    ``parts`` names which encoders to run; the other entry of the pair is ``None`` (retrieval
+    candidates need only their report embeddings).
+    """
+    unknown = set(parts) - {"image", "text"}
+    if unknown or not parts:
+        raise ValueError(f"parts must name 'image' and/or 'text', got {parts!r}")
     model.eval()
     device = torch.device(device)
     model.to(device)
     images, texts = [], []
     for s in range(0, len(dataset), batch_size):
         sl = slice(s, s + batch_size)
-        i, t = model(dataset.images[sl].to(device), dataset.input_ids[sl].to(device),
-                     dataset.attention_mask[sl].to(device))
-        images.append(i.float().cpu())
-        texts.append(t.float().cpu())
-    return torch.cat(images), torch.cat(texts)
+        if "image" in parts:
+            images.append(model.encode_image(dataset.images[sl].to(device)).float().cpu())
+        if "text" in parts:
+            texts.append(model.encode_text(dataset.input_ids[sl].to(device),
+                                           dataset.attention_mask[sl].to(device)).float().cpu())
+    return (torch.cat(images) if images else None), (torch.cat(texts) if texts else None)
 
 
 def retrieve(query: torch.Tensor, candidates: torch.Tensor) -> np.ndarray:
@@ -43,8 +52,8 @@ def retrieve(query: torch.Tensor, candidates: torch.Tensor) -> np.ndarray:
 
 def retrieved_reports(model, train: ReportImageDataset, test: ReportImageDataset, device="cpu") -> list[str]:
     """For each test image, the training report whose embedding is closest (the paper's generator)."""
-    test_images, _ = embed(model, test, device=device)
-    _, train_texts = embed(model, train, device=device)
+    test_images, _ = embed(model, test, device=device, parts=("image",))
+    _, train_texts = embed(model, train, device=device, parts=("text",))
     return [train.reports[j] for j in retrieve(test_images, train_texts)]
 
 
@@ -92,14 +101,15 @@ def recall_image_text(image: torch.Tensor, text: torch.Tensor, reports: list[str
 
 
 def per_report_means(references: list[str], systems: dict[str, list[str]], n_boot: int = 0, seed: int = 0,
-                     level: float = 0.95) -> "pandas.DataFrame":
-    """Mean per-report scores of many systems from ONE `score_each_report` call (one METEOR JVM).
+                     level: float = 0.95, scored: dict | None = None) -> "pandas.DataFrame":
+    """Mean per-report scores of many systems, scored with one METEOR JVM (`score_systems`).
 
-    The references are repeated once per system, which leaves CIDEr's idf unchanged. ROUGE-L
-    and CIDEr means equal their corpus values; BLEU is the mean sentence BLEU and METEOR the mean
-    segment score (both differ from the corpus numbers of `score_reports`, which the paper's
-    Table 1 uses). With ``n_boot > 0`` test studies are resampled (the same resamples for every
-    system) to give ``<metric>_low`` / ``<metric>_high`` percentile intervals at ``level``.
+    ROUGE-L and CIDEr means equal their corpus values; BLEU is the mean sentence BLEU and METEOR
+    the mean segment score (both differ from the corpus numbers of `score_reports`, which the
+    paper's Table 1 uses). With ``n_boot > 0`` test studies are resampled (the same resamples for
+    every system) to give ``<metric>_low`` / ``<metric>_high`` percentile intervals at ``level``.
+    ``scored`` passes in the result of ``score_systems(references, systems)`` when the caller
+    already has it (its corpus scores too), so METEOR runs once per page.
 
     Returns
     -------
@@ -107,20 +117,27 @@ def per_report_means(references: list[str], systems: dict[str, list[str]], n_boo
     """
     import pandas as pd
 
-    from companion.metrics.nlg import score_each_report
+    from companion.metrics.nlg import score_systems
 
     n = len(references)
     names = list(systems)
     for name in names:
         if len(systems[name]) != n:
             raise ValueError(f"system {name!r} has {len(systems[name])} reports for {n} references")
-    each = score_each_report(list(references) * len(names), [h for name in names for h in systems[name]])
+    if scored is None:
+        scored = score_systems(list(references), systems)
+    missing = [name for name in names if name not in scored]
+    if missing:
+        raise ValueError(f"scored has no entry for {missing}")
     resamples = np.random.default_rng(seed).integers(n, size=(n_boot, n)) if n_boot > 0 else None
     rows = {}
-    for s, name in enumerate(names):
+    for name in names:
         row = {}
+        each = scored[name][1]
         for k in NLG_KEYS:
-            per = np.asarray(each[k], dtype=float)[s * n:(s + 1) * n]
+            per = np.asarray(each[k], dtype=float)
+            if len(per) != n:
+                raise ValueError(f"scored[{name!r}] has {len(per)} {k} scores for {n} references")
             row[k] = float(per.mean())
             if resamples is not None:
                 row[f"{k}_low"], row[f"{k}_high"] = np.quantile(per[resamples].mean(axis=1),
@@ -199,7 +216,7 @@ def run_retrieval(model, datasets: dict, device="cpu") -> dict:
     """
     train, test = datasets["train"], datasets["test"]
     test_image, test_text = embed(model, test, device=device)
-    _, train_text = embed(model, train, device=device)
+    _, train_text = embed(model, train, device=device, parts=("text",))  # candidates: reports only
     idx = retrieve(test_image, train_text)
     return {"retrieved": [train.reports[j] for j in idx], "retrieved_index": idx, "test_image": test_image,
             "test_text": test_text, "train_text": train_text}

@@ -135,7 +135,9 @@ def train(config: TrainConfig, data_root, *, device="auto", checkpoint_dir=None,
     the returned ``datasets`` are still complete (retrieval candidates are every training report).
 
     The checkpoint (``<checkpoint_dir>/<config.key()>.pt``) is resumed when it exists, so a
-    notebook re-run with the same configuration is instant and a later notebook reuses it.
+    notebook re-run with the same configuration is instant and a later notebook reuses it. It
+    holds the trainable weights only: a frozen BERT is rebuilt from its pretrained files (and
+    checked against the fingerprint stored with the checkpoint), not written every epoch.
     Validation loss is logged every epoch (``val_loss``).
     """
     device = select_device(device)
@@ -155,14 +157,15 @@ def train(config: TrainConfig, data_root, *, device="auto", checkpoint_dir=None,
     result = fit(model, clip_step, train_set, optimizer=make_optimizer(model, config),
                  epochs=config.epochs, batch_size=config.batch_size, seed=config.seed, device=device,
                  evaluate=evaluate, checkpoint_path=checkpoint, drop_last=len(train_set) > config.batch_size,
-                 progress=progress, description=f"{config.vision}/{config.text_mode}")
+                 progress=progress, description=f"{config.vision}/{config.text_mode}",
+                 checkpoint_trainable_only=True)
     model.eval()
     return model, result, datasets
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m companion.radiology.train",
-                                     description="Train the prompt-tuned CLIP model of chapter 1 on IU X-ray "
+                                     description="Train the prompt-tuned CLIP model of the radiology chapter on IU X-ray "
                                                  "(R2Gen layout) or a synthetic stand-in.")
     parser.add_argument("--data", type=Path, help="IU X-ray folder (annotation.json + images/); "
                         "default: generate a synthetic one under --out")

@@ -118,3 +118,55 @@ def test_ddp_on_two_gloo_processes_matches_one_process_with_the_combined_batch(t
 
     single = train(batch_size=2 * ddp["batch_size"])
     assert torch.allclose(ddp["weights_rank0"], single, atol=1e-5)
+
+
+def _frozen_first_layer_run(epochs, checkpoint, fail_at_step=None, first_layer_seed=0):
+    """`_train` with the first convolution frozen and checkpoints of the trainable part only."""
+    torch.manual_seed(0)
+    data = make_toy_dataset(96, seed=0)
+    model = ToyCNN(dropout=0.3)
+    torch.manual_seed(first_layer_seed + 100)
+    first = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d))
+    torch.nn.init.normal_(first.weight, std=0.3)
+    first.requires_grad_(False)
+    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.05, momentum=0.9)
+    calls = {"n": 0}
+
+    def step(m, batch):
+        calls["n"] += 1
+        if fail_at_step is not None and calls["n"] == fail_at_step:
+            raise _Interrupt()
+        return classification_step(m, batch)
+
+    result = fit(model, step, data, optimizer=optimizer, epochs=epochs, batch_size=16, seed=0, device="cpu",
+                 checkpoint_path=checkpoint, progress=False, checkpoint_trainable_only=True)
+    return model, result, first
+
+
+def test_trainable_only_checkpoint_leaves_frozen_weights_out_and_resumes_exactly(tmp_path):
+    straight, straight_result, first = _frozen_first_layer_run(3, tmp_path / "straight.pt")
+    frozen_names = {n for n, p in straight.named_parameters() if not p.requires_grad}
+    assert frozen_names
+    saved = load_checkpoint(tmp_path / "straight.pt")
+    assert frozen_names.isdisjoint(saved["model"]) and sorted(saved["frozen"]["names"]) == sorted(frozen_names)
+    trainable = {n for n, p in straight.named_parameters() if p.requires_grad}
+    assert trainable <= set(saved["model"])
+    with pytest.raises(_Interrupt):
+        _frozen_first_layer_run(3, tmp_path / "resumed.pt", fail_at_step=9)  # 6 steps per epoch: in epoch 2
+    assert load_checkpoint(tmp_path / "resumed.pt")["epoch"] == 1
+    resumed, resumed_result, _ = _frozen_first_layer_run(3, tmp_path / "resumed.pt")
+    assert resumed_result.resumed_from_epoch == 1
+    assert torch.equal(_weights(straight), _weights(resumed))
+    assert resumed_result.history == straight_result.history
+
+
+def test_trainable_only_checkpoint_refuses_other_frozen_weights_or_another_frozen_set(tmp_path):
+    _frozen_first_layer_run(1, tmp_path / "c.pt")
+    with pytest.raises(ValueError, match="other frozen weights"):
+        _frozen_first_layer_run(2, tmp_path / "c.pt", first_layer_seed=1)
+    # the same file read by a run that freezes nothing is refused too (the file lacks weights it would need)
+    model = ToyCNN(dropout=0.3)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    with pytest.raises(ValueError, match="frozen"):
+        fit(model, classification_step, make_toy_dataset(96, seed=0), optimizer=opt, epochs=2, batch_size=16,
+            device="cpu", checkpoint_path=tmp_path / "c.pt", progress=False)

@@ -178,6 +178,45 @@ def test_raw_text_goes_through_the_ptb_tokenizer(monkeypatch):
     assert tuple(raw) == METRIC_NAMES and 0 < raw["BLEU_4"] < 1
 
 
+@needs_java
+def test_score_systems_starts_one_jvm_and_equals_separate_runs(monkeypatch, both):
+    import pycocoevalcap.meteor.meteor as meteor_module
+
+    starts = []
+
+    class Counting(meteor_module.Meteor):
+        def __init__(self):
+            starts.append(1)
+            super().__init__()
+
+    monkeypatch.setattr(meteor_module, "Meteor", Counting)
+    # "other" is scored first on the same JVM: the reference vectors must still come out for "vectors"
+    other = [HYPS[0]] * len(REFS)
+    out = nlg.score_systems(REFS, {"other": other, "vectors": HYPS})
+    assert len(starts) == 1 and list(out) == ["other", "vectors"]
+    corpus, each = out["vectors"]
+    for name in METRIC_NAMES:
+        assert corpus[name] == pytest.approx(VECTORS["corpus"][name], rel=1e-12), name
+        np.testing.assert_allclose(each[name], VECTORS["each"][name], rtol=1e-12, err_msg=name)
+    other_corpus, other_each = out["other"]
+    assert other_corpus["METEOR"] != pytest.approx(corpus["METEOR"], rel=1e-3)
+    # hypothesis 0 against reference 0 is the same pair in both systems (and CIDEr's idf comes
+    # from the same references): the same per-report scores
+    for name in METRIC_NAMES:
+        assert other_each[name][0] == pytest.approx(each[name][0], rel=1e-12), name
+    assert len(starts) == 1
+
+
+def test_score_systems_checks_every_system_before_starting_java(monkeypatch):
+    monkeypatch.setattr(nlg, "_meteor_scorer", lambda: pytest.fail("the JVM must not start on bad input"))
+    with pytest.raises(ValueError, match="system 'b'.*length mismatch"):
+        nlg.score_systems(["a ."], {"a": ["a ."], "b": ["a .", "b ."]})
+    with pytest.raises(ValueError, match="mapping"):
+        nlg.score_systems(["a ."], ["a ."])
+    with pytest.raises(ValueError, match="no systems"):
+        nlg.score_systems(["a ."], {})
+
+
 # --------------------------------------------------------------------------- bad input
 
 def test_bad_input_raises_value_error():

@@ -124,3 +124,82 @@ def test_max_train_studies_trains_on_a_prefix_but_returns_every_study(tmp_path):
     assert config.key() != TrainConfig(**{**config.__dict__, "max_train_studies": None}).key()
     with pytest.raises(ValueError, match="max_train_studies"):
         train(TrainConfig(**{**config.__dict__, "max_train_studies": 1}), root, device="cpu", progress=False)
+
+
+def test_checkpoint_holds_trainable_weights_and_retrieval_embeds_candidates_text_only(tmp_path):
+    from companion.core import load_checkpoint
+    from companion.radiology.data import generate_synthetic
+    from companion.radiology.evaluate import embed, retrieve, run_retrieval
+    from companion.radiology.train import TrainConfig, train
+
+    root = generate_synthetic(tmp_path / "iu", 16, 48, seed=0)
+    config = TrainConfig(vision_trunk="densenet-small", text_layers=1, n_prompts=2, image_size=48, max_length=24,
+                         epochs=1, batch_size=4)
+    model, _, datasets = train(config, root, device="cpu", checkpoint_dir=tmp_path / "ck", progress=False)
+    [path] = (tmp_path / "ck").glob("*.pt")
+    saved = load_checkpoint(path)
+    bert = {f"text.backbone.{n}" for n, _ in model.text.backbone.named_parameters()}
+    assert bert and bert.isdisjoint(saved["model"]) and set(saved["frozen"]["names"]) == bert
+    # a rebuilt model resumes from the file (nothing left to train) and has the same weights
+    again, result, _ = train(config, root, device="cpu", checkpoint_dir=tmp_path / "ck", datasets=datasets,
+                             progress=False)
+    assert result.resumed_from_epoch == 1
+    for (name, a), b in zip(model.state_dict().items(), again.state_dict().values()):
+        assert torch.equal(a, b), name
+
+    train_set, test = datasets["train"], datasets["test"]
+    full_image, full_text = embed(model, train_set)
+    no_image, text_only = embed(model, train_set, parts=("text",))
+    assert no_image is None and torch.allclose(text_only, full_text, atol=1e-6)
+    image_only, no_text = embed(model, train_set, parts=("image",))
+    assert no_text is None and torch.allclose(image_only, full_image, atol=1e-6)
+    with pytest.raises(ValueError, match="parts"):
+        embed(model, train_set, parts=("audio",))
+    out = run_retrieval(model, datasets)
+    test_image, _ = embed(model, test)
+    assert list(out["retrieved_index"]) == list(retrieve(test_image, full_text))
+    assert out["retrieved"] == [train_set.reports[j] for j in out["retrieved_index"]]
+
+
+def test_per_report_means_uses_given_scores_and_shared_resamples(monkeypatch):
+    import companion.metrics.nlg as nlg
+    from companion.radiology.evaluate import NLG_KEYS, per_report_means
+
+    monkeypatch.setattr(nlg, "score_systems", lambda *a, **k: pytest.fail("scores were given: no rescoring"))
+    refs = ["r0", "r1", "r2", "r3"]
+    per = {"a": np.array([0.0, 1.0, 0.0, 1.0]), "b": np.array([0.2, 0.2, 0.2, 0.2])}
+    scored = {name: ({}, {k: v * (i + 1) for i, k in enumerate(NLG_KEYS)}) for name, v in per.items()}
+    table = per_report_means(refs, {"a": ["x"] * 4, "b": ["y"] * 4}, n_boot=200, seed=1, scored=scored)
+    assert table.loc["a", "BLEU_1"] == pytest.approx(0.5) and table.loc["a", "BLEU_2"] == pytest.approx(1.0)
+    assert table.loc["b", "CIDEr"] == pytest.approx(0.2 * len(NLG_KEYS))
+    assert table.loc["a", "BLEU_1_low"] < 0.5 < table.loc["a", "BLEU_1_high"]
+    assert table.loc["b", "BLEU_1_low"] == pytest.approx(0.2) == table.loc["b", "BLEU_1_high"]
+    with pytest.raises(ValueError, match="no entry"):
+        per_report_means(refs, {"c": ["z"] * 4}, scored=scored)
+    with pytest.raises(ValueError, match="3 reports for 4"):
+        per_report_means(refs, {"a": ["x"] * 3}, scored=scored)
+
+
+def test_per_report_cider_of_each_system_is_its_own_corpus_cider(monkeypatch):
+    # Scoring all systems in one call over repeated references would change CIDEr's idf for
+    # n-grams that no reference contains (log N becomes log kN); each system is scored alone.
+    from contextlib import nullcontext
+
+    from pycocoevalcap.cider.cider import Cider
+
+    import companion.metrics.nlg as nlg
+    from companion.radiology.evaluate import per_report_means
+
+    monkeypatch.setattr(nlg, "_meteor_scorer", nullcontext)  # no JVM: METEOR is not under test here
+    monkeypatch.setattr(nlg, "_meteor", lambda gts, res, scorer=None: (0.0, [0.0] * len(gts)))
+    refs = ["the heart is normal .", "no pleural effusion .", "lungs are clear ."]
+    systems = {"a": ["the heart is enlarged .", "no effusion seen .", "lungs are clear ."],
+               "b": ["a nodule .", "the heart is normal .", "granuloma ."]}
+    table = per_report_means(refs, systems)
+
+    def cleaned(texts):
+        return {i: [nlg.clean_report(t)] for i, t in enumerate(texts)}
+
+    for name, hyps in systems.items():
+        alone, _ = Cider().compute_score(cleaned(refs), cleaned(hyps))
+        assert table.loc[name, "CIDEr"] == pytest.approx(alone, rel=1e-12), name
