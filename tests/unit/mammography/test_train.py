@@ -70,6 +70,22 @@ def test_fit_history_and_mean_image(tiny_data):
     assert centre.shape == (67, 67) and 0 < centre.mean() < 1
 
 
+def test_trained_model_is_channels_last_and_layout_does_not_change_predictions(tiny_data):
+    from companion.mammography.data import MammogramDataset
+    from companion.mammography.train import predict_proba
+
+    index = strategy_indices(tiny_data, "ffdm")["train"]
+    model, _, centre = train_model(tiny_data, "malignant_vs_negative", index, TINY, seed=0, device="cpu")
+    conv = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d))
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    assert not conv.weight.is_contiguous()
+    test = strategy_indices(tiny_data, "ffdm")["test"]
+    dataset = MammogramDataset(tiny_data.images[test], np.zeros(len(test), np.int64), centre)
+    nhwc = predict_proba(model, dataset, "cpu")
+    nchw = predict_proba(model.to(memory_format=torch.contiguous_format), dataset, "cpu")
+    np.testing.assert_allclose(nhwc, nchw, atol=1e-5)
+
+
 def test_checkpoint_is_reused_and_incremental_starts_from_ddsm(tiny_data, tmp_path):
     first = run_scenario(tiny_data, "incremental", "triple", TINY, seed=0, device="cpu", cache_dir=tmp_path)
     names = sorted(p.name for p in tmp_path.glob("*.pt"))
