@@ -215,8 +215,34 @@ def test_scaled_output_learns_faster_than_the_paper_net_at_large_feature_scale()
     image = image * 40 / np.sqrt((image ** 2).sum(1).mean())
     losses = {}
     for scaled in (True, False):
-        cfg = TrainConfig(loss="patr", epochs=3, batch_size=16, seed=0, scale_output=scaled)
+        cfg = TrainConfig(loss="patr", epochs=3, batch_size=16, seed=0, scale_output=scaled, init_bias=False)
         model, result, eta = train_mapping(text, image, ids, cfg, device="cpu", progress=False)
         mapped = model(torch.from_numpy(text)).detach().numpy()
         losses[scaled] = float(((mapped - image) ** 2).sum(1).mean())
     assert losses[True] < 0.5 * losses[False]
+
+
+def test_init_output_bias_puts_the_untrained_output_at_the_mean_image():
+    from companion.crosslingual.train import init_output_bias
+    rng = np.random.default_rng(0)
+    image = (20 + rng.random((10, 6))).astype(np.float32)
+    model = build_mlp(8, 6, width=16, output_scale=5.0).eval()
+    with torch.no_grad():
+        model.blocks[-1][0].weight.zero_()
+    init_output_bias(model, image)
+    out = model(torch.randn(4, 8)).detach().numpy()
+    assert np.allclose(out, image.mean(0), atol=1e-4)
+    with pytest.raises(ValueError, match="dims"):
+        init_output_bias(model, image[:, :5])
+
+
+def test_init_bias_helps_m3l_when_the_features_share_a_large_offset():
+    # pooled CNN features: a large common component plus a small image-specific one
+    text, image, ids = _toy(n_images=32, per_image=2, dt=16, di=12)
+    image = 30 + image
+    final = {}
+    for init in (True, False):
+        cfg = TrainConfig(loss="m3l", epochs=3, batch_size=16, seed=0, init_bias=init)
+        _, result, _ = train_mapping(text, image, ids, cfg, device="cpu", progress=False)
+        final[init] = result.history[-1]["train_loss"]
+    assert final[True] < 0.5 * final[False]
