@@ -24,7 +24,8 @@ from companion.core import fit, seed_everything, select_device
 from companion.crosslingual.data import (COCO_IMAGES, CaptionSet, XTD10, check_images_exist, load_coco_captions,
                                          load_images, load_synthetic, load_xtd10, make_synthetic)
 from companion.crosslingual.grammar import LANGUAGES
-from companion.crosslingual.losses import eta_for_features, hardest_negatives, m3l_loss, patr_loss, random_negatives
+from companion.crosslingual.losses import (eta_for_features, hardest_negatives, m3l_loss, patr_loss, random_negatives,
+                                           same_caption)
 from companion.crosslingual.models import (PooledImageEncoder, build_mlp, cached, encode_images, feature_scale,
                                            text_encoder, text_encoder_available)
 
@@ -166,7 +167,11 @@ class TrainConfig:
 
 
 def make_step(cfg: TrainConfig, eta: float | None):
-    """The `fit` step: map captions, mine negatives in the batch, apply the loss."""
+    """The `fit` step: map captions, mine negatives in the batch, apply the loss.
+
+    Negatives come from other images whose caption is not word for word the
+    anchor's (`losses.same_caption`).
+    """
     if cfg.loss not in ("m3l", "patr"):
         raise ValueError(f"loss must be 'm3l' or 'patr', got {cfg.loss!r}")
     if cfg.negatives not in ("hard", "random"):
@@ -175,10 +180,11 @@ def make_step(cfg: TrainConfig, eta: float | None):
     def step(model, batch):
         text, image, ids = batch
         mapped = model(text)
+        twins = same_caption(text)
         if cfg.negatives == "hard":
-            neg = hardest_negatives(mapped.detach(), image, ids)
+            neg = hardest_negatives(mapped.detach(), image, ids, exclude=twins)
         else:
-            neg = random_negatives(ids)
+            neg = random_negatives(ids, exclude=twins)
         mapped, image = mapped.float(), image.float()
         if cfg.loss == "m3l":
             return m3l_loss(mapped, image, image[neg], mapped[neg], cfg.rho, cfg.alpha1, cfg.alpha2)

@@ -103,6 +103,20 @@ def test_training_is_deterministic_on_cpu():
         assert torch.equal(p, q)
 
 
+@pytest.mark.parametrize("negatives", ["hard", "random"])
+def test_one_block_m3l_stays_finite_when_images_share_a_caption(negatives):
+    # the default run's n_blocks=1 ablation went to nan: a dropout-free net maps one sentence under two
+    # images to one point, and a text negative at distance 0 makes M3L's ratio infinite
+    text, image, ids = _toy(n_images=24, per_image=2)
+    text[1::2] = text[0]  # every image's second caption is the same sentence
+    cfg = TrainConfig(loss="m3l", epochs=3, batch_size=16, lr=1e-3, beta1=0.9, n_blocks=1, negatives=negatives)
+    _, result, _ = train_mapping(text, image, ids, cfg, device="cpu", progress=False)
+    assert np.isfinite(result.column("train_loss")).all()
+    step = make_step(cfg, None)
+    model = build_mlp(16, 12, n_blocks=1)
+    assert torch.isfinite(step(model, tuple(map(torch.from_numpy, (text, image, ids))))).item()
+
+
 def test_bad_config_is_rejected():
     with pytest.raises(ValueError, match="loss"):
         make_step(TrainConfig(loss="triplet"), None)
