@@ -260,3 +260,20 @@ def test_init_bias_helps_m3l_when_the_features_share_a_large_offset():
         _, result, _ = train_mapping(text, image, ids, cfg, device="cpu", progress=False)
         final[init] = result.history[-1]["train_loss"]
     assert final[True] < 0.5 * final[False]
+
+
+def test_checkpoint_key_changes_with_config_data_and_training_revision(monkeypatch, tmp_path):
+    from types import SimpleNamespace
+
+    import companion.crosslingual.train as train
+
+    feats = SimpleNamespace(train=SimpleNamespace(captions=["a red cube", "two blue balls"]),
+                            test=SimpleNamespace(image_names=["0001.png"]))
+    path = train.checkpoint_for(feats, "muse", TrainConfig(), tmp_path)
+    assert path == train.checkpoint_for(feats, "muse", TrainConfig(), tmp_path)
+    assert path != train.checkpoint_for(feats, "muse", TrainConfig(rho=2.0), tmp_path)
+    feats.train.captions = ["a red cube", "two blue cubes"]
+    other_data = train.checkpoint_for(feats, "muse", TrainConfig(), tmp_path)
+    assert other_data != path
+    monkeypatch.setattr(train, "TRAINING_REVISION", train.TRAINING_REVISION + 1)
+    assert train.checkpoint_for(feats, "muse", TrainConfig(), tmp_path) != other_data
