@@ -129,3 +129,96 @@ def caption_alignment(test_text: dict[str, dict[str, np.ndarray]], english: str 
             rows.append({"encoder": enc, "language": lang, "same image": float(cos(en, other).mean()),
                          "other image": float(cos(en, np.roll(other, 1, axis=0)).mean())})
     return pd.DataFrame(rows)
+
+
+def _nonen_mean(r10: dict | pd.Series, english: str = "en") -> float:
+    r10 = pd.Series(r10, dtype=float)
+    return float(r10.drop(english).mean())
+
+
+def claims_table(tables: dict[tuple[str, str], pd.DataFrame], table3_ours: dict[str, pd.Series] | None,
+                 n_test: int, *, alpha: float = 0.01, close: float = 0.05,
+                 encoders: dict[str, str] | None = None) -> pd.DataFrame:
+    """The paper's claims, each with the paper's evidence, this run's and whether it holds here.
+
+    Parameters
+    ----------
+    tables : {(encoder, loss): recall_table}
+        Our Table 2 runs (``loss`` in {"m3l", "patr"}); English must be a column.
+    table3_ours : {"en,fr,de" | "en": R@10 per language}, optional
+        Our Table 3 runs; None leaves the Multi30K claim out.
+    n_test : int
+        Test images per language (for the chance level and the binomial test).
+    alpha : float
+        Level of the one-sided binomial test of "above chance", per language.
+    close : float
+        How far below multilingual training English-only training may be, in mean
+        Recall@10 over German and French, and still count as "close" (the paper's
+        own gap is 0.029).
+    encoders : {ours: paper's}, default {"muse": "mUSE", "e5": "LASER"}
+        Which of our encoders stands for which of the paper's.
+
+    The criteria are ours, written out in the "criterion" column: the paper states
+    its claims in words ("well above chance", "comparable", "improves").
+    """
+    from scipy.stats import binomtest
+
+    from companion.crosslingual.paper import table2, table3
+
+    if not tables:
+        raise ValueError("no Table 2 runs to check the claims on")
+    encoders = encoders or {"muse": "mUSE", "e5": "LASER"}
+    paper2 = {key: _nonen_mean(v) for key, v in table2().items()}
+    paper_other = [x for v in table2().values() for lang, x in v.items() if lang != "en"]
+    ours = {key: t.loc["R@10"] for key, t in tables.items()}
+    rows = []
+
+    # 1. zero-shot transfer works: every non-English language above chance
+    key = next(((e, "m3l") for e in encoders if (e, "m3l") in ours), next(iter(ours)))
+    r10 = ours[key].drop("en")
+    chance = chance_recall(n_test, 10)
+    p = {lang: binomtest(int(round(v * n_test)), n_test, chance, alternative="greater").pvalue
+         for lang, v in r10.items()}
+    worst = min(r10.items(), key=lambda kv: kv[1])
+    rows.append({"claim": "trained on English only, every other language retrieves far above chance",
+                 "paper": f"R@10 {min(paper_other):.2f}-{max(paper_other):.2f} vs chance 0.01",
+                 "this run": f"{encoders.get(key[0], key[0])} {key[1].upper()}: lowest {worst[0]} {worst[1]:.3f} "
+                             f"vs chance {chance:.3f}; largest p = {max(p.values()):.1g}",
+                 "criterion": f"one-sided binomial test per language, p < {alpha:g}",
+                 "holds": all(v < alpha for v in p.values())})
+
+    # 2. M3L beats PATR, per encoder (mean non-English R@10)
+    for enc, name in encoders.items():
+        if (enc, "m3l") in ours and (enc, "patr") in ours:
+            m3l, patr = _nonen_mean(ours[(enc, "m3l")]), _nonen_mean(ours[(enc, "patr")])
+            rows.append({"claim": f"M3L beats PATR ({name})",
+                         "paper": f"{paper2[(name, 'M3L')]:.3f} vs {paper2[(name, 'PATR')]:.3f}",
+                         "this run": f"{m3l:.3f} vs {patr:.3f}",
+                         "criterion": "mean non-English R@10, M3L > PATR", "holds": m3l > patr})
+
+    # 3. mUSE beats LASER, per loss
+    (e1, n1), (e2, n2) = list(encoders.items())[:2]
+    for loss in ("m3l", "patr"):
+        if (e1, loss) in ours and (e2, loss) in ours:
+            a, b = _nonen_mean(ours[(e1, loss)]), _nonen_mean(ours[(e2, loss)])
+            rows.append({"claim": f"{n1} beats {n2} ({loss.upper()})",
+                         "paper": f"{paper2[(n1, loss.upper())]:.3f} vs {paper2[(n2, loss.upper())]:.3f}",
+                         "this run": f"{a:.3f} vs {b:.3f}" + (f" ({n2} stand-in: {e2})" if e2 != n2.lower() else ""),
+                         "criterion": f"mean non-English R@10, {n1} > {n2}", "holds": a > b})
+
+    # 4. Multi30K: English-only training close to multilingual training in de and fr
+    if table3_ours is not None:
+        if set(table3_ours) != {"en,fr,de", "en"}:
+            raise ValueError(f"table3_ours needs runs 'en,fr,de' and 'en', got {sorted(table3_ours)}")
+        t3 = table3()
+
+        def gap(multi, en_only):
+            return float(np.mean([multi[lang] - en_only[lang] for lang in ("de", "fr")]))
+
+        ours_gap = gap(table3_ours["en,fr,de"], table3_ours["en"])
+        paper_gap = gap(t3[("Ours (mUSE + M3L)", "en,fr,de")], t3[("Ours (mUSE + M3L)", "en")])
+        rows.append({"claim": "on Multi30K, English-only training is close to training on en+de+fr",
+                     "paper": f"gap {paper_gap:.3f}", "this run": f"gap {ours_gap:.3f}",
+                     "criterion": f"mean (multilingual - English-only) R@10 over de, fr <= {close:g}",
+                     "holds": ours_gap <= close})
+    return pd.DataFrame(rows)

@@ -86,7 +86,22 @@ def eta_for_features(image_features: torch.Tensor, factor: float = 1.0, max_pair
     return float(factor * (x[i[keep]] - x[j[keep]]).pow(2).sum(1).mean())
 
 
-def hardest_negatives(text: torch.Tensor, image: torch.Tensor, image_ids: torch.Tensor | None = None) -> torch.Tensor:
+def same_caption(captions: torch.Tensor) -> torch.Tensor:
+    """[B, B] bool: rows whose caption embeddings are identical (the same sentence under another image).
+
+    COCO, like the synthetic data, has sentences that describe several images
+    word for word. Such a caption cannot be the text negative of its twin: the
+    distance d(t, t^-) is exactly zero and M3L's ratio is unbounded (it overflows
+    to inf within a few epochs once no dropout separates the two outputs).
+    """
+    if captions.dim() != 2:
+        raise ValueError(f"captions must be [B, D], got {tuple(captions.shape)}")
+    with torch.no_grad():
+        return (captions[:, None, :] == captions[None, :, :]).all(dim=2)
+
+
+def hardest_negatives(text: torch.Tensor, image: torch.Tensor, image_ids: torch.Tensor | None = None,
+                      exclude: torch.Tensor | None = None) -> torch.Tensor:
     """For each anchor text, the index of the closest image in the batch that is not its own.
 
     Parameters
@@ -110,6 +125,9 @@ def hardest_negatives(text: torch.Tensor, image: torch.Tensor, image_ids: torch.
     ValueError
         Mismatched shapes, or an anchor with no valid negative (every row of
         the batch shows its image).
+    exclude : BoolTensor [B, B], optional
+        Further pairs that may not be negatives of each other, e.g.
+        `same_caption` of the input sentences.
     """
     if text.dim() != 2 or text.shape != image.shape:
         raise ValueError(f"text and image must both be [B, D], got {tuple(text.shape)} and {tuple(image.shape)}")
@@ -123,18 +141,32 @@ def hardest_negatives(text: torch.Tensor, image: torch.Tensor, image_ids: torch.
             if ids.shape != (n,):
                 raise ValueError(f"image_ids must have shape ({n},), got {tuple(ids.shape)}")
             same = ids[:, None] == ids[None, :]
+        same = _with_excluded(same, exclude)
         if bool(same.all(dim=1).any()):
-            raise ValueError("an anchor has no negative in its batch: every row shares its image id")
+            raise ValueError("an anchor has no negative in its batch: every row shares its image id or caption")
         dist = dist.masked_fill(same, float("inf"))
         return dist.argmin(dim=1)
 
 
-def random_negatives(image_ids: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """For the ablation: a uniformly random other-image row per anchor -> LongTensor [B]."""
+def _with_excluded(same: torch.Tensor, exclude: torch.Tensor | None) -> torch.Tensor:
+    if exclude is None:
+        return same
+    if exclude.shape != same.shape or exclude.dtype != torch.bool:
+        raise ValueError(f"exclude must be a bool tensor of shape {tuple(same.shape)}, got "
+                         f"{exclude.dtype} {tuple(exclude.shape)}")
+    return same | exclude.to(same.device)
+
+
+def random_negatives(image_ids: torch.Tensor, generator: torch.Generator | None = None,
+                     exclude: torch.Tensor | None = None) -> torch.Tensor:
+    """For the ablation: a uniformly random other-image row per anchor -> LongTensor [B].
+
+    ``exclude`` as in `hardest_negatives`.
+    """
     ids = torch.as_tensor(image_ids)
     n = ids.shape[0]
-    same = ids[:, None] == ids[None, :]
+    same = _with_excluded(ids[:, None] == ids[None, :], exclude)
     if bool(same.all(dim=1).any()):
-        raise ValueError("an anchor has no negative in its batch: every row shares its image id")
+        raise ValueError("an anchor has no negative in its batch: every row shares its image id or caption")
     scores = torch.rand(n, n, generator=generator).to(ids.device).masked_fill(same, -1.0)
     return scores.argmax(dim=1)

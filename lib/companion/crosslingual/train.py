@@ -24,7 +24,8 @@ from companion.core import fit, seed_everything, select_device
 from companion.crosslingual.data import (COCO_IMAGES, CaptionSet, XTD10, check_images_exist, load_coco_captions,
                                          load_images, load_synthetic, load_xtd10, make_synthetic)
 from companion.crosslingual.grammar import LANGUAGES
-from companion.crosslingual.losses import eta_for_features, hardest_negatives, m3l_loss, patr_loss, random_negatives
+from companion.crosslingual.losses import (eta_for_features, hardest_negatives, m3l_loss, patr_loss, random_negatives,
+                                           same_caption)
 from companion.crosslingual.models import (PooledImageEncoder, build_mlp, cached, encode_images, feature_scale,
                                            text_encoder, text_encoder_available)
 
@@ -141,6 +142,12 @@ def embed_photo_captions(encoder: str, names: list[str], *, cache_dir: str | Pat
     return {lang: arr[k * len(names):(k + 1) * len(names)] for k, lang in enumerate(languages)}
 
 
+# Part of every checkpoint key: bump it when a change to the training code (losses, negative mining,
+# initialisation) makes checkpoints trained before it stale. 2: captions shared by two images are no
+# longer negatives of each other.
+TRAINING_REVISION = 2
+
+
 @dataclass
 class TrainConfig:
     """Hyper-parameters; defaults are the paper's (Section 3)."""
@@ -158,6 +165,7 @@ class TrainConfig:
     negatives: str = "hard"        # or "random"
     n_blocks: int = 3
     scale_output: bool = True      # output × RMS norm of the training image features (False: the paper's net)
+    init_bias: bool = True         # last layer's bias starts at the mean image feature (False: PyTorch's default)
     seed: int = 0
 
     def key(self) -> str:
@@ -165,7 +173,11 @@ class TrainConfig:
 
 
 def make_step(cfg: TrainConfig, eta: float | None):
-    """The `fit` step: map captions, mine negatives in the batch, apply the loss."""
+    """The `fit` step: map captions, mine negatives in the batch, apply the loss.
+
+    Negatives come from other images whose caption is not word for word the
+    anchor's (`losses.same_caption`).
+    """
     if cfg.loss not in ("m3l", "patr"):
         raise ValueError(f"loss must be 'm3l' or 'patr', got {cfg.loss!r}")
     if cfg.negatives not in ("hard", "random"):
@@ -174,16 +186,37 @@ def make_step(cfg: TrainConfig, eta: float | None):
     def step(model, batch):
         text, image, ids = batch
         mapped = model(text)
+        twins = same_caption(text)
         if cfg.negatives == "hard":
-            neg = hardest_negatives(mapped.detach(), image, ids)
+            neg = hardest_negatives(mapped.detach(), image, ids, exclude=twins)
         else:
-            neg = random_negatives(ids)
+            neg = random_negatives(ids, exclude=twins)
         mapped, image = mapped.float(), image.float()
         if cfg.loss == "m3l":
             return m3l_loss(mapped, image, image[neg], mapped[neg], cfg.rho, cfg.alpha1, cfg.alpha2)
         return patr_loss(mapped, image, image[neg], eta)
 
     return step
+
+
+def init_output_bias(model: torch.nn.Module, image: np.ndarray) -> None:
+    """Set the last linear layer's bias so that the untrained output sits at the mean image feature.
+
+    Pooled CNN features share a large common component (on the synthetic data
+    the mean feature carries about two thirds of their energy). With PyTorch's
+    default bias the untrained outputs sit far from every image and close to one
+    another, so the distance ratios of M3L start at 10^3 or more and the first
+    epochs go into moving the whole cloud; about a sixth of the output units also
+    end up dead behind the final ReLU. Starting at the mean (divided by the
+    fixed ``output_scale``; positive for non-negative features, so no output
+    unit starts dead) leaves the optimiser only the image-specific part to learn.
+    """
+    mean = torch.as_tensor(np.asarray(image, np.float32).mean(axis=0))
+    last = model.blocks[-1][0]
+    if mean.shape != last.bias.shape:
+        raise ValueError(f"image features have {mean.numel()} dims, the network outputs {last.bias.numel()}")
+    with torch.no_grad():
+        last.bias.copy_(mean / model.output_scale)
 
 
 def train_mapping(text: np.ndarray, image: np.ndarray, image_ids: np.ndarray, cfg: TrainConfig, *,
@@ -199,6 +232,8 @@ def train_mapping(text: np.ndarray, image: np.ndarray, image_ids: np.ndarray, cf
                                                                   seed=cfg.seed)
     scale = feature_scale(image) if cfg.scale_output else 1.0
     model = build_mlp(text.shape[1], image.shape[1], cfg.n_blocks, output_scale=scale)
+    if cfg.init_bias:
+        init_output_bias(model, image)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
     data = TensorDataset(torch.from_numpy(text), torch.from_numpy(image), torch.from_numpy(image_ids))
     result = fit(model, make_step(cfg, eta), data, optimizer=optimizer, epochs=cfg.epochs,
@@ -274,10 +309,12 @@ def main(argv=None) -> int:
 
 
 def checkpoint_for(features: Features, encoder: str, cfg: TrainConfig, cache_dir: str | Path) -> Path:
-    """Checkpoint path keyed by encoder, training config (seed included) and the data's fingerprint."""
+    """Checkpoint path keyed by encoder, training config (seed included), the data's fingerprint and
+    `TRAINING_REVISION`."""
     from companion.crosslingual.data import dataset_fingerprint
 
-    key = dataset_fingerprint([encoder, cfg.key(), *features.train.captions, *features.test.image_names])
+    key = dataset_fingerprint([f"rev{TRAINING_REVISION}", encoder, cfg.key(), *features.train.captions,
+                               *features.test.image_names])
     return Path(cache_dir) / f"mlp-{encoder}-{cfg.loss}-{key}.pt"
 
 
@@ -374,7 +411,8 @@ def train_multi30k(features: AlignedFeatures, train_languages, cfg: TrainConfig,
     text = np.concatenate([features.text["train"][lang] for lang in train_languages])
     image = np.concatenate([features.image["train"]] * len(train_languages))
     ids = np.tile(np.arange(n, dtype=np.int64), len(train_languages))
-    key = dataset_fingerprint([features.encoder, cfg.key(), ",".join(train_languages), *features.names["train"]])
+    key = dataset_fingerprint([f"rev{TRAINING_REVISION}", features.encoder, cfg.key(), ",".join(train_languages),
+                               *features.names["train"]])
     path = Path(cache_dir) / f"mlp-m30k-{features.encoder}-{cfg.loss}-{key}.pt"
     path.parent.mkdir(parents=True, exist_ok=True)
     return train_mapping(text, image, ids, cfg, device=device, checkpoint_path=path, progress=progress)

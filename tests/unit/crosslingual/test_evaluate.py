@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -55,3 +56,41 @@ def test_caption_alignment_same_vs_other_image():
     assert (de["same image"], de["other image"]) == pytest.approx((1.0, 0.0))
     assert (ja["same image"], ja["other image"]) == pytest.approx((0.0, 1.0))
     assert list(table.encoder) == ["muse", "muse"]
+
+
+def _r10_table(en, others):
+    from companion.crosslingual.grammar import LANGUAGES
+
+    values = {"en": en, **{lang: others for lang in LANGUAGES[1:]}}
+    return pd.DataFrame({lang: {"R@1": v / 3, "R@5": v / 2, "R@10": v} for lang, v in values.items()})
+
+
+def test_claims_table_judges_each_claim_from_the_numbers():
+    from companion.crosslingual.evaluate import claims_table
+
+    tables = {("muse", "m3l"): _r10_table(0.8, 0.6), ("muse", "patr"): _r10_table(0.9, 0.5),
+              ("e5", "m3l"): _r10_table(0.7, 0.4), ("e5", "patr"): _r10_table(0.7, 0.45)}
+    t3 = {"en,fr,de": pd.Series({"en": 0.6, "de": 0.5, "fr": 0.5}),
+          "en": pd.Series({"en": 0.6, "de": 0.48, "fr": 0.49})}
+    claims = claims_table(tables, t3, n_test=300).set_index("claim")["holds"]
+    assert claims["trained on English only, every other language retrieves far above chance"]
+    assert claims["M3L beats PATR (mUSE)"] and not claims["M3L beats PATR (LASER)"]
+    assert claims["mUSE beats LASER (M3L)"] and claims["mUSE beats LASER (PATR)"]
+    assert claims["on Multi30K, English-only training is close to training on en+de+fr"]
+
+    # at chance (10 of 300) nothing is "far above chance"; a 0.3 gap is not "close"
+    tables[("muse", "m3l")] = _r10_table(0.8, 10 / 300)
+    t3["en"] = pd.Series({"en": 0.3, "de": 0.2, "fr": 0.2})
+    claims = claims_table(tables, t3, n_test=300).set_index("claim")["holds"]
+    assert not claims["trained on English only, every other language retrieves far above chance"]
+    assert not claims["on Multi30K, English-only training is close to training on en+de+fr"]
+    assert len(claims_table(tables, None, n_test=300)) == 5
+
+
+def test_claims_table_rejects_missing_runs():
+    from companion.crosslingual.evaluate import claims_table
+
+    with pytest.raises(ValueError, match="no Table 2 runs"):
+        claims_table({}, None, n_test=300)
+    with pytest.raises(ValueError, match="table3_ours"):
+        claims_table({("muse", "m3l"): _r10_table(0.8, 0.6)}, {"en": pd.Series(dtype=float)}, n_test=300)

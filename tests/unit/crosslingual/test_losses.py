@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from companion.crosslingual.losses import (eta_for_features, hardest_negatives, m3l_loss, patr_loss,
-                                           random_negatives)
+                                           random_negatives, same_caption)
 
 
 def _batch():
@@ -61,6 +61,30 @@ def test_hardest_negatives_skip_rows_sharing_the_image():
     ids = torch.tensor([7, 7, 9])
     assert hardest_negatives(text, image).tolist()[:2] == [1, 0]  # without ids: the twin is "closest"
     assert hardest_negatives(text, image, ids).tolist() == [2, 2, 0]
+
+
+def test_same_caption_marks_identical_rows_only():
+    caps = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1e-7]])
+    twins = same_caption(caps)
+    assert twins.tolist() == [[True, False, True, False], [False, True, False, False],
+                              [True, False, True, False], [False, False, False, True]]
+
+
+def test_negatives_skip_a_word_for_word_caption_of_another_image():
+    # rows 0 and 1 show different images but carry the same sentence: mapped alike, the text negative of
+    # row 0 would be row 0's own output (d(t, t-) = 0, M3L unbounded)
+    captions = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    mapped = torch.tensor([[0.0, 0.0], [0.0, 0.0], [3.0, 3.0]])
+    image = torch.tensor([[0.0, 0.1], [0.1, 0.0], [3.0, 3.0]])
+    ids = torch.tensor([0, 1, 2])
+    assert hardest_negatives(mapped, image, ids).tolist()[:2] == [1, 0]
+    twins = same_caption(captions)
+    assert hardest_negatives(mapped, image, ids, exclude=twins).tolist() == [2, 2, 0]
+    g = torch.Generator().manual_seed(0)
+    for _ in range(10):
+        assert random_negatives(ids, g, exclude=twins).tolist()[:2] == [2, 2]
+    with pytest.raises(ValueError, match="exclude"):
+        hardest_negatives(mapped, image, ids, exclude=twins[:2])
 
 
 def test_hardest_negatives_errors():

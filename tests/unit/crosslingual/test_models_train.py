@@ -103,6 +103,20 @@ def test_training_is_deterministic_on_cpu():
         assert torch.equal(p, q)
 
 
+@pytest.mark.parametrize("negatives", ["hard", "random"])
+def test_one_block_m3l_stays_finite_when_images_share_a_caption(negatives):
+    # the default run's n_blocks=1 ablation went to nan: a dropout-free net maps one sentence under two
+    # images to one point, and a text negative at distance 0 makes M3L's ratio infinite
+    text, image, ids = _toy(n_images=24, per_image=2)
+    text[1::2] = text[0]  # every image's second caption is the same sentence
+    cfg = TrainConfig(loss="m3l", epochs=3, batch_size=16, lr=1e-3, beta1=0.9, n_blocks=1, negatives=negatives)
+    _, result, _ = train_mapping(text, image, ids, cfg, device="cpu", progress=False)
+    assert np.isfinite(result.column("train_loss")).all()
+    step = make_step(cfg, None)
+    model = build_mlp(16, 12, n_blocks=1)
+    assert torch.isfinite(step(model, tuple(map(torch.from_numpy, (text, image, ids))))).item()
+
+
 def test_bad_config_is_rejected():
     with pytest.raises(ValueError, match="loss"):
         make_step(TrainConfig(loss="triplet"), None)
@@ -215,8 +229,51 @@ def test_scaled_output_learns_faster_than_the_paper_net_at_large_feature_scale()
     image = image * 40 / np.sqrt((image ** 2).sum(1).mean())
     losses = {}
     for scaled in (True, False):
-        cfg = TrainConfig(loss="patr", epochs=3, batch_size=16, seed=0, scale_output=scaled)
+        cfg = TrainConfig(loss="patr", epochs=3, batch_size=16, seed=0, scale_output=scaled, init_bias=False)
         model, result, eta = train_mapping(text, image, ids, cfg, device="cpu", progress=False)
         mapped = model(torch.from_numpy(text)).detach().numpy()
         losses[scaled] = float(((mapped - image) ** 2).sum(1).mean())
     assert losses[True] < 0.5 * losses[False]
+
+
+def test_init_output_bias_puts_the_untrained_output_at_the_mean_image():
+    from companion.crosslingual.train import init_output_bias
+    rng = np.random.default_rng(0)
+    image = (20 + rng.random((10, 6))).astype(np.float32)
+    model = build_mlp(8, 6, width=16, output_scale=5.0).eval()
+    with torch.no_grad():
+        model.blocks[-1][0].weight.zero_()
+    init_output_bias(model, image)
+    out = model(torch.randn(4, 8)).detach().numpy()
+    assert np.allclose(out, image.mean(0), atol=1e-4)
+    with pytest.raises(ValueError, match="dims"):
+        init_output_bias(model, image[:, :5])
+
+
+def test_init_bias_helps_m3l_when_the_features_share_a_large_offset():
+    # pooled CNN features: a large common component plus a small image-specific one
+    text, image, ids = _toy(n_images=32, per_image=2, dt=16, di=12)
+    image = 30 + image
+    final = {}
+    for init in (True, False):
+        cfg = TrainConfig(loss="m3l", epochs=3, batch_size=16, seed=0, init_bias=init)
+        _, result, _ = train_mapping(text, image, ids, cfg, device="cpu", progress=False)
+        final[init] = result.history[-1]["train_loss"]
+    assert final[True] < 0.5 * final[False]
+
+
+def test_checkpoint_key_changes_with_config_data_and_training_revision(monkeypatch, tmp_path):
+    from types import SimpleNamespace
+
+    import companion.crosslingual.train as train
+
+    feats = SimpleNamespace(train=SimpleNamespace(captions=["a red cube", "two blue balls"]),
+                            test=SimpleNamespace(image_names=["0001.png"]))
+    path = train.checkpoint_for(feats, "muse", TrainConfig(), tmp_path)
+    assert path == train.checkpoint_for(feats, "muse", TrainConfig(), tmp_path)
+    assert path != train.checkpoint_for(feats, "muse", TrainConfig(rho=2.0), tmp_path)
+    feats.train.captions = ["a red cube", "two blue cubes"]
+    other_data = train.checkpoint_for(feats, "muse", TrainConfig(), tmp_path)
+    assert other_data != path
+    monkeypatch.setattr(train, "TRAINING_REVISION", train.TRAINING_REVISION + 1)
+    assert train.checkpoint_for(feats, "muse", TrainConfig(), tmp_path) != other_data
