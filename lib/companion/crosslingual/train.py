@@ -145,7 +145,7 @@ def embed_photo_captions(encoder: str, names: list[str], *, cache_dir: str | Pat
 # Part of every checkpoint key: bump it when a change to the training code (losses, negative mining,
 # initialisation) makes checkpoints trained before it stale. 2: captions shared by two images are no
 # longer negatives of each other.
-TRAINING_REVISION = 2
+CACHE_VERSION = 2
 
 
 @dataclass
@@ -310,10 +310,10 @@ def main(argv=None) -> int:
 
 def checkpoint_for(features: Features, encoder: str, cfg: TrainConfig, cache_dir: str | Path) -> Path:
     """Checkpoint path keyed by encoder, training config (seed included), the data's fingerprint and
-    `TRAINING_REVISION`."""
+    `CACHE_VERSION`."""
     from companion.crosslingual.data import dataset_fingerprint
 
-    key = dataset_fingerprint([f"rev{TRAINING_REVISION}", encoder, cfg.key(), *features.train.captions,
+    key = dataset_fingerprint([f"rev{CACHE_VERSION}", encoder, cfg.key(), *features.train.captions,
                                *features.test.image_names])
     return Path(cache_dir) / f"mlp-{encoder}-{cfg.loss}-{key}.pt"
 
@@ -411,7 +411,7 @@ def train_multi30k(features: AlignedFeatures, train_languages, cfg: TrainConfig,
     text = np.concatenate([features.text["train"][lang] for lang in train_languages])
     image = np.concatenate([features.image["train"]] * len(train_languages))
     ids = np.tile(np.arange(n, dtype=np.int64), len(train_languages))
-    key = dataset_fingerprint([f"rev{TRAINING_REVISION}", features.encoder, cfg.key(), ",".join(train_languages),
+    key = dataset_fingerprint([f"rev{CACHE_VERSION}", features.encoder, cfg.key(), ",".join(train_languages),
                                *features.names["train"]])
     path = Path(cache_dir) / f"mlp-m30k-{features.encoder}-{cfg.loss}-{key}.pt"
     path.parent.mkdir(parents=True, exist_ok=True)

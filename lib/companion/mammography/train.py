@@ -50,6 +50,10 @@ from companion.mammography.data import (
 from companion.mammography.losses import softmax_cross_entropy
 from companion.mammography.models import build_model
 
+# Part of every checkpoint key: bump it when a change to the training code makes checkpoints trained
+# before it stale. 2: channels-last training, no deterministic-algorithms mode for EfficientNet-Lite0.
+CACHE_VERSION = 2
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -77,7 +81,9 @@ class TrainConfig:
     balance: bool = True
 
     def key(self) -> str:
-        return hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
+        """A short hash of the configuration and ``CACHE_VERSION`` (names its checkpoints)."""
+        blob = json.dumps({**asdict(self), "cache_version": CACHE_VERSION}, sort_keys=True)
+        return hashlib.sha1(blob.encode()).hexdigest()[:12]
 
 
 @dataclass

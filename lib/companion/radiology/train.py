@@ -26,6 +26,11 @@ _BACKBONES: dict[str, tuple] = {}
 _CHOICES = {"vision": VISION_KINDS, "vision_trunk": tuple(DENSENET_TRUNKS), "text_mode": TEXT_MODES}
 
 
+# Part of every checkpoint key: bump it when a change to the training code makes checkpoints trained
+# before it stale. 1: the first versioned key.
+CACHE_VERSION = 1
+
+
 @dataclass
 class TrainConfig:
     """Every knob of one run (the paper's values where it gives them; see the chapter's reading notes)."""
@@ -54,8 +59,9 @@ class TrainConfig:
     extra: dict = field(default_factory=dict)
 
     def key(self) -> str:
-        """A short hash naming this configuration (for cache folders)."""
-        return hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
+        """A short hash of the configuration and ``CACHE_VERSION`` (names its checkpoint)."""
+        blob = json.dumps({**asdict(self), "cache_version": CACHE_VERSION}, sort_keys=True)
+        return hashlib.sha1(blob.encode()).hexdigest()[:12]
 
 
 def text_backbone(name: str | None):

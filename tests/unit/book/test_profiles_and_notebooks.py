@@ -13,10 +13,10 @@ ALL_NOTEBOOKS = sorted(NOTEBOOKS.glob("*/*.ipynb"))
 
 
 def _write_nb(path, params_source, extra_cells=()):
-    cells = [{"cell_type": "code", "metadata": {"tags": ["parameters"]}, "source": params_source,
+    cells = [{"cell_type": "code", "id": "params", "metadata": {"tags": ["parameters"]}, "source": params_source,
               "outputs": [], "execution_count": None}]
-    cells += [{"cell_type": "code", "metadata": {}, "source": s, "outputs": [], "execution_count": None}
-              for s in extra_cells]
+    cells += [{"cell_type": "code", "id": f"cell-{i}", "metadata": {}, "source": s, "outputs": [],
+               "execution_count": None} for i, s in enumerate(extra_cells)]
     nb = {"cells": cells, "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                       "language": "python"}},
           "nbformat": 4, "nbformat_minor": 5}
@@ -69,7 +69,7 @@ def test_two_parameters_cells_are_refused(tmp_path):
     path = tmp_path / "x.ipynb"
     _write_nb(path, "a = 1\n")
     nb = json.loads(path.read_text())
-    nb["cells"].append(dict(nb["cells"][0]))
+    nb["cells"].append(dict(nb["cells"][0], id="params-again"))
     path.write_text(json.dumps(nb))
     with pytest.raises(ProfileError, match="found 2"):
         declared_parameters(path)

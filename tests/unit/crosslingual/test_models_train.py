@@ -275,5 +275,5 @@ def test_checkpoint_key_changes_with_config_data_and_training_revision(monkeypat
     feats.train.captions = ["a red cube", "two blue cubes"]
     other_data = train.checkpoint_for(feats, "muse", TrainConfig(), tmp_path)
     assert other_data != path
-    monkeypatch.setattr(train, "TRAINING_REVISION", train.TRAINING_REVISION + 1)
+    monkeypatch.setattr(train, "CACHE_VERSION", train.CACHE_VERSION + 1)
     assert train.checkpoint_for(feats, "muse", TrainConfig(), tmp_path) != other_data

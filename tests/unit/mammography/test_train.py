@@ -116,3 +116,12 @@ def test_cli_runs_one_scenario(tmp_path, capsys):
     assert saved["config"]["batch_norm"] is True and saved["strategy"] == "ffdm"
     with pytest.raises(SystemExit):
         main(["--strategy", "nope"])
+
+
+def test_config_key_changes_with_the_cache_version(monkeypatch):
+    from companion.mammography import train as mtrain
+
+    key = TrainConfig().key()
+    assert key == TrainConfig().key() and key != replace(TrainConfig(), epochs=TrainConfig().epochs + 1).key()
+    monkeypatch.setattr(mtrain, "CACHE_VERSION", mtrain.CACHE_VERSION + 1)
+    assert TrainConfig().key() != key, "checkpoints of older training code would be reused"

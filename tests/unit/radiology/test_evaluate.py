@@ -203,3 +203,13 @@ def test_per_report_cider_of_each_system_is_its_own_corpus_cider(monkeypatch):
     for name, hyps in systems.items():
         alone, _ = Cider().compute_score(cleaned(refs), cleaned(hyps))
         assert table.loc[name, "CIDEr"] == pytest.approx(alone, rel=1e-12), name
+
+
+def test_config_key_changes_with_the_cache_version(monkeypatch):
+    from companion.radiology import train as rtrain
+    from companion.radiology.train import TrainConfig
+
+    key = TrainConfig().key()
+    assert key == TrainConfig().key()
+    monkeypatch.setattr(rtrain, "CACHE_VERSION", rtrain.CACHE_VERSION + 1)
+    assert TrainConfig().key() != key, "checkpoints of older training code would be reused"

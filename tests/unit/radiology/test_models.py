@@ -83,7 +83,7 @@ def test_mixed_pooling_limits_and_fixed_weight():
     assert torch.allclose(fixed(x), x.mean((2, 3)), atol=1e-4)
     assert not any(p.requires_grad for p in fixed.parameters())
     learned = MixedPooling(0.3)
-    assert abs(float(learned.weight) - 0.3) < 1e-6 and learned.logit.requires_grad
+    assert abs(learned.weight.item() - 0.3) < 1e-6 and learned.logit.requires_grad
     with pytest.raises(ValueError):
         MixedPooling(1.0)
 
@@ -151,5 +151,5 @@ def test_seed_determinism_and_training_steps_decrease_loss(backbone):
         opt.zero_grad()
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
     assert losses[-1] < losses[0] - 0.1, losses
