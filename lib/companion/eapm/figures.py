@@ -113,6 +113,42 @@ def compare_detections(dataset, indices, detections_a, detections_b, names=("bal
     return fig
 
 
+ZERO_AP_NOTE = "every AP here is 0: this profile's detectors\nare not trained long enough to find objects"
+
+
+def _note_if_all_zero(ax, values, axis: str) -> None:
+    """Say so on the axes when every plotted AP is zero, rather than leave an empty-looking plot; the
+    AP axis then starts at 0 so that the zeros sit on its edge, clear of the note."""
+    values = np.asarray(values, dtype=float)
+    if values.size and np.allclose(np.nan_to_num(values), 0.0):
+        (ax.set_xlim if axis == "x" else ax.set_ylim)(-0.02, 1.0)
+        ax.text(0.55, 0.5, ZERO_AP_NOTE, transform=ax.transAxes, ha="center", va="center", fontsize=9,
+                color="0.35")
+
+
+def ablation_ap_plot(runs: dict[str, list[float]]):
+    """Horizontal bars of mean AP ×100 per setting with one dot per seed. ``runs[label] = [AP, ...]``
+    (COCO AP as a fraction, one value per seed)."""
+    labels = list(runs)
+    if not labels:
+        raise ValueError("ablation_ap_plot needs at least one setting")
+    fig, ax = plt.subplots(figsize=(6.5, 0.8 + 0.28 * len(labels)))
+    y = np.arange(len(labels))[::-1]
+    all_values = []
+    for yi, label in zip(y, labels):
+        aps = 100 * np.asarray(runs[label], dtype=float)
+        all_values.extend(aps)
+        std = aps.std(ddof=1) if aps.size > 1 else 0.0
+        ax.barh(yi, aps.mean(), xerr=std, color="C0", alpha=0.6, capsize=3)
+        ax.scatter(aps, [yi] * aps.size, color="k", s=10, zorder=3)
+    ax.set_yticks(y)
+    ax.set_yticklabels(labels, fontsize=8)
+    ax.set_xlabel("AP (IoU .50:.95) ×100; bars: mean ± sd over seeds, dots: seeds")
+    _note_if_all_zero(ax, all_values, axis="x")
+    fig.tight_layout()
+    return fig
+
+
 def ap_by_aspect_plot(table: dict[str, dict[str, float]]):
     """Bars of AP per aspect-ratio bucket, one group per setting. ``table[setting][bucket] = AP``."""
     settings = list(table)
@@ -126,5 +162,6 @@ def ap_by_aspect_plot(table: dict[str, dict[str, float]]):
     ax.set_xticklabels([b.replace("AP_ar", "aspect ").replace("to", "–").replace("max", "∞") for b in buckets])
     ax.set_ylabel("AP (IoU .50:.95) ×100")
     ax.legend(fontsize=8)
+    _note_if_all_zero(ax, [table[s][b] for s in settings for b in buckets], axis="y")
     fig.tight_layout()
     return fig
