@@ -62,3 +62,52 @@ def test_grad_cam_shape_range_and_target_dependence():
     assert cam1.min() >= 0 and cam1.max() <= 1 + 1e-6
     assert not np.allclose(cam0, cam1)
     assert model.training  # restored
+
+
+def _claim_inputs(incremental_gain=0.03, p=0.3, spec=0.87, called=0.7):
+    from companion.mammography import STRATEGIES
+    from companion.mammography.data import SCENARIOS
+
+    base = {"recalled_vs_negative": 0.85, "recalled_vs_rest": 0.75, "malignant_vs_negative": 0.78,
+            "malignant_vs_recalled": 0.72, "malignant_vs_rest": 0.70, "triple": 0.66}
+    summaries = {}
+    for st in STRATEGIES:
+        for sc in SCENARIOS:
+            a = base[sc] + (incremental_gain if st == "incremental" else 0.0)
+            summaries[(st, sc)] = {"auc": a, "ci_low": a - 0.1, "ci_high": a + 0.1}
+    delong = {sc: p for sc in SCENARIOS if sc != "triple"}
+    return summaries, delong, spec, {"malignant_vs_negative": called, "malignant_vs_recalled": called}
+
+
+def test_claims_table_holds_where_the_run_agrees_with_the_paper():
+    from companion.mammography.evaluate import claims_table
+
+    table = claims_table(*_claim_inputs())
+    assert len(table) == 6 and table["holds"].all()
+    assert list(table.columns) == ["claim", "paper", "this run", "criterion", "holds"]
+    assert "0.81" in table.loc[0, "paper"] and "0.66" not in table.loc[0, "paper"]  # binary FFDM range only
+
+
+def test_claims_table_fails_each_claim_on_the_evidence_against_it():
+    from companion.mammography.evaluate import claims_table
+
+    summaries, delong, spec, called = _claim_inputs(incremental_gain=-0.01, p=0.01, spec=0.70, called=0.4)
+    summaries[("ffdm", "malignant_vs_rest")]["ci_low"] = 0.45
+    summaries[("ddsm", "malignant_vs_negative")]["auc"] = 0.99
+    holds = claims_table(summaries, delong, spec, called).set_index("claim")["holds"]
+    assert not holds.any(), holds
+    assert "3 of 4" in claims_table(summaries, delong, spec, called).loc[1, "this run"]
+
+
+def test_claims_table_names_missing_inputs():
+    from companion.mammography.evaluate import claims_table
+
+    summaries, delong, spec, called = _claim_inputs()
+    del summaries[("mixed", "triple")]
+    with pytest.raises(ValueError, match="missing.*mixed"):
+        claims_table(summaries, delong, spec, called)
+    summaries, delong, spec, called = _claim_inputs()
+    del delong["malignant_vs_rest"]
+    with pytest.raises(ValueError, match="DeLong.*malignant_vs_rest"):
+        claims_table(summaries, delong, spec, called)
+    assert len(claims_table(*_claim_inputs()[:3])) == 5  # no interval-cancer claim without its shares
