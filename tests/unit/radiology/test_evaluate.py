@@ -213,3 +213,42 @@ def test_config_key_changes_with_the_cache_version(monkeypatch):
     assert key == TrainConfig().key()
     monkeypatch.setattr(rtrain, "CACHE_VERSION", rtrain.CACHE_VERSION + 1)
     assert TrainConfig().key() != key, "checkpoints of older training code would be reused"
+
+
+def _ablation_rows(bleu, train, val):
+    import pandas as pd
+
+    rows = []
+    for run in bleu:
+        for seed, (b, t, v) in enumerate(zip(bleu[run], train[run], val[run])):
+            rows.append({"run": run, "seed": seed, "BLEU_4": b, "final_train_loss": t, "final_val_loss": v})
+    return pd.DataFrame(rows)
+
+
+def test_ablation_claims_follow_the_evidence():
+    from companion.radiology.evaluate import ablation_claims
+
+    bleu = {"proposed": [0.20, 0.22, 0.21], "plain": [0.10, 0.13, 0.11], "frozen": [0.1] * 3, "finetune": [0.2] * 3}
+    train = {"proposed": [1.0, 1.1, 1.0], "plain": [1.2] * 3, "frozen": [3.0, 3.1, 3.0], "finetune": [0.2] * 3}
+    val = {"proposed": [1.5, 1.6, 1.5], "plain": [1.7] * 3, "frozen": [3.1] * 3, "finetune": [2.5] * 3}
+    table = ablation_claims(_ablation_rows(bleu, train, val))
+    assert list(table["holds"]) == [True, True, True]
+    assert "0.18 vs 0.07" in table.loc[0, "paper"]
+
+    bleu["plain"] = [0.21, 0.20, 0.23]       # plain as good as proposed
+    train["frozen"] = [0.9, 1.2, 1.0]       # frozen converges in one seed
+    val["finetune"] = [0.6, 0.6, 0.6]       # no overfitting
+    assert not ablation_claims(_ablation_rows(bleu, train, val))["holds"].any()
+
+
+def test_ablation_claims_without_seeds_or_runs():
+    from companion.radiology.evaluate import ablation_claims
+
+    one_seed = _ablation_rows({"proposed": [0.3], "plain": [0.1]}, {"proposed": [1.0], "plain": [1.0]},
+                              {"proposed": [1.0], "plain": [1.0]})
+    table = ablation_claims(one_seed)
+    assert len(table) == 1 and not table.loc[0, "holds"] and "no test" in table.loc[0, "this run"]
+    with pytest.raises(ValueError, match="no 'proposed'"):
+        ablation_claims(one_seed[one_seed.run == "plain"])
+    with pytest.raises(ValueError, match="lacks columns.*BLEU_4"):
+        ablation_claims(one_seed.drop(columns="BLEU_4"))
