@@ -29,12 +29,8 @@ class _Interrupt(Exception):
     pass
 
 
-def _train(epochs, checkpoint, fail_at_step=None, seed=0):
-    torch.manual_seed(seed)
-    data = make_toy_dataset(96, seed=seed)
-    model = ToyCNN(dropout=0.3)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.7)
+def _interrupting_step(fail_at_step):
+    """`classification_step` that raises `_Interrupt` on call number ``fail_at_step`` (None: never)."""
     calls = {"n": 0}
 
     def step(m, batch):
@@ -43,6 +39,16 @@ def _train(epochs, checkpoint, fail_at_step=None, seed=0):
             raise _Interrupt()
         return classification_step(m, batch)
 
+    return step
+
+
+def _train(epochs, checkpoint, fail_at_step=None, seed=0):
+    torch.manual_seed(seed)
+    data = make_toy_dataset(96, seed=seed)
+    model = ToyCNN(dropout=0.3)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.7)
+    step = _interrupting_step(fail_at_step)
     result = fit(model, step, data, optimizer=optimizer, scheduler=scheduler, epochs=epochs, batch_size=16,
                  seed=seed, device="cpu", checkpoint_path=checkpoint, progress=False)
     return model, result
@@ -130,14 +136,7 @@ def _frozen_first_layer_run(epochs, checkpoint, fail_at_step=None, first_layer_s
     torch.nn.init.normal_(first.weight, std=0.3)
     first.requires_grad_(False)
     optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.05, momentum=0.9)
-    calls = {"n": 0}
-
-    def step(m, batch):
-        calls["n"] += 1
-        if fail_at_step is not None and calls["n"] == fail_at_step:
-            raise _Interrupt()
-        return classification_step(m, batch)
-
+    step = _interrupting_step(fail_at_step)
     result = fit(model, step, data, optimizer=optimizer, epochs=epochs, batch_size=16, seed=0, device="cpu",
                  checkpoint_path=checkpoint, progress=False, checkpoint_trainable_only=True)
     return model, result, first
