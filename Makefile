@@ -4,9 +4,12 @@
 #   make lab                  JupyterLab with the project's kernel
 #   make book PROFILE=full DEVICE=cuda CHAPTER=eapm   paper-scale runs on a GPU, one chapter
 #   make baselines            refresh tests/baselines from a smoke run
+#   make platforms            resolve requirements.txt for macOS arm64, Windows and Linux (needs PyPI)
+#   make lab LAB_ARGS="--no-browser --port 8899"   extra arguments for jupyter lab
 
 PROFILE ?= default
 DEVICE  ?= auto
+LAB_ARGS ?=
 CHAPTER ?=
 PYTHON3 ?= python3
 VENV    := .venv
@@ -28,7 +31,7 @@ export OMP_WAIT_POLICY ?= PASSIVE
 CHAPTER_ARGS := $(foreach c,$(CHAPTER),--chapter $(c))
 JB_BUILD = $(VENV)/bin/jupyter-book build build/site --config _config.yml --toc $(CURDIR)/build/site/_toc.yml --path-output . -W -n --keep-going
 
-.PHONY: install book test lab baselines unit notebooks site html-check clean
+.PHONY: install book test lab baselines unit notebooks site html-check clean platforms
 
 install: $(STAMP) $(MATHJAX)
 
@@ -77,7 +80,10 @@ baselines: install
 	$(PY) -m companion.book baselines --update $(CHAPTER_ARGS)
 
 lab: install
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
+
+platforms: install
+	$(PY) .ci/check_platforms.py
 
 clean:
 	rm -rf build _build
