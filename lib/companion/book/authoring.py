@@ -1,17 +1,31 @@
-"""Write a notebook source from a jupytext percent script, with clean metadata and no outputs.
+"""Notebook sources and their text twins.
 
-    python -m companion.book.authoring draft.py notebooks/<chapter>/NN-name.ipynb
+Every notebook ``notebooks/<chapter>/NN-name.ipynb`` has a jupytext percent-script twin ``NN-name.py`` beside it,
+so that a review reads text, not JSON. Edit the twin, then write the notebook from it::
 
-Cells tagged in the script (``# %% tags=["parameters"]``) keep their tags. Cell ids are
-numbered by position, so regenerating an unchanged script gives an identical file.
+    python -m companion.book.authoring notebooks/<ch>/NN-name.py notebooks/<ch>/NN-name.ipynb
+
+or, after editing the ``.ipynb`` in JupyterLab (``notebooks/jupytext.toml`` pairs the two, so Lab's save
+writes both), bring every twin up to date and check them::
+
+    python -m companion.book.authoring sync      # rewrite every twin from its notebook
+    python -m companion.book.authoring check     # exit 1 naming each notebook whose twin differs
+
+Cells tagged in the script (``# %% tags=["parameters"]``) keep their tags. Cell ids are numbered by position,
+so regenerating an unchanged script gives an identical file. Outputs are never written to a source.
 """
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import jupytext
 import nbformat
+
+from companion.book.paths import NOTEBOOKS
+
+TWIN_FORMAT = "py:percent"
 
 
 def write_notebook(script: str, target: str) -> None:
@@ -29,7 +43,64 @@ def write_notebook(script: str, target: str) -> None:
     nbformat.write(nb, target)
 
 
+def twin_path(notebook: str | Path) -> Path:
+    return Path(notebook).with_suffix(".py")
+
+
+def _twin_text(notebook: Path) -> str:
+    nb = nbformat.read(notebook, as_version=4)
+    # The twin carries cells only (no jupytext header): kernel metadata lives in the .ipynb.
+    nb.metadata = {"jupytext": {"notebook_metadata_filter": "-all", "cell_metadata_filter": "tags"}}
+    for cell in nb.cells:
+        cell.metadata = {k: v for k, v in cell.metadata.items() if k == "tags"}
+    return jupytext.writes(nb, fmt=TWIN_FORMAT)
+
+
+def _cells(nb) -> list[tuple]:
+    return [(c.cell_type, c.source.strip(), tuple(c.metadata.get("tags", ()))) for c in nb.cells]
+
+
+def write_twin(notebook: str | Path) -> Path:
+    twin = twin_path(notebook)
+    twin.write_text(_twin_text(Path(notebook)))
+    return twin
+
+
+def twin_problem(notebook: str | Path) -> str | None:
+    """Why ``notebook`` and its twin disagree (missing twin, or which cell differs), or None when in sync."""
+    notebook = Path(notebook)
+    twin = twin_path(notebook)
+    if not twin.is_file():
+        return f"{notebook}: no text twin {twin.name} (run: python -m companion.book.authoring sync)"
+    mine, theirs = _cells(nbformat.read(notebook, as_version=4)), _cells(jupytext.read(twin))
+    for index, (a, b) in enumerate(zip(mine, theirs)):
+        if a != b:
+            return f"{notebook}: cell {index} differs from {twin.name} ({a[0]} cell starting {a[1][:40]!r})"
+    if len(mine) != len(theirs):
+        return f"{notebook}: {len(mine)} cells but {twin.name} has {len(theirs)}"
+    return None
+
+
+def all_notebooks(root: Path = NOTEBOOKS) -> list[Path]:
+    return sorted(p for p in root.glob("*/*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) == 1 and argv[0] in ("sync", "check"):
+        if argv[0] == "sync":
+            for notebook in all_notebooks():
+                write_twin(notebook)
+            print(f"wrote {len(all_notebooks())} twins")
+            return 0
+        problems = [p for p in map(twin_problem, all_notebooks()) if p]
+        print("\n".join(problems) or f"all {len(all_notebooks())} notebooks match their twins")
+        return 1 if problems else 0
+    if len(argv) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    write_notebook(argv[0], argv[1])
+    return 0
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
-        sys.exit(__doc__)
-    write_notebook(sys.argv[1], sys.argv[2])
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,119 @@
+# %% [markdown]
+# # The model: super-features and attention
+#
+# Nothing is trained. The "model" is a fixed pipeline (Sec. 3 of the paper):
+# SLIC superpixels on each image, per-pixel features from the first layers of an
+# ImageNet CNN, their average over each superpixel (the *super-features*, Fig. 2), and
+# an attention map between target and reference super-features (Eqs. 1-2, Fig. 3).
+# The paper uses VGG-19; no VGG weights ship offline, so the default is the early
+# blocks of the ImageNet EfficientNet-Lite0 (offline package). `features="vgg19"`
+# with a local weights file gives the paper's setting.
+
+# %% tags=["parameters"]
+profile = "default"
+seed = 0
+device = "auto"
+max_side = 256
+features = "efficientnet"
+cpu_threads = 1
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+
+from companion.book import record
+from companion.colortransfer import figures, matching
+from companion.colortransfer.data import PAIRS, load_pair
+from companion.colortransfer.models import build_extractor, parameter_counts
+from companion.core import seed_everything, select_device
+
+seed_everything(seed)
+if cpu_threads:
+    torch.set_num_threads(cpu_threads)
+dev = select_device(device)
+pair = PAIRS[0]
+target, reference = load_pair(pair, max_side)
+print(pair.name, target.shape, reference.shape, dev)
+
+# %% [markdown]
+# ## Step 1: superpixels
+# SLIC with `3·sqrt(n)` segments for an n-pixel image (Sec. 4.1), run on the colour image.
+
+# %%
+t_labels, r_labels = matching.superpixels(target), matching.superpixels(reference)
+n_t, n_r = t_labels.max() + 1, r_labels.max() + 1
+print(f"target: {n_t} superpixels (asked {matching.n_superpixels(target.shape[0] * target.shape[1])}), "
+      f"reference: {n_r}")
+
+# %% [markdown]
+# ## Step 2: full-resolution features
+# Each extractor returns an (H, W, C) map at the image's resolution; coarser layers are
+# upsampled bilinearly. Parameters are all frozen.
+
+# %%
+rows = []
+extractors = {}
+for kind, depth in [(features, "shallow"), (features, "deep"), ("handcrafted", "shallow")]:
+    ex = build_extractor(kind, depth=depth, device=dev)
+    extractors[(kind, depth)] = ex
+    f = ex(target)
+    rows.append(dict(extractor=kind, depth=depth, taps=str(getattr(ex, "taps", "Lab, Sobel, local stats")),
+                     shape=tuple(f.shape), **parameter_counts(ex)))
+pd.DataFrame(rows)
+
+# %%
+extractor = extractors[(features, "shallow")]
+f_t, f_r = extractor(target), extractor(reference)
+
+# %% [markdown]
+# ## Step 3: super-features (Fig. 2)
+# `super_features(features, labels)` averages the C channels over each superpixel:
+# (H, W, C) becomes (N, C). Below, the first three principal components of the features,
+# and the same components pooled per superpixel.
+
+# %%
+sf_t, sf_r = matching.super_features(f_t, t_labels), matching.super_features(f_r, r_labels)
+print("super-features:", tuple(sf_t.shape), tuple(sf_r.shape))
+figures.super_feature_figure(target, t_labels, f_t.cpu(), sf_t)
+plt.show()
+
+# %% [markdown]
+# ## Step 4: attention (Fig. 3)
+# `M` is the centred cosine correlation of Eq. 2 (we subtract each image's mean
+# super-feature; see the reading notes) and `A = softmax_rows(M / τ)` with τ = 0.02.
+# Each row is a probability distribution over the reference superpixels.
+
+# %%
+M = matching.correlation(sf_t, sf_r)
+A = matching.attention_map(sf_t, sf_r, tau=0.02)
+row_err = (A.sum(1) - 1).abs().max().item()
+print(f"M in [{M.min():.2f}, {M.max():.2f}]; A {tuple(A.shape)}, rows sum to 1 within {row_err:.1e}; "
+      f"mean of each row's largest weight {A.max(1).values.mean():.3f}")
+figures.attention_heatmap(A, f"A, τ = 0.02 ({pair.name})")
+plt.show()
+
+# %% [markdown]
+# ## Step 5: colours per superpixel
+# Each target superpixel receives `A @ Ī_R`, the attention-weighted mean colour of the
+# reference superpixels (the paper's "direct matching", Fig. 4). The pixel-level fusion
+# and regrain that follow are shown in the qualitative notebook.
+
+# %%
+direct = matching.paint_superpixels(matching.direct_matching(A, matching.mean_colors(reference, r_labels)), t_labels)
+figures.image_row([target, reference, direct], ["target", "reference", "direct superpixel matching"])
+plt.show()
+
+# %%
+sqrt_n = [np.sqrt(target.shape[0] * target.shape[1]), np.sqrt(reference.shape[0] * reference.shape[1])]
+record("colortransfer/02-model",
+       {"feature_channels": extractor.channels, "superpixels_per_sqrt_n": float(np.mean([n_t / sqrt_n[0], n_r / sqrt_n[1]])),
+        "extractor_parameters": parameter_counts(extractor)["used"], "attention_row_sum_error": row_err,
+        "attention_row_max_mean": A.max(1).values.mean().item()},
+       profile=profile, seed=seed, device=str(dev), data=f"pair {pair.name}, longer side {max_side} px")
+
+# %% [markdown]
+# With {glue:text}`feature_channels:.0f` feature channels (the paper's VGG layers give 64 or
+# 128) and SLIC returning {glue:text}`superpixels_per_sqrt_n:.2f`·sqrt(n) superpixels (asked: 3),
+# the attention map is N_T x N_R, about 9n entries instead of the n² of pixel attention.

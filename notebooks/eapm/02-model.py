@@ -1,0 +1,117 @@
+# %% [markdown]
+# # Model: EAPM inside torchvision's detectors
+#
+# EAPM changes only the loss. We keep torchvision's RetinaNet, FCOS and Faster R-CNN and subclass
+# their heads so that the loss methods call `companion.eapm.losses`:
+#
+# | detector | classification | regression |
+# | --- | --- | --- |
+# | RetinaNet | focal ± EAPM (`mu`) | L1 (torchvision) or balanced L1 ± EAPM (`theta`) = "Libra RetinaNet" |
+# | FCOS | focal ± EAPM (`mu`) | GIoU + centerness, unchanged |
+# | Faster R-CNN | softmax CE | balanced L1 ± EAPM (`theta`) in the box head = "Libra R-CNN" without its other parts |
+#
+# Every model starts from `weights=None`: no ResNet or detection weights exist offline.
+# The small backbone here (MobileNetV3-small + a narrow FPN) is for CPU runs; the full profile uses
+# ResNet-50-FPN with 256 channels, the paper's setting.
+
+# %% tags=["parameters"]
+profile = "default"
+seed = 0
+device = "auto"
+threads = 1
+coco_root = ""
+n_train = 48
+n_val = 16
+image_size = 96
+backbone = "mobilenet_v3_small"
+fpn_channels = 64
+epochs = 3
+batch_size = 8
+optimizer = "sgd"
+lr = 0.01
+lr_steps = [2]
+warmup_iters = 6
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+
+from companion.book import record
+from companion.eapm.train import load_data, make_config
+
+if threads:  # torch CPU threads: 1 is the fastest on a CPU shared with other jobs (landing page)
+    torch.set_num_threads(threads)
+
+train_data, val_data, data_tag, data_desc = load_data(coco_root, n_train, n_val, image_size, seed, profile)
+settings = dict(backbone=backbone, fpn_channels=fpn_channels, image_size=image_size, epochs=epochs,
+                batch_size=batch_size, optimizer=optimizer, lr=lr, lr_steps=lr_steps, warmup_iters=warmup_iters)
+print(f"profile {profile!r}: {data_desc}")
+
+# %%
+import torch
+
+from companion.eapm.data import collate
+from companion.eapm.models import build_detector, parameter_counts
+
+counts = {}
+for name, kw in {"RetinaNet + EAPM": dict(detector="retinanet", mu=1.5, reg_loss="balanced_l1", theta=1.0),
+                 "FCOS + EAPM": dict(detector="fcos", mu=1.5),
+                 "Faster R-CNN + EAPM": dict(detector="faster_rcnn", theta=1.0)}.items():
+    torch.manual_seed(seed)
+    det = kw.pop("detector")
+    model = build_detector(det, train_data.num_classes, backbone=backbone, fpn_channels=fpn_channels,
+                           image_size=image_size, **kw)
+    counts[name] = parameter_counts(model)
+pd.DataFrame(counts).fillna(0).astype(int)
+
+# %% [markdown]
+# ## Where the losses are replaced
+# The head classes are thin subclasses; their `compute_loss` is the only code that differs:
+
+# %%
+from companion.eapm import models
+
+print(type(model.roi_heads).__mro__[:2])
+retina = build_detector("retinanet", train_data.num_classes, mu=1.5, reg_loss="balanced_l1", theta=1.0,
+                        backbone=backbone, fpn_channels=fpn_channels, image_size=image_size)
+print(type(retina.head.classification_head).__name__, "mu =", retina.head.classification_head.mu)
+print(type(retina.head.regression_head).__name__, "loss =", retina.head.regression_head.loss,
+      "theta =", retina.head.regression_head.theta)
+
+# %% [markdown]
+# ## A forward pass: feature maps, anchors and the loss terms
+
+# %%
+images, targets = collate([train_data[i] for i in range(2)])
+torch.manual_seed(seed)
+retina.eval()
+with torch.no_grad():
+    transformed, _ = retina.transform(images)
+    features = retina.backbone(transformed.tensors)
+    anchors = retina.anchor_generator(transformed, list(features.values()))
+shapes = pd.DataFrame([(k, tuple(v.shape)) for k, v in features.items()], columns=["FPN level", "shape"])
+print("anchors per image:", anchors[0].shape[0])
+shapes
+
+# %%
+retina.train()
+losses = retina(images, targets)
+{k: round(float(v), 4) for k, v in losses.items()}
+
+# %%
+fig, axes = plt.subplots(1, len(features), figsize=(2.2 * len(features), 2.4))
+for ax, (name, fmap) in zip(axes, features.items()):
+    ax.imshow(fmap[0].norm(dim=0).numpy(), cmap="magma")
+    ax.set_title(f"level {name}: {tuple(fmap.shape[-2:])}", fontsize=8)
+    ax.axis("off")
+fig.suptitle("Feature-map energy (untrained network, first image)", fontsize=9)
+plt.show()
+
+# %%
+record("eapm/02-model", {"params_retinanet": counts["RetinaNet + EAPM"]["total"],
+                         "params_fcos": counts["FCOS + EAPM"]["total"],
+                         "params_faster_rcnn": counts["Faster R-CNN + EAPM"]["total"],
+                         "anchors_per_image": anchors[0].shape[0]},
+       profile=profile, seed=seed, data=data_desc)

@@ -1,0 +1,106 @@
+# %% [markdown]
+# # Training RetinaNet with and without EAPM-focal
+#
+# Training uses the book's loop `companion.core.fit` (seeded shuffling, atomic checkpoints, bf16
+# autocast on CUDA) through `companion.eapm.train.train_detector`; the same code runs outside
+# Jupyter as
+#
+# ```
+# python -m companion.eapm.train --detector retinanet --mu 1.5 --device cuda --coco-root /data/coco
+# ```
+#
+# whose defaults are the paper's schedule (Sec. 3.2): 12 epochs, SGD with lr 0.005, ×0.1 after
+# epochs 8 and 11, batch 8, ResNet-50-FPN at 800 px. Here we train the focal-loss baseline and
+# EAPM (μ = 1.5) with the profile's small settings. Checkpoints are cached under
+# `build/cache/eapm/`, keyed by profile, data, seed and configuration.
+
+# %% tags=["parameters"]
+profile = "default"
+seed = 0
+device = "auto"
+threads = 1
+coco_root = ""
+n_train = 48
+n_val = 16
+image_size = 96
+backbone = "mobilenet_v3_small"
+fpn_channels = 64
+epochs = 3
+batch_size = 8
+optimizer = "sgd"
+lr = 0.01
+lr_steps = [2]
+warmup_iters = 6
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+
+from companion.book import record
+from companion.eapm.train import load_data, make_config
+
+if threads:  # torch CPU threads: 1 is the fastest on a CPU shared with other jobs (landing page)
+    torch.set_num_threads(threads)
+
+train_data, val_data, data_tag, data_desc = load_data(coco_root, n_train, n_val, image_size, seed, profile)
+settings = dict(backbone=backbone, fpn_channels=fpn_channels, image_size=image_size, epochs=epochs,
+                batch_size=batch_size, optimizer=optimizer, lr=lr, lr_steps=lr_steps, warmup_iters=warmup_iters)
+print(f"profile {profile!r}: {data_desc}")
+
+# %%
+from companion.core import describe_device
+from companion.eapm.train import checkpoint_for, train_detector
+
+runs = {}
+for name, mu in (("RetinaNet", None), ("RetinaNet + EAPM (mu=1.5)", 1.5)):
+    config = make_config(mu=mu, **settings)
+    runs[name] = train_detector(config, train_data, seed=seed, device=device, progress=False,
+                                checkpoint_path=checkpoint_for(config, seed, profile, data_tag))
+    print(f"{name}: {runs[name].seconds:.1f} s, checkpoint {checkpoint_for(config, seed, profile, data_tag).name}")
+
+# %%
+from companion.eapm.figures import training_curves
+
+fig = training_curves({k: v.history for k, v in runs.items()}, keys=("train_classification", "train_bbox_regression"))
+fig.axes[0].set_title(f"{data_desc}\nprofile {profile}, seed {seed}", fontsize=8)
+plt.show()
+
+# %% [markdown]
+# The two classification losses are not on the same scale: EAPM evaluates the focal loss at the
+# modulated (worse) prediction p', so its value is larger for the same network. Compare the
+# detectors by AP (next notebooks), not by loss.
+
+# %%
+from companion.eapm.evaluate import evaluate_detector
+
+stats = {k: evaluate_detector(r.model, val_data, device=r.device) for k, r in runs.items()}
+# COCOeval writes -1 for a size bucket with no ground truth: shown as NaN (no value)
+table = pd.DataFrame({k: {m: 100 * s[m] if s[m] >= 0 else np.nan for m in ("AP", "AP50", "AP75", "APs", "APm", "APl")}
+                      for k, s in stats.items()}).T.round(2)
+table
+
+# %%
+info = describe_device(device)
+base, eapm = runs["RetinaNet"], runs["RetinaNet + EAPM (mu=1.5)"]
+metrics = {"AP_retinanet": 100 * stats["RetinaNet"]["AP"], "AP_retinanet_mu1p5": 100 * stats["RetinaNet + EAPM (mu=1.5)"]["AP"],
+           "final_loss_retinanet": base.history[-1]["train_loss"], "final_loss_eapm": eapm.history[-1]["train_loss"]}
+record("eapm/03-training", metrics, profile=profile, seed=seed, data=data_desc, device=base.device,
+       notes=f"{info['name']}: images/s baseline {base.images_per_second:.2f}, EAPM {eapm.images_per_second:.2f}")
+pd.Series({"device": info["name"], "precision": "bf16 autocast" if "cuda" in base.device else "fp32",
+           "images/s baseline": round(base.images_per_second, 2), "images/s EAPM": round(eapm.images_per_second, 2)})
+
+# %% [markdown]
+# **Throughput.** The numbers above are measured on the device named in the table; in the book's
+# build that is this machine's **CPU** (2 cores shared with other jobs, one torch thread: see
+# `threads` in the parameters), so they are pessimistic and say nothing about a GPU; no GPU was
+# available for this chapter's runs. They are NaN when the checkpoint was reused from the cache.
+#
+# **EAPM's cost per training step.** EAPM adds a few elementwise operations to the loss and none
+# to the network. `benchmarks/eapm_overhead.py` compares detectors that share weights, data and RoI
+# samples and differ only in `mu`/`theta`. On this CPU (load average 6.0–6.9, one thread, process CPU
+# time) the time spent in the loss calls grew by 0.60 % of a RetinaNet step, 0.07 % of an FCOS step
+# and 0.01 % of a Faster R-CNN step at this notebook's size (MobileNetV3-small, 96 px), and by at most
+# 0.37 % with ResNet-50-FPN and 80 classes; the paired whole-step ratios scatter within a few per cent
+# either side of zero. The target was < 3 %. The full table is on the chapter's landing page.
