@@ -27,6 +27,29 @@ from companion.book.paths import NOTEBOOKS
 
 TWIN_FORMAT = "py:percent"
 
+# The first code cell of every notebook (tagged remove-cell: the book does not show it). Where the library is
+# importable (make lab, the runner, Binder) it does nothing; on Colab or any fresh Jupyter it clones the
+# repository (data/real and the notebooks' profiles come with it), installs the library with the extras a
+# notebook needs beyond a scientific Python stack, and puts it on sys.path for the running kernel.
+# COMPANION_SOURCE changes where it clones from (a fork, a local path in the tests).
+BOOTSTRAP_TAG = "remove-cell"
+BOOTSTRAP_CELL = """\
+# Installs the book's library when it is missing (Colab, a fresh Jupyter); does nothing otherwise.
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+if importlib.util.find_spec("companion") is None:
+    source = os.environ.get("COMPANION_SOURCE", "https://github.com/companion-book/five-papers")
+    clone = Path(os.environ.get("COMPANION_CLONE_DIR", Path.home() / "companion-book"))
+    if not clone.exists():
+        subprocess.run(["git", "clone", "--depth", "1", source, str(clone)], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", f"{clone / 'lib'}[notebook]"], check=True)
+    sys.path.insert(0, str(clone / "lib"))
+    print(f"installed the companion library from {source} into {clone}")"""
+
 
 def write_notebook(script: str, target: str) -> None:
     nb = jupytext.read(script)
