@@ -128,7 +128,7 @@ def test_cell_timeout_precedence(monkeypatch):
     assert cell_timeout_for("smoke", 0) is None
 
 
-RECORDING_CELL = ("import os\nfrom companion.book import record\n"
+RECORDING_CELL = ("import os\nimport torch\nfrom companion.book import record\n"
                   "record('demo/01-a', {'x': float(n), 'threads_env': float(os.environ['OMP_NUM_THREADS'])}, "
                   "profile=profile, seed=seed, data='d', glue=False)")
 
@@ -140,7 +140,8 @@ def test_a_failed_rerun_after_a_good_run_never_passes_the_baseline_check(chapter
     [outcome] = run("smoke", ["demo"], device="cpu", kernel="python3", cell_timeout=60, threads=2, log=logged.append)
     assert any("results: " in line and "runs.json" in line for line in logged), logged
     entry = registry.load_results("smoke")["demo/01-a"]
-    assert entry["run_id"] == outcome.run_id and entry["threads"]["runner"] == 2
+    # the kernel's torch took the runner's thread count from OMP_NUM_THREADS
+    assert entry["run_id"] == outcome.run_id and entry["threads"] == {"runner": 2, "torch": 2}
     assert entry["metrics"] == {"x": 2.0, "threads_env": 2.0}
     baselines.update()
     assert baselines.compare() == []
