@@ -27,7 +27,8 @@ def main(argv=None) -> int:
                        help="stop the run when one cell runs longer (0: no limit); default $COMPANION_CELL_TIMEOUT, "
                             "else 900 s in smoke, 4 h in default, 48 h in full")
     run_p.add_argument("--threads", type=int, default=None,
-                       help="torch/OpenMP threads of every kernel (default $COMPANION_THREADS, else 1)")
+                       help="torch/OpenMP threads of every kernel (default $COMPANION_THREADS, else 1; "
+                            "0: leave it to torch)")
     sub.add_parser("site", help="assemble build/site from book/")
     base_p = sub.add_parser("baselines", help="compare smoke results with tests/baselines")
     base_p.add_argument("--update", action="store_true", help="rewrite the baselines from the latest smoke run")
@@ -47,10 +48,10 @@ def main(argv=None) -> int:
             if threads is None:
                 text = os.environ.get(THREADS_ENV, "1")
                 if not text.isdigit():
-                    raise ProfileError(f"{THREADS_ENV}={text!r} is not a positive integer")
+                    raise ProfileError(f"{THREADS_ENV}={text!r} is not a non-negative integer")
                 threads = int(text)
-            if threads < 1:
-                raise ProfileError(f"--threads must be >= 1, got {threads}")
+            if threads < 0:
+                raise ProfileError(f"--threads must be >= 0 (0: torch's default), got {threads}")
             run(args.profile, args.chapter, args.notebook, args.device, cell_timeout=args.cell_timeout,
                 threads=threads)
         except (ProfileError, NotebookFailed) as exc:

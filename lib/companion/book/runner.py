@@ -20,7 +20,8 @@ that `companion.book.baselines` accepts only numbers of the latest, successful r
 
 Every kernel gets ``OMP_NUM_THREADS``/``MKL_NUM_THREADS`` (and ``COMPANION_THREADS``)
 set to ``threads`` (default 1): CPU numbers depend on the thread count, and the
-baselines are made with one thread.
+baselines are made with one thread. ``threads=0`` leaves the thread count to torch (e.g. for
+a paper-scale run on a GPU machine); the registry records the count torch used either way.
 """
 
 from __future__ import annotations
@@ -140,7 +141,7 @@ def _mark_reached_cell(path: Path, ename: str, evalue: str) -> str:
     happened) and the status "failed"; the cells after it are set back to "pending".
     """
     if not path.is_file():
-        return "before its first cell (no partly executed copy was written)"
+        return "start-up (no cell ran)"
     try:
         nb = json.loads(path.read_text())
     except (OSError, ValueError):
@@ -155,7 +156,7 @@ def _mark_reached_cell(path: Path, ename: str, evalue: str) -> str:
         elif reached is not None:
             cell["metadata"]["papermill"]["status"] = "pending"
     if reached is None:
-        return "before its first cell"
+        return "start-up (no cell ran)"
     reached.setdefault("outputs", []).append(
         {"output_type": "error", "ename": ename, "evalue": evalue, "traceback": [f"{ename}: {evalue}"]})
     reached["metadata"]["papermill"].update(status="failed", exception=True)
@@ -194,22 +195,28 @@ def execute(job: NotebookJob, kernel: str = KERNEL, timeout: float | None = None
     """Run one notebook; raise `NotebookFailed` naming the notebook and cell on any failure.
 
     ``timeout`` is the per-cell limit in seconds (None: no limit). ``threads`` is exported to
-    the kernel as OMP_NUM_THREADS, MKL_NUM_THREADS, OPENBLAS_NUM_THREADS and COMPANION_THREADS.
+    the kernel as OMP_NUM_THREADS, MKL_NUM_THREADS, OPENBLAS_NUM_THREADS and COMPANION_THREADS
+    (0: none of them is set, torch chooses).
     """
     import papermill
 
-    if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
-        raise ProfileError(f"threads must be a positive integer, got {threads!r}")
+    if not isinstance(threads, int) or isinstance(threads, bool) or threads < 0:
+        raise ProfileError(f"threads must be a non-negative integer (0: torch's default), got {threads!r}")
     profile = job.parameters["profile"]
     output = executed_dir() / job.chapter / job.source.name
     output.parent.mkdir(parents=True, exist_ok=True)
     output.unlink(missing_ok=True)  # never leave the previous run's page looking like this run's
     run_id = f"{job.key}-{uuid.uuid4().hex[:8]}"
-    registry.begin_run(profile, job.key, run_id, threads=threads, device=job.parameters.get("device"),
+    registry.begin_run(profile, job.key, run_id, threads=threads or None, device=job.parameters.get("device"),
                        cell_timeout_s=timeout, output=_shown(output))
-    env = {"COMPANION_RUN_ID": run_id, "COMPANION_PROGRESS": "0", **{k: str(threads) for k in _THREAD_VARS}}
+    env = {"COMPANION_RUN_ID": run_id, "COMPANION_PROGRESS": "0",
+           **{k: str(threads) if threads else None for k in _THREAD_VARS}}
     env_before = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
+    for k, v in env.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
     t0 = time.perf_counter()
     try:
         papermill.execute_notebook(
@@ -249,8 +256,8 @@ def run(profile: str, chapters=None, notebooks=None, device: str = "auto", kerne
     timeout = cell_timeout_for(profile, cell_timeout)
     jobs = plan(profile, chapters, notebooks, device)
     limit = f"{timeout:g} s per cell" if timeout else "no cell time limit"
-    log(f"running {len(jobs)} notebook(s) in profile {profile!r} on device {device!r} "
-        f"({threads} thread{'s' if threads != 1 else ''}, {limit})")
+    pinned = f"{threads} thread{'s' if threads != 1 else ''}" if threads else "torch's default thread count"
+    log(f"running {len(jobs)} notebook(s) in profile {profile!r} on device {device!r} ({pinned}, {limit})")
     outcomes = []
     timings_path = results_dir(profile) / "timings.json"
     timings = registry.load_timings(profile)

@@ -55,6 +55,7 @@ __all__ = [
     "load_torch",
     "marker_done",
     "read_json",
+    "set_aside",
     "source_fingerprint",
     "write_marker",
 ]

@@ -43,7 +43,8 @@ def seed_everything(seed: int, deterministic: bool = True) -> None:
 def pin_threads(threads: int | None = None) -> int:
     """Fix torch's CPU thread count (intra-op) and return it.
 
-    ``threads`` defaults to ``$COMPANION_THREADS`` (set by the book runner, ``--threads``), else 1.
+    ``threads`` defaults to ``$COMPANION_THREADS`` (set by the book runner, ``--threads``), else 1
+    (the runner leaves the variable unset for ``--threads 0``).
     CPU results are repeatable for a fixed seed *and* thread count, not across thread counts:
     some kernels split their sums by thread, and float addition is not associative (measured on
     the toy training of ``tests/unit/core/test_threads.py``: the first convolution's backward

@@ -4,7 +4,7 @@ Tiny throwaway chapters in a temporary folder, executed with the plain ``python3
 """
 
 import json
-import sys
+import os
 import time
 from pathlib import Path
 
@@ -108,8 +108,8 @@ def test_bad_device_threads_and_timeout_are_refused_before_anything_runs(chapter
         assert f"unknown device {device!r}" in capsys.readouterr().err
     for device in ("auto", "cpu", "cuda", "cuda:1", "mps"):
         assert check_device(device) == device
-    assert main(["run", "--profile", "smoke", "--chapter", "demo", "--threads", "0"]) == 1
-    assert "--threads must be >= 1" in capsys.readouterr().err
+    assert main(["run", "--profile", "smoke", "--chapter", "demo", "--threads", "-1"]) == 1
+    assert "--threads must be >= 0" in capsys.readouterr().err
     monkeypatch.setenv("COMPANION_THREADS", "two")
     assert main(["run", "--profile", "smoke", "--chapter", "demo"]) == 1
     assert "COMPANION_THREADS='two'" in capsys.readouterr().err
@@ -160,3 +160,34 @@ def test_a_failed_rerun_after_a_good_run_never_passes_the_baseline_check(chapter
         baselines.update()
     # the earlier run's record was set aside, not deleted, and is never read as a result
     assert (chapter.build / "results" / "smoke" / "demo" / "01-a.json.stale").is_file()
+
+
+def test_a_kernel_that_cannot_start_names_the_notebook(chapter):
+    job = chapter(["x = 1"])
+    with pytest.raises(NotebookFailed, match=r"demo/01-a.ipynb failed in profile 'smoke' at start-up \(no cell ran\): "
+                                             r"NoSuchKernel") as info:
+        execute(job, kernel="no-such-kernel-xyz", timeout=30)
+    assert "no-such-kernel-xyz" in str(info.value)
+    assert registry.load_runs("smoke")["demo/01-a"]["status"] == "failed"
+
+
+@pytest.mark.parametrize("threads, expected", [(1, "1"), (3, "3"), (0, None)])
+def test_threads_reach_the_kernel_environment_and_are_restored(chapter, monkeypatch, threads, expected):
+    """What the kernel would inherit (papermill replaced by a stand-in: no kernel starts)."""
+    import papermill
+
+    seen = {}
+
+    def fake_execute(source, output, **kwargs):
+        seen.update({k: os.environ.get(k) for k in
+                     ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "COMPANION_THREADS")})
+        Path(output).write_text(Path(source).read_text())
+
+    monkeypatch.setattr(papermill, "execute_notebook", fake_execute)
+    monkeypatch.setenv("OMP_NUM_THREADS", "7")
+    job = chapter(["x = 1"])
+    execute(job, kernel="python3", timeout=5, threads=threads)
+    assert seen["COMPANION_THREADS"] == expected and seen["MKL_NUM_THREADS"] == expected
+    assert seen["OMP_NUM_THREADS"] == expected
+    assert os.environ["OMP_NUM_THREADS"] == "7"            # the runner's own value is back
+    assert registry.load_runs("smoke")["demo/01-a"]["threads"] == (threads or None)

@@ -2,14 +2,12 @@
 
 import json
 import sys
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pytest
 import torch
 
-from companion.core import cache
 from companion.core.cache import (
     CorruptCacheError, atomic_save_npz, atomic_write_json, cache_key, cached_json, cached_npz, cached_torch,
     load_npz, load_torch, marker_done, read_json, source_fingerprint, write_marker,
