@@ -65,7 +65,8 @@ def compare(profile: str = PROFILE, keys=None, chapters=None) -> list[str]:
     runs = load_runs(profile)
     wanted = _selected(set(results) | set(specs) | set(runs), keys, chapters)
     stale = stale_records(profile, wanted)
-    problems = []
+    problems = [f"{c}: no baselines, results or runs for this chapter in profile {profile!r} (misspelt?)"
+                for c in (chapters or ()) if not any(k.split("/")[0] == c for k in wanted)]
     for key in sorted(wanted):
         if key in stale:
             problems.append(f"{key}: refused: {stale[key]}")
@@ -112,6 +113,9 @@ def update(profile: str = PROFILE, keys=None, chapters=None) -> list[Path]:
     if not results:
         raise ValueError(f"no results recorded in profile {profile!r}: run the notebooks first")
     wanted = _selected(set(results) | set(load_runs(profile)), keys, chapters)
+    missing = [c for c in (chapters or ()) if not any(k.split("/")[0] == c for k in wanted)]
+    if missing:
+        raise ValueError(f"no results recorded for chapter(s) {missing} in profile {profile!r}")
     stale = stale_records(profile, wanted)
     if stale:
         raise ValueError("refusing to write baselines from stale records:\n" +

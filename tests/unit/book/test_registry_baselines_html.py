@@ -127,7 +127,11 @@ def test_each_kind_of_stale_record_is_refused_and_named(build, monkeypatch):
     assert c.startswith("demo/c: refused: record was made at commit '0123abc'")
     assert d.startswith("demo/d: refused: record time '2001-01-01T00:00:00+00:00' is not within run")
     assert e.startswith("demo/e: refused: record is from run None")
-    assert baselines.compare(chapters=["other"]) == []
+    assert baselines.compare(chapters=["demo"]) == problems
+    assert baselines.compare(chapters=["dmeo"]) == [
+        "dmeo: no baselines, results or runs for this chapter in profile 'smoke' (misspelt?)"]
+    with pytest.raises(ValueError, match=r"no results recorded for chapter\(s\) \['dmeo'\]"):
+        baselines.update(chapters=["dmeo"])
 
 
 def test_baselines_refuse_another_thread_count(build, monkeypatch):
