@@ -205,45 +205,55 @@ def load_timings(profile: str) -> dict[str, float]:
 
 # --- runs: which execution of each notebook is the latest, and how it ended -------------------------
 
-RUNS_FILE = "runs.json"
+RUNS_DIR = "runs"  # build/results/<profile>/runs/<chapter>/<notebook>.json, one file per notebook
 
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def _run_path(profile: str, key: str) -> Path:
+    return results_dir(profile) / RUNS_DIR / f"{key}.json"
+
+
 def load_runs(profile: str) -> dict[str, dict]:
-    """The runner's log of the latest run of each notebook in ``profile`` (``build/results/<profile>/runs.json``)."""
-    path = results_dir(profile) / RUNS_FILE
-    return read_json(path) if path.exists() else {}
+    """The runner's log of the latest run of each notebook in ``profile`` (``build/results/<profile>/runs/``).
+
+    One file per notebook, so that runners working on different chapters at once never
+    overwrite each other's entries.
+    """
+    out = {}
+    for path in sorted((results_dir(profile) / RUNS_DIR).glob("*/*.json")):
+        out[f"{path.parent.name}/{path.stem}"] = read_json(path)
+    return out
 
 
 def begin_run(profile: str, key: str, run_id: str, **details) -> dict:
     """Mark the start of a run of notebook ``key``: its previous record becomes stale before anything executes.
 
     The old ``<key>.json`` is renamed to ``<key>.json.stale`` (kept for inspection, never read as a
-    result), and ``runs.json`` notes the run id, the commit and the start time with status "running".
+    result), and ``runs/<key>.json`` notes the run id, the commit and the start time with status
+    "running".
     """
     path = results_dir(profile) / f"{key}.json"
     if path.exists():
         os.replace(path, path.with_name(path.name + ".stale"))
-    runs = load_runs(profile)
-    runs[key] = {"run_id": run_id, "status": "running", "started_at": _now(), "finished_at": None,
-                 "git_commit": git_commit(), "error": None, **details}
-    write_json_atomic(results_dir(profile) / RUNS_FILE, runs)
-    return runs[key]
+    entry = {"run_id": run_id, "status": "running", "started_at": _now(), "finished_at": None,
+             "git_commit": git_commit(), "error": None, **details}
+    write_json_atomic(_run_path(profile, key), entry)
+    return entry
 
 
 def end_run(profile: str, key: str, run_id: str, status: str, error: str | None = None) -> dict:
     """Close the run ``run_id`` of ``key`` with ``status`` ("ok", "failed" or "interrupted")."""
     if status not in ("ok", "failed", "interrupted"):
         raise ValueError(f"status must be ok, failed or interrupted, got {status!r}")
-    runs = load_runs(profile)
-    entry = runs.get(key)
+    path = _run_path(profile, key)
+    entry = read_json(path) if path.exists() else None
     if entry is None or entry["run_id"] != run_id:
-        raise ValueError(f"{key}: run {run_id} was never begun in profile {profile!r}")
+        raise ValueError(f"{key}: run {run_id} was never begun in profile {profile!r} (or another run replaced it)")
     entry.update(status=status, finished_at=_now(), error=error)
-    write_json_atomic(results_dir(profile) / RUNS_FILE, runs)
+    write_json_atomic(path, entry)
     return entry
 
 
@@ -260,7 +270,7 @@ def stale_reason(profile: str, key: str, entry: dict | None, run: dict | None) -
         if entry is None:
             return None
         return (f"record made outside the runner (run id {entry.get('run_id')!r}): no run of this notebook is "
-                f"logged in {RUNS_FILE} of profile {profile!r}; run it with `python -m companion.book run`")
+                f"logged in {RUNS_DIR}/ of profile {profile!r}; run it with `python -m companion.book run`")
     rid = run["run_id"]
     if run["status"] != "ok":
         what = {"running": "has not finished (still running, or the runner itself died)",

@@ -15,7 +15,7 @@ Jupyter Book renders. In the executed copy
   the cell that was running marked.
 
 Before a notebook runs, its previous registry record is set aside as stale
-(`companion.book.registry.begin_run`); ``runs.json`` logs how each run ended, so
+(`companion.book.registry.begin_run`); ``build/results/<profile>/runs/`` logs how each run ended, so
 that `companion.book.baselines` accepts only numbers of the latest, successful run.
 
 Every kernel gets ``OMP_NUM_THREADS``/``MKL_NUM_THREADS`` (and ``COMPANION_THREADS``)
@@ -265,7 +265,7 @@ def run(profile: str, chapters=None, notebooks=None, device: str = "auto", kerne
     def where():
         chapters_run = sorted({j.chapter for j in jobs})
         log(f"executed notebooks: {_shown(executed_dir())}/{{{','.join(chapters_run)}}}/; "
-            f"results: {_shown(results_dir(profile))}/ (run log {registry.RUNS_FILE})")
+            f"results: {_shown(results_dir(profile))}/ (run log in {registry.RUNS_DIR}/)")
 
     for job in jobs:
         try:

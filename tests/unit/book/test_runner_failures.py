@@ -138,7 +138,7 @@ def test_a_failed_rerun_after_a_good_run_never_passes_the_baseline_check(chapter
     chapter([RECORDING_CELL])
     logged = []
     [outcome] = run("smoke", ["demo"], device="cpu", kernel="python3", cell_timeout=60, threads=2, log=logged.append)
-    assert any("results: " in line and "runs.json" in line for line in logged), logged
+    assert any("results: " in line and "run log in runs/" in line for line in logged), logged
     entry = registry.load_results("smoke")["demo/01-a"]
     # the kernel's torch took the runner's thread count from OMP_NUM_THREADS
     assert entry["run_id"] == outcome.run_id and entry["threads"] == {"runner": 2, "torch": 2}
