@@ -264,7 +264,8 @@ def run(profile: str, chapters=None, notebooks=None, device: str = "auto", kerne
 
     def where():
         chapters_run = sorted({j.chapter for j in jobs})
-        log(f"executed notebooks: {_shown(executed_dir())}/{{{','.join(chapters_run)}}}/; "
+        folders = chapters_run[0] if len(chapters_run) == 1 else "{" + ",".join(chapters_run) + "}"
+        log(f"executed notebooks: {_shown(executed_dir())}/{folders}/; "
             f"results: {_shown(results_dir(profile))}/ (run log in {registry.RUNS_DIR}/)")
 
     for job in jobs:
