@@ -1,6 +1,7 @@
 """Command line of the book machinery.
 
     python -m companion.book run --profile smoke [--chapter radiology] [--notebook 01-data] [--device cuda]
+                                 [--cell-timeout SECONDS] [--threads N]
     python -m companion.book site                   # assemble build/site from book/ for Jupyter Book
     python -m companion.book baselines [--update]   # compare (or refresh) the smoke regression baselines
     python -m companion.book check-html _build/html # every local link/asset resolves, nothing loads from the network
@@ -21,7 +22,13 @@ def main(argv=None) -> int:
     run_p.add_argument("--profile", required=True, choices=PROFILES)
     run_p.add_argument("--chapter", action="append", help="repeatable; default: every chapter")
     run_p.add_argument("--notebook", action="append", help="notebook stem, e.g. 01-data (repeatable)")
-    run_p.add_argument("--device", default="auto")
+    run_p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    run_p.add_argument("--cell-timeout", type=float, default=None, metavar="SECONDS",
+                       help="stop the run when one cell runs longer (0: no limit); default $COMPANION_CELL_TIMEOUT, "
+                            "else 900 s in smoke, 4 h in default, 48 h in full")
+    run_p.add_argument("--threads", type=int, default=None,
+                       help="torch/OpenMP threads of every kernel (default $COMPANION_THREADS, else 1; "
+                            "0: leave it to torch)")
     sub.add_parser("site", help="assemble build/site from book/")
     base_p = sub.add_parser("baselines", help="compare smoke results with tests/baselines")
     base_p.add_argument("--update", action="store_true", help="rewrite the baselines from the latest smoke run")
@@ -31,11 +38,22 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "run":
+        import os
+
         from companion.book.profiles import ProfileError
-        from companion.book.runner import NotebookFailed, run
+        from companion.book.runner import THREADS_ENV, NotebookFailed, run
 
         try:
-            run(args.profile, args.chapter, args.notebook, args.device)
+            threads = args.threads
+            if threads is None:
+                text = os.environ.get(THREADS_ENV, "1")
+                if not text.isdigit():
+                    raise ProfileError(f"{THREADS_ENV}={text!r} is not a non-negative integer")
+                threads = int(text)
+            if threads < 0:
+                raise ProfileError(f"--threads must be >= 0 (0: torch's default), got {threads}")
+            run(args.profile, args.chapter, args.notebook, args.device, cell_timeout=args.cell_timeout,
+                threads=threads)
         except (ProfileError, NotebookFailed) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
@@ -45,16 +63,17 @@ def main(argv=None) -> int:
         print(assemble_site())
     elif args.command == "baselines":
         from companion.book import baselines
-        from companion.book.registry import load_results
 
-        keys = None
-        if args.chapter:
-            keys = {k for k in load_results(baselines.PROFILE) if k.split("/")[0] in args.chapter}
         if args.update:
-            for path in baselines.update(keys=keys):
+            try:
+                written = baselines.update(chapters=args.chapter)
+            except ValueError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 1
+            for path in written:
                 print(f"wrote {path}")
             return 0
-        problems = baselines.compare(keys=keys)
+        problems = baselines.compare(chapters=args.chapter)
         print("\n".join(problems) or "all smoke results match their baselines")
         return 1 if problems else 0
     elif args.command == "check-html":

@@ -14,6 +14,7 @@ import math
 import os
 import platform
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -101,19 +102,18 @@ def record(
         "notes": notes,
         "git_commit": git_commit(),
         "versions": _versions(),
+        "threads": _threads(),
         "wall_time_s": round(time.perf_counter() - _IMPORTED_AT, 2),
         "recorded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     path = results_dir(profile) / f"{key}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    old = json.loads(path.read_text()) if path.exists() else None
+    old = read_json(path) if path.exists() else None
     # Several cells of one notebook may record; keep earlier numbers of the same run.
     if old and old.get("run_id") == _RUN_ID:
         entry["metrics"] = {**old["metrics"], **clean}
     entry["run_id"] = _RUN_ID
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(entry, indent=1, sort_keys=True))
-    os.replace(tmp, path)
+    write_json_atomic(path, entry)
     if glue:
         _glue_all(clean)
     return Recorded(path=path, key=key, profile=profile, names=tuple(entry["metrics"]))
@@ -157,12 +157,42 @@ def _glue_all(metrics: dict) -> None:
         glue(name, value, display=False)
 
 
+def _threads() -> dict:
+    """Thread counts the numbers were made with: what the runner asked for and what torch used."""
+    torch = sys.modules.get("torch")
+    requested = os.environ.get("COMPANION_THREADS")
+    return {"runner": int(requested) if requested and requested.isdigit() else None,
+            "torch": torch.get_num_threads() if torch is not None else None}
+
+
+def write_json_atomic(path: Path, obj) -> Path:
+    """Write ``obj`` as JSON to a temporary file next to ``path``, then rename it over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(obj, indent=1, sort_keys=True) + "\n")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def read_json(path: Path):
+    """Parse a JSON file; a truncated or malformed one is a ValueError naming the file."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path} is not valid JSON ({exc}); delete it and re-run the notebook that wrote it") from exc
+
+
 def load_results(profile: str) -> dict[str, dict]:
     """Every recorded entry of ``profile``, keyed by "<chapter>/<notebook>"."""
     root = results_dir(profile)
     out = {}
     for path in sorted(root.glob("*/*.json")):
-        entry = json.loads(path.read_text())
+        entry = read_json(path)
         out[entry["key"]] = entry
     return out
 
@@ -170,4 +200,107 @@ def load_results(profile: str) -> dict[str, dict]:
 def load_timings(profile: str) -> dict[str, float]:
     """Wall-clock seconds of each notebook's last execution by the runner in ``profile``."""
     path = results_dir(profile) / "timings.json"
-    return json.loads(path.read_text()) if path.exists() else {}
+    return read_json(path) if path.exists() else {}
+
+
+# --- runs: which execution of each notebook is the latest, and how it ended -------------------------
+
+RUNS_DIR = "runs"  # build/results/<profile>/runs/<chapter>/<notebook>.json, one file per notebook
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _run_path(profile: str, key: str) -> Path:
+    return results_dir(profile) / RUNS_DIR / f"{key}.json"
+
+
+def load_runs(profile: str) -> dict[str, dict]:
+    """The runner's log of the latest run of each notebook in ``profile`` (``build/results/<profile>/runs/``).
+
+    One file per notebook, so that runners working on different chapters at once never
+    overwrite each other's entries.
+    """
+    out = {}
+    for path in sorted((results_dir(profile) / RUNS_DIR).glob("*/*.json")):
+        out[f"{path.parent.name}/{path.stem}"] = read_json(path)
+    return out
+
+
+def begin_run(profile: str, key: str, run_id: str, **details) -> dict:
+    """Mark the start of a run of notebook ``key``: its previous record becomes stale before anything executes.
+
+    The old ``<key>.json`` is renamed to ``<key>.json.stale`` (kept for inspection, never read as a
+    result), and ``runs/<key>.json`` notes the run id, the commit and the start time with status
+    "running".
+    """
+    path = results_dir(profile) / f"{key}.json"
+    if path.exists():
+        os.replace(path, path.with_name(path.name + ".stale"))
+    entry = {"run_id": run_id, "status": "running", "started_at": _now(), "finished_at": None,
+             "git_commit": git_commit(), "error": None, **details}
+    write_json_atomic(_run_path(profile, key), entry)
+    return entry
+
+
+def end_run(profile: str, key: str, run_id: str, status: str, error: str | None = None) -> dict:
+    """Close the run ``run_id`` of ``key`` with ``status`` ("ok", "failed" or "interrupted")."""
+    if status not in ("ok", "failed", "interrupted"):
+        raise ValueError(f"status must be ok, failed or interrupted, got {status!r}")
+    path = _run_path(profile, key)
+    entry = read_json(path) if path.exists() else None
+    if entry is None or entry["run_id"] != run_id:
+        raise ValueError(f"{key}: run {run_id} was never begun in profile {profile!r} (or another run replaced it)")
+    entry.update(status=status, finished_at=_now(), error=error)
+    write_json_atomic(path, entry)
+    return entry
+
+
+def _parse_time(text):
+    try:
+        return datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def stale_reason(profile: str, key: str, entry: dict | None, run: dict | None) -> str | None:
+    """Why the record ``entry`` of ``key`` is not a result of the latest completed run ``run`` (None: it is)."""
+    if run is None:
+        if entry is None:
+            return None
+        return (f"record made outside the runner (run id {entry.get('run_id')!r}): no run of this notebook is "
+                f"logged in {RUNS_DIR}/ of profile {profile!r}; run it with `python -m companion.book run`")
+    rid = run["run_id"]
+    if run["status"] != "ok":
+        what = {"running": "has not finished (still running, or the runner itself died)",
+                "failed": "failed", "interrupted": "was interrupted"}.get(run["status"], run["status"])
+        detail = f": {run['error'].splitlines()[0]}" if run.get("error") else ""
+        return f"its latest run {rid} (started {run['started_at']}) {what}{detail}; nothing from it is accepted"
+    if entry is None:
+        return None
+    if entry.get("run_id") != rid:
+        return f"record is from run {entry.get('run_id')!r}, not from the latest run {rid!r}"
+    if entry.get("git_commit") != run.get("git_commit"):
+        return (f"record was made at commit {entry.get('git_commit')!r}, but the run {rid} started at "
+                f"{run.get('git_commit')!r}")
+    recorded, start, end = (_parse_time(entry.get("recorded_at")), _parse_time(run.get("started_at")),
+                            _parse_time(run.get("finished_at")))
+    if recorded is None or start is None or end is None or not start <= recorded <= end:
+        return (f"record time {entry.get('recorded_at')!r} is not within run {rid} "
+                f"({run.get('started_at')} .. {run.get('finished_at')})")
+    return None
+
+
+def stale_records(profile: str, keys=None) -> dict[str, str]:
+    """``{key: reason}`` for every notebook whose record (or latest run) cannot be trusted as current."""
+    results, runs = load_results(profile), load_runs(profile)
+    wanted = set(results) | set(runs)
+    if keys is not None:
+        wanted &= set(keys)
+    out = {}
+    for key in sorted(wanted):
+        reason = stale_reason(profile, key, results.get(key), runs.get(key))
+        if reason:
+            out[key] = reason
+    return out

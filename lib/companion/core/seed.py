@@ -40,6 +40,28 @@ def seed_everything(seed: int, deterministic: bool = True) -> None:
         torch.backends.cudnn.deterministic = True
 
 
+def pin_threads(threads: int | None = None) -> int:
+    """Fix torch's CPU thread count (intra-op) and return it.
+
+    ``threads`` defaults to ``$COMPANION_THREADS`` (set by the book runner, ``--threads``), else 1
+    (the runner leaves the variable unset for ``--threads 0``).
+    CPU results are repeatable for a fixed seed *and* thread count, not across thread counts:
+    some kernels split their sums by thread, and float addition is not associative (measured on
+    the toy training of ``tests/unit/core/test_threads.py``: the first convolution's backward
+    pass differs by ~1e-9 between 1 and 2 threads, the weights after two epochs by ~1e-7; the
+    same count gives bit-identical weights).
+    """
+    if threads is None:
+        text = os.environ.get("COMPANION_THREADS", "1")
+        if not text.isdigit() or int(text) < 1:
+            raise ValueError(f"COMPANION_THREADS={text!r} is not a positive integer")
+        threads = int(text)
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+        raise ValueError(f"threads must be a positive integer, got {threads!r}")
+    torch.set_num_threads(int(threads))
+    return int(threads)
+
+
 def seeded_generator(seed: int) -> torch.Generator:
     """A CPU ``torch.Generator`` seeded with ``seed`` (for samplers and splits)."""
     g = torch.Generator()

@@ -31,6 +31,7 @@ from typing import Any, Callable
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
+from companion.core.cache import CorruptCacheError, set_aside
 from companion.core.checkpoint import load_checkpoint, save_checkpoint
 from companion.core.device import autocast, resolved_precision, select_device
 from companion.core.distributed import current_context, device_for, mean_across_ranks
@@ -130,7 +131,9 @@ def fit(
     checkpoint_path : path, optional
         Written atomically after every epoch by rank 0.
     resume : bool
-        Continue from ``checkpoint_path`` when it exists.
+        Continue from ``checkpoint_path`` when it exists. A checkpoint that cannot be read
+        (truncated, damaged) is renamed ``<name>.corrupt`` with a warning naming it, and
+        training starts from epoch 0.
     checkpoint_trainable_only : bool
         Write only the parameters with ``requires_grad`` (and every buffer). The frozen
         ones are fingerprinted (SHA-1 of their bytes); resuming (with or without this flag)
@@ -154,8 +157,14 @@ def fit(
     checkpoint_path = Path(checkpoint_path) if checkpoint_path is not None else None
     frozen = _frozen_names(model) if checkpoint_trainable_only and checkpoint_path is not None else set()
     frozen_print = _fingerprint(model, frozen) if frozen else None
+    state = None
     if checkpoint_path is not None and resume and checkpoint_path.exists():
-        state = load_checkpoint(checkpoint_path, map_location=device)
+        try:
+            state = load_checkpoint(checkpoint_path, map_location=device)
+        except CorruptCacheError as exc:
+            # a damaged checkpoint is named, kept as <name>.corrupt, and training starts over
+            set_aside(checkpoint_path, str(exc))
+    if state is not None:
         if state.get("seed") != seed:
             raise ValueError(
                 f"checkpoint {checkpoint_path} was written with seed {state.get('seed')}, "

@@ -20,7 +20,7 @@ at first use, and nothing can be downloaded here. We do not substitute anything 
 
 With ``clean=True`` (the R2Gen convention) the PTB tokenizer is *not* applied: the cleaned
 reports are already lower-case and punctuation-free, and R2Gen passes them to the scorers as
-they are. With ``clean=False`` the raw strings go through coco-caption's PTB tokenizer (Java),
+whitespace tokens joined by single spaces (`scored_text`); an empty hypothesis stays empty. With ``clean=False`` the raw strings go through coco-caption's PTB tokenizer (Java),
 the COCO-captioning convention.
 """
 
@@ -32,7 +32,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-__all__ = ["clean_report", "score_reports", "score_each_report", "score_systems", "METRIC_NAMES", "JAVA_PACKAGE"]
+__all__ = ["clean_report", "scored_text", "score_reports", "score_each_report", "score_systems", "METRIC_NAMES", "JAVA_PACKAGE"]
 
 METRIC_NAMES = ("BLEU_1", "BLEU_2", "BLEU_3", "BLEU_4", "METEOR", "ROUGE_L", "CIDEr")
 JAVA_PACKAGE = "openjdk-17-jre-headless"
@@ -66,8 +66,10 @@ def clean_report(text: str) -> str:
     * The hyphen is kept (``":-["`` in the class is a range), while ``< = > @`` are removed.
     * Empty sentences are kept (R2Gen's filter compares a string with ``[]``, which is always
       unequal), so ``"normal. . clear."`` gives ``"normal .  . clear ."``.
-    * Spaces left where punctuation was removed are not collapsed (``"a ( b )"`` -> ``"a  b "``);
-      a whitespace tokenizer later makes this harmless, but string equality sees it.
+    * Spaces left where punctuation was removed are not collapsed (``"a ( b )"`` -> ``"a  b "``).
+      The scorers never see them: `scored_text` re-joins the whitespace tokens with single
+      spaces, as R2Gen's tokenizer/decoder round trip does (pycocoevalcap's ROUGE-L would count
+      the empty string between two spaces as a token).
     * Only three ``".."`` passes, as in R2Gen (runs of nine or more dots leave ``".."``); we found
       no input where this changes the result, because step 4 deletes every dot anyway.
     * Newlines are not treated as sentence breaks, and ``"."`` followed by a newline does not
@@ -123,10 +125,29 @@ def _require_java() -> str:
     return java
 
 
+def scored_text(report: str, hypothesis: bool = False) -> str:
+    """The string the scorers see for ``report`` in R2Gen's convention (``clean=True``).
+
+    R2Gen scores token sequences: it splits the cleaned report on whitespace and the decoder
+    joins the tokens with one space. So do we: ``" ".join(clean_report(report).split())``.
+    Without this, the double spaces that `clean_report` can leave (``"normal ."`` ->
+    ``"normal  ."``) reach pycocoevalcap's ROUGE-L, which splits on ``" "`` and counts the
+    empty string as a token: an empty hypothesis then "matched" that token and the final ``"."``
+    and scored ROUGE-L 0.459 against a four-word reference.
+
+    A hypothesis with no text at all is scored as an empty token sequence (what R2Gen's decoder
+    gives for an empty generation), not as the ``"."`` that `clean_report` would make of it:
+    an empty report gets no credit from any metric.
+    """
+    if hypothesis and not report.strip():
+        return ""
+    return " ".join(clean_report(report).split())
+
+
 def _tokenized(references, hypotheses, clean: bool):
     if clean:
-        gts = {i: [clean_report(r)] for i, r in enumerate(references)}
-        res = {i: [clean_report(h)] for i, h in enumerate(hypotheses)}
+        gts = {i: [scored_text(r)] for i, r in enumerate(references)}
+        res = {i: [scored_text(h, hypothesis=True)] for i, h in enumerate(hypotheses)}
         return gts, res
     from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
 

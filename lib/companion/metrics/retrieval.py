@@ -39,7 +39,7 @@ from numbers import Integral
 
 import numpy as np
 
-__all__ = ["first_relevant_rank", "recall_at_k", "relevant_fraction_at_k"]
+__all__ = ["first_relevant_rank", "image_text_recall", "recall_at_k", "relevant_fraction_at_k"]
 
 # Queries are processed in blocks so that the [block, n_items] comparison stays small
 # even for 10^5 x 10^5 similarity matrices.
@@ -207,3 +207,41 @@ def relevant_fraction_at_k(similarity, relevant, ks=(1, 5, 10)) -> dict[int, flo
         for k in ks:
             out[k] += float(np.mean(ranks <= k))
     return {k: v / n_queries for k, v in out.items()}
+
+
+def image_text_recall(similarity, text_image, ks=(1, 5, 10)) -> dict[str, dict[int, float]]:
+    """Recall@K in both directions of image-text retrieval, with the direction fixed by the input's layout.
+
+    Parameters
+    ----------
+    similarity : array-like or torch.Tensor, shape [n_images, n_texts]
+        Rows are images, columns are texts (captions, reports). Not symmetric in general:
+        passing it transposed swaps the two results below, which is why the layout is fixed here.
+    text_image : sequence of n_texts ints
+        ``text_image[j]`` is the image that text j describes. Several texts may share an image
+        (five captions per image); every image needs at least one text.
+    ks : as in `recall_at_k`.
+
+    Returns
+    -------
+    ``{"i2t": {K: R@K}, "t2i": {K: R@K}}``: image→text (each image queries all texts; a hit when
+    any of its texts is in the top K) and text→image (each text queries all images).
+    """
+    sim = _as_numpy(similarity)
+    n_images, n_texts = sim.shape
+    if hasattr(text_image, "detach"):
+        text_image = text_image.detach().cpu().tolist()
+    text_image = list(np.asarray(text_image).tolist()) if not isinstance(text_image, list) else text_image
+    if len(text_image) != n_texts:
+        raise ValueError(f"text_image has {len(text_image)} entries but similarity has {n_texts} text columns "
+                         f"(shape {sim.shape}: rows must be images, columns texts)")
+    texts_of: list[set] = [set() for _ in range(n_images)]
+    for j, i in enumerate(text_image):
+        if isinstance(i, bool) or not isinstance(i, Integral) or not 0 <= i < n_images:
+            raise ValueError(f"text_image[{j}] = {i!r} is not an image index in [0, {n_images})")
+        texts_of[i].add(j)
+    lonely = [i for i, t in enumerate(texts_of) if not t]
+    if lonely:
+        raise ValueError(f"{len(lonely)} image(s) have no text (first: image {lonely[0]}); "
+                         "image->text recall needs at least one relevant text per image")
+    return {"i2t": recall_at_k(sim, texts_of, ks), "t2i": recall_at_k(sim.T, [int(i) for i in text_image], ks)}

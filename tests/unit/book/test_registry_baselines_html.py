@@ -4,9 +4,19 @@ import json
 
 import pytest
 
-from companion.book import baselines, record
+from companion.book import baselines, record, registry
 from companion.book.htmlcheck import check_site
 from companion.book.registry import load_results
+
+
+def _run(monkeypatch, key, metrics, run_id=None, status="ok"):
+    """What the runner does around one notebook, with the notebook's ``record`` call in between."""
+    run_id = run_id or f"{key}-test{len(registry.load_runs('smoke'))}"
+    registry.begin_run("smoke", key, run_id, threads=1)
+    monkeypatch.setattr(registry, "_RUN_ID", run_id)
+    record(key, metrics, profile="smoke", seed=0, data="d", glue=False)
+    registry.end_run("smoke", key, run_id, status)
+    return run_id
 
 
 @pytest.fixture
@@ -50,8 +60,8 @@ def test_record_refuses_malformed_key(build):
         record("no-slash", {"a": 1.0}, profile="smoke", seed=0, data="d", glue=False)
 
 
-def test_baselines_detect_changes_with_a_readable_diff(build):
-    record("demo/05-eval", {"auc": 0.75, "ap": 0.5}, profile="smoke", seed=0, data="d", glue=False)
+def test_baselines_detect_changes_with_a_readable_diff(build, monkeypatch):
+    _run(monkeypatch, "demo/05-eval", {"auc": 0.75, "ap": 0.5})
     baselines.update()
     assert baselines.compare() == []
     spec = json.loads((build / "baselines" / "demo" / "05-eval.json").read_text())
@@ -66,14 +76,88 @@ def test_baselines_detect_changes_with_a_readable_diff(build):
     assert spec["metrics"]["ap"] == {"value": 0.5, "rtol": 1e-06, "atol": 0.1}
 
 
-def test_baselines_report_missing_and_new_entries(build):
-    record("demo/a", {"x": 1.0}, profile="smoke", seed=0, data="d", glue=False)
+def test_baselines_report_missing_and_new_entries(build, monkeypatch):
+    _run(monkeypatch, "demo/a", {"x": 1.0})
     baselines.update()
     (build / "baselines" / "demo" / "b.json").write_text(json.dumps({"metrics": {"y": {"value": 1.0}}}))
-    record("demo/c", {"z": 1.0}, profile="smoke", seed=0, data="d", glue=False)
+    _run(monkeypatch, "demo/c", {"z": 1.0})
     problems = baselines.compare()
     assert any("demo/b: has a baseline but recorded nothing" in p for p in problems)
     assert any("demo/c: recorded ['z'] but has no baseline" in p for p in problems)
+
+
+def test_a_record_made_outside_the_runner_is_refused(build):
+    record("demo/a", {"x": 1.0}, profile="smoke", seed=0, data="d", glue=False)
+    (build / "baselines" / "demo").mkdir(parents=True)
+    (build / "baselines" / "demo" / "a.json").write_text(json.dumps({"metrics": {"x": {"value": 1.0}}}))
+    [problem] = baselines.compare()
+    assert problem.startswith("demo/a: refused: record made outside the runner")
+    with pytest.raises(ValueError, match="demo/a: record made outside the runner"):
+        baselines.update()
+
+
+def test_each_kind_of_stale_record_is_refused_and_named(build, monkeypatch):
+    """Run id, commit, time and the run's status are each checked, and the line says which failed."""
+    for key in ("demo/a", "demo/b", "demo/c", "demo/d", "demo/e"):
+        _run(monkeypatch, key, {"x": 1.0})
+    baselines.update()
+    assert baselines.compare() == []
+    results = build / "build" / "results" / "smoke"
+    runs = registry.load_runs("smoke")
+    # a: a newer run began and the runner died before it ended
+    registry.begin_run("smoke", "demo/a", "demo/a-newer", threads=1)
+    # b: the record carries another run's id (copied in from an older build, say)
+    entry = json.loads((results / "demo" / "b.json").read_text())
+    (results / "demo" / "b.json").write_text(json.dumps(dict(entry, run_id="demo/b-old")))
+    # c: recorded at another commit than the run started at
+    entry = json.loads((results / "demo" / "c.json").read_text())
+    (results / "demo" / "c.json").write_text(json.dumps(dict(entry, git_commit="0123abc")))
+    # d: recorded long before the run started
+    entry = json.loads((results / "demo" / "d.json").read_text())
+    (results / "demo" / "d.json").write_text(json.dumps(dict(entry, recorded_at="2001-01-01T00:00:00+00:00")))
+    # e: recorded without a run id at all
+    entry = json.loads((results / "demo" / "e.json").read_text())
+    entry.pop("run_id")
+    (results / "demo" / "e.json").write_text(json.dumps(entry))
+    problems = baselines.compare()
+    assert len(problems) == 5, problems
+    a, b, c, d, e = problems
+    assert a.startswith("demo/a: refused: its latest run demo/a-newer") and "has not finished" in a
+    assert b == f"demo/b: refused: record is from run 'demo/b-old', not from the latest run '{runs['demo/b']['run_id']}'"
+    assert c.startswith("demo/c: refused: record was made at commit '0123abc'")
+    assert d.startswith("demo/d: refused: record time '2001-01-01T00:00:00+00:00' is not within run")
+    assert e.startswith("demo/e: refused: record is from run None")
+    assert baselines.compare(chapters=["demo"]) == problems
+    assert baselines.compare(chapters=["dmeo"]) == [
+        "dmeo: no baselines, results or runs for this chapter in profile 'smoke' (misspelt?)"]
+    with pytest.raises(ValueError, match=r"no results recorded for chapter\(s\) \['dmeo'\]"):
+        baselines.update(chapters=["dmeo"])
+
+
+def test_baselines_refuse_another_thread_count(build, monkeypatch):
+    import torch
+
+    _run(monkeypatch, "demo/a", {"x": 1.0})
+    baselines.update()
+    spec = json.loads((build / "baselines" / "demo" / "a.json").read_text())
+    assert spec["threads"] == torch.get_num_threads()
+    spec["threads"] = torch.get_num_threads() + 1
+    (build / "baselines" / "demo" / "a.json").write_text(json.dumps(spec))
+    [problem] = baselines.compare()
+    assert f"ran with {torch.get_num_threads()} torch thread(s), the baseline was made with" in problem
+
+
+def test_corrupt_record_and_baseline_files_are_named(build):
+    path = build / "build" / "results" / "smoke" / "demo" / "a.json"
+    path.parent.mkdir(parents=True)
+    path.write_text('{"key": "demo/a", "metr')
+    with pytest.raises(ValueError, match=r"a.json is not valid JSON"):
+        load_results("smoke")
+    path.unlink()
+    (build / "baselines" / "demo").mkdir(parents=True)
+    (build / "baselines" / "demo" / "b.json").write_text('{"data": "d"}')
+    with pytest.raises(ValueError, match=r"b.json: a baseline needs a 'metrics' object"):
+        baselines.compare()
 
 
 def test_check_site_finds_broken_links_and_network_assets(tmp_path):

@@ -79,11 +79,18 @@ def test_vectors_cleaning_still_matches():
 # --------------------------------------------------------------------------- scores
 
 @pytest.fixture(scope="module")
-def both():
-    # one METEOR (JVM) start for the whole module: corpus and per-report scores of one run
+def meteor():
+    # one METEOR (JVM) start for the whole module
     if shutil.which("java") is None:
         pytest.skip("METEOR needs java")
-    return nlg._score(REFS, HYPS, clean=True)
+    with nlg._meteor_scorer() as scorer:
+        yield scorer
+
+
+@pytest.fixture(scope="module")
+def both(meteor):
+    # corpus and per-report scores of one run
+    return nlg._score(REFS, HYPS, clean=True, meteor=meteor)
 
 
 @pytest.fixture(scope="module")
@@ -236,3 +243,44 @@ def test_missing_java_names_the_package(monkeypatch):
     monkeypatch.setattr(nlg.shutil, "which", lambda name: None)
     with pytest.raises(RuntimeError, match="openjdk-17-jre-headless"):
         score_reports(REFS[:2], HYPS[:2])
+
+
+# --------------------------------------------------------------------------- spacing (ROUGE-L quirk)
+
+QUIRK_REF = "The heart is normal ."   # a space before the full stop: clean_report leaves "normal  ."
+
+
+def test_scored_text_joins_tokens_with_single_spaces_and_keeps_an_empty_hypothesis_empty():
+    assert clean_report(QUIRK_REF) == "the heart is normal  ."
+    assert nlg.scored_text(QUIRK_REF) == "the heart is normal ."
+    assert nlg.scored_text("Lungs ( clear )") == "lungs clear ."
+    assert nlg.scored_text("Normal. . Clear.") == "normal . . clear ."
+    assert nlg.scored_text("") == "."                     # a reference is cleaned as R2Gen cleans it
+    assert nlg.scored_text("  ", hypothesis=True) == ""   # an empty generation has no tokens
+    for ref in VECTORS["clean_references"]:               # no effect where there was no double space
+        assert nlg.scored_text(ref) == ref
+
+
+def test_the_quirk_itself_in_pycocoevalcap():
+    """What the double space did: pycocoevalcap's ROUGE-L splits on " " and counts the empty token."""
+    from pycocoevalcap.rouge.rouge import Rouge
+
+    before = Rouge().calc_score([clean_report("")], [clean_report(QUIRK_REF)])
+    assert before == pytest.approx(0.4586, abs=1e-4)      # an empty hypothesis "matched" '' and '.'
+    assert Rouge().calc_score([nlg.scored_text("", hypothesis=True)], [nlg.scored_text(QUIRK_REF)]) == 0.0
+
+
+@needs_java
+def test_rouge_l_of_an_empty_and_a_normal_hypothesis_equals_pycocoevalcap_on_single_spaced_tokens(meteor):
+    from pycocoevalcap.rouge.rouge import Rouge
+
+    refs = [QUIRK_REF, QUIRK_REF, "Lungs are clear. No effusion ."]
+    hyps = ["", "Heart is normal.", "The lungs are clear. No effusion."]
+    each = nlg._score(refs, hyps, True, meteor)[1]          # what score_each_report returns
+    tokens_ref = ["the heart is normal .", "the heart is normal .", "lungs are clear . no effusion ."]
+    tokens_hyp = ["", "heart is normal .", "the lungs are clear . no effusion ."]
+    expected = [Rouge().calc_score([h], [r]) for h, r in zip(tokens_hyp, tokens_ref)]
+    np.testing.assert_allclose(each["ROUGE_L"], expected, rtol=1e-12)
+    assert expected[0] == 0.0 and 0 < expected[1] < 1 and 0 < expected[2] < 1
+    # an empty report gets no credit from any metric
+    assert all(each[name][0] == 0.0 for name in METRIC_NAMES), {n: each[n][0] for n in METRIC_NAMES}

@@ -6,7 +6,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from companion.metrics.retrieval import first_relevant_rank, recall_at_k, relevant_fraction_at_k
+from companion.metrics.retrieval import first_relevant_rank, image_text_recall, recall_at_k, relevant_fraction_at_k
 
 
 def argsort_recall(sim, relevant, k):
@@ -144,3 +144,40 @@ def test_query_blocks_give_the_same_answer():
     ranks = first_relevant_rank(sim, relevant)
     expected = [1 + int((np.delete(sim[q], r) >= sim[q, r]).sum()) for q, r in enumerate(relevant)]
     assert ranks.tolist() == expected
+
+
+# --------------------------------------------------------------------------- direction
+
+def test_image_to_text_and_text_to_image_are_different_numbers():
+    """A swapped direction (sim instead of sim.T) must change the answer, not pass silently.
+
+    Image 1 is closer to its own text than to text 0 (i2t R@1 = 1), but text 1 is closer to
+    image 0 than to its own image (t2i R@1 = 1/2).
+    """
+    sim = np.array([[0.9, 0.8],
+                    [0.1, 0.2]])
+    assert recall_at_k(sim, [0, 1], ks=1) == {1: 1.0}       # rows = images: image -> text
+    assert recall_at_k(sim.T, [0, 1], ks=1) == {1: 0.5}     # rows = texts: text -> image
+    both = image_text_recall(sim, [0, 1], ks=(1, 2))
+    assert both == {"i2t": {1: 1.0, 2: 1.0}, "t2i": {1: 0.5, 2: 1.0}}
+    swapped = image_text_recall(sim.T, [0, 1], ks=(1, 2))  # the transposed input swaps the two
+    assert swapped == {"i2t": both["t2i"], "t2i": both["i2t"]}
+
+
+def test_several_texts_per_image_fix_the_direction():
+    # 2 images x 4 captions (captions 0, 1 describe image 0; 2, 3 image 1)
+    sim = np.array([[0.9, 0.1, 0.8, 0.2],
+                    [0.3, 0.4, 0.7, 0.6]])
+    text_image = [0, 0, 1, 1]
+    out = image_text_recall(sim, text_image, ks=1)
+    # image 0: best caption 0 (its own) -> hit; image 1: best caption 2 (its own) -> hit
+    assert out["i2t"] == {1: 1.0}
+    # caption 0 -> image 0 (hit), 1 -> image 1 (miss), 2 -> image 0 (miss), 3 -> image 1 (hit)
+    assert out["t2i"] == {1: 0.5}
+    assert recall_at_k(sim.T, text_image, ks=1) == out["t2i"]
+    with pytest.raises(ValueError, match=r"text_image has 4 entries but similarity has 2 text columns"):
+        image_text_recall(sim.T, text_image)                # given the wrong way round
+    with pytest.raises(ValueError, match="image 1"):
+        image_text_recall(sim, [0, 0, 0, 0])                # image 1 has no caption
+    with pytest.raises(ValueError, match=r"text_image\[2\] = 5"):
+        image_text_recall(sim, [0, 0, 5, 1])
