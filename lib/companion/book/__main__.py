@@ -27,7 +27,7 @@ def main(argv=None) -> int:
                        help="stop the run when one cell runs longer (0: no limit); default $COMPANION_CELL_TIMEOUT, "
                             "else 900 s in smoke, 4 h in default, 48 h in full")
     run_p.add_argument("--threads", type=int, default=None,
-                       help="torch/OpenMP threads of every kernel (default $COMPANION_THREADS, else 1; "
+                       help="torch/OpenMP threads of every kernel (default $COMPANION_THREADS, else 1, or torch's own count in full; "
                             "0: leave it to torch)")
     sub.add_parser("site", help="assemble build/site from book/")
     base_p = sub.add_parser("baselines", help="compare smoke results with tests/baselines")
@@ -46,7 +46,9 @@ def main(argv=None) -> int:
         try:
             threads = args.threads
             if threads is None:
-                text = os.environ.get(THREADS_ENV, "1")
+                # smoke and default pin one thread (the baselines are made with one); full runs on a GPU
+                # machine, where torch's own thread count feeds the data pipeline.
+                text = os.environ.get(THREADS_ENV, "0" if args.profile == "full" else "1")
                 if not text.isdigit():
                     raise ProfileError(f"{THREADS_ENV}={text!r} is not a non-negative integer")
                 threads = int(text)
