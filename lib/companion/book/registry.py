@@ -65,6 +65,23 @@ def _check_metrics(key: str, metrics: dict) -> dict:
     return clean
 
 
+INTERACTIVE = "interactive"
+RECORD_PROFILE_ENV = "COMPANION_RECORD_PROFILE"
+
+
+def recording_profile(profile: str) -> str:
+    """Where ``record`` writes: the notebook's profile under the runner, ``interactive`` otherwise.
+
+    A notebook re-run by hand in JupyterLab keeps its ``profile = "default"`` parameter (the data and settings
+    of that profile), but its numbers must not overwrite the ones the book was built from: outside the runner
+    they go to ``build/results/interactive``. ``COMPANION_RECORD_PROFILE=<name>`` chooses another place.
+    """
+    override = os.environ.get(RECORD_PROFILE_ENV)
+    if override:
+        return override
+    return INTERACTIVE if _RUN_ID.startswith("interactive-") else profile
+
+
 def record(
     key: str,
     metrics: dict,
@@ -91,10 +108,12 @@ def record(
     if key.count("/") != 1:
         raise ValueError(f"key must look like '<chapter>/<notebook>', got {key!r}")
     clean = _check_metrics(key, metrics)
+    asked, profile = profile, recording_profile(profile)
     entry = {
         "key": key,
         "metrics": clean,
         "profile": profile,
+        "parameters_profile": asked,
         "seed": seed,
         "data": data,
         "device": device,
@@ -133,7 +152,11 @@ class Recorded:
             where = self.path.relative_to(REPO_ROOT)
         except ValueError:
             where = self.path
-        return f"recorded {len(self.names)} numbers for {self.key} (profile {self.profile!r}) in {where}"
+        line = f"recorded {len(self.names)} numbers for {self.key} (profile {self.profile!r}) in {where}"
+        if self.profile == INTERACTIVE:
+            line += (" (an interactive run: the book's registry is untouched; "
+                     f"{RECORD_PROFILE_ENV}=default would write there)")
+        return line
 
 
 def _determinism(device: str | None) -> str | None:

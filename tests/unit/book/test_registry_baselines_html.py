@@ -23,6 +23,7 @@ def _run(monkeypatch, key, metrics, run_id=None, status="ok"):
 def build(tmp_path, monkeypatch):
     monkeypatch.setenv("COMPANION_BUILD", str(tmp_path / "build"))
     monkeypatch.setattr(baselines, "BASELINES", tmp_path / "baselines")
+    monkeypatch.setattr(registry, "_RUN_ID", "runner-test")  # as under the runner
     return tmp_path
 
 
@@ -176,3 +177,16 @@ def test_check_site_finds_broken_links_and_network_assets(tmp_path):
         "page.html: loads //fonts.example.org/f.css from the network",
     ]
     assert check_site(tmp_path / "nothing") == [f"{tmp_path / 'nothing'}/index.html does not exist: the book was not built"]
+
+
+def test_a_notebook_run_by_hand_records_apart_from_the_book(build, monkeypatch):
+    monkeypatch.setattr(registry, "_RUN_ID", "interactive-123-456")
+    recorded = record("demo/05-eval", {"auc": 0.75}, profile="default", seed=0, data="d", glue=False)
+    assert recorded.path == build / "build" / "results" / "interactive" / "demo" / "05-eval.json"
+    assert "book's registry is untouched" in repr(recorded)
+    assert load_results("default") == {}
+    entry = load_results("interactive")["demo/05-eval"]
+    assert entry["profile"] == "interactive" and entry["parameters_profile"] == "default"
+    monkeypatch.setenv("COMPANION_RECORD_PROFILE", "default")
+    assert record("demo/05-eval", {"auc": 0.8}, profile="default", seed=0, data="d", glue=False).profile == "default"
+    assert load_results("default")["demo/05-eval"]["metrics"] == {"auc": 0.8}

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from companion.book import record
+from companion.book import record, registry
 from companion.book.claims import claims_path, load_claims, record_claims
 from companion.book.scorecard import claims_rows, format_number, headroom_rows, styled
 
@@ -14,6 +14,7 @@ from companion.book.scorecard import claims_rows, format_number, headroom_rows, 
 @pytest.fixture
 def build(tmp_path, monkeypatch):
     monkeypatch.setenv("COMPANION_BUILD", str(tmp_path / "build"))
+    monkeypatch.setattr(registry, "_RUN_ID", "runner-test")  # as under the runner
     return tmp_path
 
 
