@@ -470,3 +470,26 @@ def claims_counts(claims: pd.DataFrame) -> dict:
     testable = claims.holds.notna()
     return {"claims_total": len(claims), "claims_testable": int(testable.sum()),
             "claims_held": int((claims.holds[testable] == True).sum())}  # noqa: E712
+
+
+def paired_tests_table(table: pd.DataFrame, measures=("segment_chroma_spread", "flat_chroma_edges", "colorfulness",
+                                                      "ssim_L", "swd_lab"), regrain: bool = True) -> pd.DataFrame:
+    """`paired_test` of every other row against "ours" (same regrain setting) for each measure.
+
+    Returns
+    -------
+    DataFrame indexed by (row, measure) with n, mean_row, mean_against (ours), mean_diff,
+    row_lower, row_higher, p (two-sided Wilcoxon), and ``ours_better`` ("k/n" pairs in the
+    measure's better direction, or "—" for colourfulness, which has none).
+    """
+    lines = []
+    for row in CONTRIBUTION_ROWS:
+        if row == "ours" or row not in set(table.row):
+            continue
+        row_regrain = regrain if row != "identity" else False
+        for m in measures:
+            t = paired_test(table, m, row, row_regrain, against_regrain=regrain)
+            sense = MEASURE_SENSE.get(m, 0)
+            better = "—" if sense == 0 else f"{t['row_higher'] if sense < 0 else t['row_lower']}/{t['n']}"
+            lines.append(dict(row=row, measure=m, **t, ours_better=better))
+    return pd.DataFrame(lines).set_index(["row", "measure"])
