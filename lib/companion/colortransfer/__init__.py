@@ -5,7 +5,7 @@ Carrillo, Clément & Bugeau (ORASIS 2021): average CNN features over SLIC superp
 correlation, and fuse reference superpixel colours per pixel, then regrain.
 """
 
-from companion.colortransfer.data import PAIRS, as_rgb_float, load_image, load_pair
+from companion.colortransfer.data import PAIRS, as_rgb_float, load_image, load_pair, read_photo
 from companion.colortransfer.matching import attention_map, direct_matching, fuse_colors, super_features
 
 
@@ -26,6 +26,7 @@ __all__ = [
     "fuse_colors",
     "load_image",
     "load_pair",
+    "read_photo",
     "super_features",
     "transfer",
 ]

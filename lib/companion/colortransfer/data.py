@@ -17,7 +17,7 @@ MIN_SIDE = 16
 # Bundled photos that need no download: name -> (package, how to load it).
 BUNDLED = (
     "astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "immunohistochemistry",
-    "china", "flower", "grace_hopper",
+    "china", "flower", "grace_hopper", "motorcycle",
 )
 
 
@@ -44,6 +44,13 @@ PAIRS = (
     Pair("coffee", "flower", "object"),
     Pair("chelsea", "coffee", "object"),
     Pair("immunohistochemistry", "hubble_deep_field", "cross-domain"),
+    # Added for the paired tests (more pairs, same photos plus skimage's motorcycle). Several
+    # reuse a photo or reverse a pair above, so pairs are not fully independent samples.
+    Pair("coffee", "chelsea", "object"),
+    Pair("flower", "coffee", "object"),
+    Pair("motorcycle", "rocket", "object"),
+    Pair("astronaut", "chelsea", "portrait"),
+    Pair("hubble_deep_field", "immunohistochemistry", "cross-domain"),
 )
 
 
@@ -74,7 +81,8 @@ def as_rgb_float(image, name: str = "image") -> np.ndarray:
         raise ValueError(f"{name} is grayscale (shape {arr.shape}); colour transfer needs an RGB image "
                          "(convert with skimage.color.gray2rgb if you mean to colourise it)")
     if arr.ndim != 3 or arr.shape[2] != 3:
-        hint = " (RGBA: drop or composite the alpha channel first)" if arr.ndim == 3 and arr.shape[2] == 4 else ""
+        hint = (" (4 channels: RGBA or CMYK; composite or drop an alpha channel, and read CMYK files with "
+                "load_image, which converts them to RGB)") if arr.ndim == 3 and arr.shape[2] == 4 else ""
         raise ValueError(f"{name} must have shape (H, W, 3), got {arr.shape}{hint}")
     if min(arr.shape[:2]) < MIN_SIDE:
         raise ValueError(f"{name} is {arr.shape[0]}x{arr.shape[1]} pixels; each side must be at least {MIN_SIDE}")
@@ -111,18 +119,100 @@ def load_image(source: str | Path, max_side: int | None = None) -> np.ndarray:
         arr = _load_bundled(name)
     else:
         path = Path(source)
+        if not path.exists():
+            raise FileNotFoundError(f"{source!r} is neither a bundled image ({', '.join(BUNDLED)}) nor an existing file")
         if not path.is_file():
-            raise ValueError(f"{source!r} is neither a bundled image ({', '.join(BUNDLED)}) nor an existing file")
-        import skimage.io
-
-        try:
-            arr = skimage.io.imread(path)
-        except Exception as exc:  # imageio raises several types for a corrupt file
-            raise ValueError(f"could not read image {path}: {exc}") from exc
+            raise ValueError(f"{path} is not a file (a folder?); expected an image file")
+        arr = read_photo(path)
     image = as_rgb_float(arr, name)
     if max_side is not None:
         image = resize_max_side(image, max_side)
     return image
+
+
+# EXIF orientation tag (0x0112) -> the numpy operation that displays the image upright,
+# the same transforms as Pillow's ImageOps.exif_transpose.
+_ORIENT = {
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: a.transpose(1, 0, 2),
+    6: lambda a: np.rot90(a, -1),
+    7: lambda a: a[::-1, ::-1].transpose(1, 0, 2),
+    8: lambda a: np.rot90(a, 1),
+}
+
+
+def read_photo(path: str | Path) -> np.ndarray:
+    """Read an image file as RGB, the way a photo viewer shows it.
+
+    - EXIF orientation is applied (a phone photo stored sideways comes out upright).
+    - CMYK (print JPEGs) is converted to sRGB through its embedded ICC profile when it has
+      one (Pillow's ImageCms), otherwise with Pillow's plain CMYK -> RGB formula
+      (Adobe-inverted CMYK JPEGs are un-inverted by Pillow's decoder).
+    - 16-bit RGB TIFF is returned as float in [0, 1] (value / 65535, via tifffile); a 16-bit
+      RGB PNG comes through Pillow as its top 8 bits (value // 256), the same scale, 8-bit
+      precision. Other 8-bit files come back as uint8.
+    - Palette images without transparency are expanded to RGB.
+
+    Returns
+    -------
+    ndarray (H, W, 3), uint8, or float32 in [0, 1] for 16-bit files.
+
+    Raises
+    ------
+    ValueError naming the file: unreadable or corrupt data, an alpha channel (composite it
+    first: how is the caller's choice), or a grayscale image.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    try:
+        with Image.open(path) as im:
+            im.load()
+            mode, fmt = im.mode, im.format
+            orientation = im.getexif().get(0x0112, 1)
+            has_alpha = "A" in im.getbands() or (mode == "P" and "transparency" in im.info)
+            if has_alpha:
+                raise ValueError(f"{path} has an alpha channel (mode {mode}); composite it over a background "
+                                 "or drop it first, e.g. Image.open(path).convert('RGB')")
+            if mode in ("1", "L", "I", "F") or mode.startswith("I;16"):
+                raise ValueError(f"{path} is grayscale (mode {mode}); colour transfer needs an RGB image")
+            if mode == "CMYK":
+                rgb = _cmyk_to_rgb(im)
+            else:
+                rgb = im.convert("RGB")
+            arr = np.asarray(rgb)
+    except UnidentifiedImageError as exc:
+        raise ValueError(f"{path} is not an image Pillow can read (corrupt or unknown format)") from exc
+    except (OSError, SyntaxError) as exc:  # truncated or damaged data
+        raise ValueError(f"could not read image {path}: {exc}") from exc
+    if fmt == "TIFF":
+        # Pillow keeps the top 8 bits of a 16-bit RGB file; tifffile keeps all 16.
+        import tifffile
+
+        full = tifffile.imread(path)
+        if full.dtype == np.uint16 and full.ndim == 3 and full.shape[2] == 3:
+            arr = (full.astype(np.float64) / 65535.0).astype(np.float32)
+    if orientation in _ORIENT:
+        arr = np.ascontiguousarray(_ORIENT[orientation](arr))
+    return arr
+
+
+def _cmyk_to_rgb(im):
+    """CMYK Pillow image -> RGB, through its ICC profile when it embeds one."""
+    icc = im.info.get("icc_profile")
+    if icc:
+        import io
+
+        from PIL import ImageCms
+
+        try:
+            src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            return ImageCms.profileToProfile(im, src, ImageCms.createProfile("sRGB"), outputMode="RGB")
+        except (ImageCms.PyCMSError, OSError):
+            pass  # a broken profile: fall back to the plain formula below
+    return im.convert("RGB")
 
 
 def _load_bundled(name: str) -> np.ndarray:
@@ -138,6 +228,8 @@ def _load_bundled(name: str) -> np.ndarray:
             return matplotlib.image.imread(fh, format="jpg")
     import skimage.data
 
+    if name == "motorcycle":
+        return skimage.data.stereo_motorcycle()[0]  # the left view of the stereo pair
     return getattr(skimage.data, name)()
 
 

@@ -119,3 +119,24 @@ def scaling_plot(table, column: str = "cpu_seconds", ylabel: str = "CPU seconds 
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def paired_differences(table, measure: str, rows, regrain: bool = True, ax=None):
+    """Per-pair difference (row − ours) of ``measure``, one line of dots per row (same regrain setting).
+
+    Dots right of zero: the row is higher than ours on that pair. Each dot is one photo pair.
+    """
+    fig = None
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5.6, 0.45 * len(rows) + 1.2))
+    ours = table[(table.row == "ours") & (table.regrain == regrain)].set_index("pair")[measure]
+    for k, row in enumerate(rows):
+        sub = table[(table.row == row) & (table.regrain == (regrain if row != "identity" else False))]
+        d = sub.set_index("pair")[measure] - ours
+        ax.scatter(d.to_numpy(), np.full(len(d), k), s=18, alpha=0.8)
+    ax.axvline(0, color="k", lw=0.8)
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels(rows, fontsize=8)
+    ax.set_xlabel(f"{measure}: row − ours (per photo pair)")
+    ax.grid(True, axis="x", alpha=0.3)
+    return fig or ax.figure

@@ -133,6 +133,78 @@ def hard_matching(target_super_features, reference_super_features, centering: st
     return a
 
 
+def colour_statistics(image, labels) -> torch.Tensor:
+    """Hand-crafted super-features: mean and standard deviation of L*, a*, b* per superpixel, (N, 6).
+
+    The weight-free descriptor of the Giraud-style baseline: what a superpixel looks like
+    in colour, with no CNN. Each column is standardised within its image (zero mean, unit
+    spread over the image's superpixels), so a target and a reference of different
+    palettes are compared by where a superpixel sits in its own image's distribution
+    (darkest, most saturated...), as Reinhard's transfer does globally.
+
+    Parameters
+    ----------
+    image : ndarray (H, W, 3) float RGB in [0, 1]
+    labels : (H, W) int, 0..N-1
+
+    Returns
+    -------
+    tensor (N, 6) float32: [mean L, mean a, mean b, std L, std a, std b], standardised per column.
+    """
+    from skimage.color import rgb2lab
+
+    img = np.asarray(image.cpu() if torch.is_tensor(image) else image, dtype=np.float64)
+    lab = torch.from_numpy(rgb2lab(img).astype(np.float32))
+    lab_t = _labels_tensor(labels, "cpu")
+    mean = super_features(lab, lab_t)
+    sq = super_features(lab * lab, lab_t)
+    std = (sq - mean * mean).clamp_min(0).sqrt()
+    stats = torch.cat([mean, std], 1)
+    return (stats - stats.mean(0)) / stats.std(0).clamp_min(1e-6)
+
+
+def constrained_matching(target_super_features, reference_super_features, capacity: float = 2.0) -> torch.Tensor:
+    """One-hot matching where each reference superpixel may be used a bounded number of times.
+
+    In the spirit of Giraud et al. (ICIP 2017), whose superpixel matching limits how often
+    one reference superpixel is selected so that the result uses the reference's whole
+    palette rather than its single best match. Solved exactly as a linear assignment
+    (scipy's `linear_sum_assignment`) between target superpixels and ``k`` copies of each
+    reference superpixel, ``k = ceil(capacity * N_T / N_R)``, minimising the total
+    Euclidean distance between super-features. Giraud et al. use an approximate
+    nearest-neighbour search (PatchMatch) over neighbourhood descriptors; this is the
+    exact version of the constraint on whole-superpixel descriptors.
+
+    Parameters
+    ----------
+    target_super_features : (N_T, C); reference_super_features : (N_R, C)
+    capacity : float >= 1
+        How many times its fair share (N_T / N_R) a reference superpixel may be chosen;
+        large values tend to plain nearest-neighbour matching.
+
+    Returns
+    -------
+    tensor (N_T, N_R): one 1 per row; column sums at most ``ceil(capacity * N_T / N_R)``.
+    """
+    from scipy.optimize import linear_sum_assignment
+    from scipy.spatial.distance import cdist
+
+    if not (math.isfinite(capacity) and capacity >= 1):
+        raise ValueError(f"capacity must be a finite number >= 1, got {capacity!r}")
+    ft = torch.as_tensor(target_super_features).float()
+    fr = torch.as_tensor(reference_super_features).float()
+    if ft.ndim != 2 or fr.ndim != 2 or ft.shape[1] != fr.shape[1]:
+        raise ValueError(f"super-features must be (N_T, C) and (N_R, C) with the same C, got "
+                         f"{tuple(ft.shape)} and {tuple(fr.shape)}")
+    n_t, n_r = ft.shape[0], fr.shape[0]
+    copies = max(1, math.ceil(capacity * n_t / n_r))
+    cost = cdist(ft.cpu().numpy().astype(np.float64), fr.cpu().numpy().astype(np.float64))
+    rows, cols = linear_sum_assignment(np.tile(cost, (1, copies)))
+    a = torch.zeros(n_t, n_r, device=ft.device)
+    a[torch.from_numpy(rows).to(ft.device), torch.from_numpy(cols % n_r).to(ft.device)] = 1.0
+    return a
+
+
 def superpixel_stats(image, labels) -> dict:
     """Position/colour centroids and covariances of each superpixel (Eqs. 5-6).
 
@@ -231,6 +303,27 @@ def _inverse_covariances(stats, delta_s: float, delta_c: float, eps_pos: float, 
     return inv_pos, inv_col
 
 
+def _monomials(x: torch.Tensor) -> torch.Tensor:
+    """[x_i x_j for i <= j, x_i, 1] of each row of x (b, d): (b, d(d+1)/2 + d + 1)."""
+    d = x.shape[1]
+    iu = torch.triu_indices(d, d)
+    quad = x[:, iu[0]] * x[:, iu[1]]
+    return torch.cat([quad, x, torch.ones_like(x[:, :1])], 1)
+
+
+def _quadratic_coefficients(precision: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
+    """Coefficients c_k with `_monomials(x) @ c_k = (x - μ_k)ᵀ P_k (x - μ_k)`: (N, d(d+1)/2 + d + 1)."""
+    d = mean.shape[1]
+    iu = torch.triu_indices(d, d)
+    sym = precision + precision.transpose(1, 2)
+    quad = torch.where(iu[0] == iu[1], precision[:, iu[0], iu[1]], sym[:, iu[0], iu[1]])
+    p_mu = torch.einsum("nij,nj->ni", precision, mean)
+    p_mu_t = torch.einsum("nij,ni->nj", precision, mean)
+    lin = -(p_mu + p_mu_t)
+    const = torch.einsum("ni,ni->n", mean, p_mu)[:, None]
+    return torch.cat([quad, lin, const], 1)
+
+
 def fuse_colors(target, labels, superpixel_colors, *, delta_s: float = 10.0, delta_c: float = 0.1,
                 sigma_g: float = 1.0, neighbourhood: str | int = "adjacent", eps_pos: float = 1.0,
                 eps_col: float = 1e-4, chunk: int = 1 << 16) -> torch.Tensor:
@@ -278,25 +371,34 @@ def fuse_colors(target, labels, superpixel_colors, *, delta_s: float = 10.0, del
         nbrs = adjacency_neighbours(lab.cpu(), 1).to(device)
     elif neighbourhood != "all":
         raise ValueError(f"neighbourhood must be 'adjacent', 'all' or a number of rings, got {neighbourhood!r}")
-    n_sp = colors.shape[0]
     out = torch.empty(h * w, 3, device=device)
-    step = chunk if neighbourhood != "all" else max(1, chunk // max(1, n_sp // 16))
+    if neighbourhood == "all":
+        # Every pixel meets every superpixel, so expand each quadratic form
+        # (x - μ)ᵀ P (x - μ) = Σ P_ij x_i x_j - 2 Σ (Pμ)_i x_i + μᵀPμ into one matrix product of
+        # pixel monomials with per-superpixel coefficients (float64: the colour precisions
+        # are large, and the expansion subtracts nearly equal terms).
+        pos = torch.stack([rows, cols], 1).double()
+        coef_pos = _quadratic_coefficients(inv_pos.double(), stats["pos_mean"].double())
+        coef_col = _quadratic_coefficients(inv_col.double(), stats["col_mean"].double())
+        # About a million weights per block keeps the block in cache.
+        step = max(64, min(chunk, (1 << 20) // max(1, colors.shape[0])))
+        for s in range(0, h * w, step):
+            e = min(s + step, h * w)
+            q = _monomials(pos[s:e]) @ coef_pos.T + _monomials(pix_col[s:e].double()) @ coef_col.T
+            weight = torch.softmax(-q / sigma_g, dim=1)
+            out[s:e] = (weight @ colors.double()).float()
+        return out.reshape(h, w, 3)
+    step = chunk
     for s in range(0, h * w, step):
         e = min(s + step, h * w)
-        if neighbourhood != "all":
-            idx = nbrs[flat_lab[s:e]]                      # (b, K) with -1 padding
-            valid = idx >= 0
-            idx = idx.clamp_min(0)
-        else:
-            idx = torch.arange(n_sp, device=device).expand(e - s, n_sp)
-            valid = None
+        idx = nbrs[flat_lab[s:e]]                      # (b, K) with -1 padding
+        valid = idx >= 0
+        idx = idx.clamp_min(0)
         dpos = torch.stack([rows[s:e], cols[s:e]], 1)[:, None, :] - stats["pos_mean"][idx]   # (b, K, 2)
         dcol = pix_col[s:e, None, :] - stats["col_mean"][idx]                                # (b, K, 3)
         q = torch.einsum("bki,bkij,bkj->bk", dpos, inv_pos[idx], dpos)
         q = q + torch.einsum("bki,bkij,bkj->bk", dcol, inv_col[idx], dcol)
-        logit = -q / sigma_g
-        if valid is not None:
-            logit = logit.masked_fill(~valid, float("-inf"))
+        logit = (-q / sigma_g).masked_fill(~valid, float("-inf"))
         # Normalising in the log domain is exact for the ratio of Eq. 3 and avoids the
         # underflow that a narrow colour covariance (delta_c = 0.1) causes in exp(-q).
         weight = torch.softmax(logit, dim=1)

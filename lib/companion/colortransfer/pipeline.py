@@ -37,7 +37,8 @@ def _sync(device: torch.device):
 def transfer(target, reference, *, features: str = "efficientnet", depth: str = "shallow",
              weights_path: str | None = None, tau: float = 0.02, segments_factor: float = 3.0,
              n_segments: int | None = None, delta_s: float = 10.0, delta_c: float = 0.1, sigma_g: float = 1.0,
-             attention: str = "soft", centering: str = "image", neighbourhood: str | int = "adjacent",
+             attention: str = "soft", capacity: float = 2.0, centering: str = "image",
+             neighbourhood: str | int = "adjacent",
              regrain: bool = True, regrain_smoothness: float = 30.0, device: str = "cpu",
              return_details: bool = False):
     """Transfer the colours of ``reference`` onto ``target`` (the paper's full pipeline).
@@ -46,7 +47,10 @@ def transfer(target, reference, *, features: str = "efficientnet", depth: str = 
     ----------
     target, reference : ndarray (H, W, 3), uint8 or float in [0, 1]; sizes may differ.
         Grayscale, RGBA, sides < 16 px and non-finite values raise ValueError.
-    features : {"efficientnet", "efficientnet-random", "vgg19", "handcrafted"}
+    features : {"efficientnet", "efficientnet-random", "vgg19", "handcrafted", "colour-stats"}
+        A CNN or hand-crafted per-pixel extractor averaged over superpixels, or
+        "colour-stats": mean and std of L*a*b* per superpixel, standardised per image
+        (`matching.colour_statistics`, no per-pixel features).
     depth : {"shallow", "deep"}
         Which layers of the CNN (the paper: first layers).
     tau : float
@@ -55,8 +59,12 @@ def transfer(target, reference, *, features: str = "efficientnet", depth: str = 
         SLIC superpixels = factor * sqrt(n) (paper 3); ``n_segments`` overrides.
     delta_s, delta_c, sigma_g : float
         Fusion covariance scales (paper 10, 0.1) and Eq. 5's σ_g (unspecified; 1).
-    attention : {"soft", "hard"}
-        "soft": Eq. 1; "hard": one-hot nearest super-feature (no attention, Giraud-style).
+    attention : {"soft", "hard", "constrained"}
+        "soft": Eq. 1; "hard": one-hot argmax of Eq. 2's correlation (the τ → 0 limit);
+        "constrained": one-hot assignment in which each reference superpixel is used at most
+        ``ceil(capacity·N_T/N_R)`` times (Giraud-style, `matching.constrained_matching`).
+    capacity : float
+        For "constrained": times its fair share a reference superpixel may be chosen.
     neighbourhood : {"adjacent", "all"} or int
         Fusion sum over adjacent target superpixels, over k rings of them, or over all
         (exact Eq. 4, O(n^1.5): small images).
@@ -82,8 +90,8 @@ def transfer(target, reference, *, features: str = "efficientnet", depth: str = 
     t_img = as_rgb_float(target, "target")
     r_img = as_rgb_float(reference, "reference")
     dev = select_device(device)
-    if attention not in ("soft", "hard"):
-        raise ValueError(f"attention must be 'soft' or 'hard', got {attention!r}")
+    if attention not in ("soft", "hard", "constrained"):
+        raise ValueError(f"attention must be 'soft', 'hard' or 'constrained', got {attention!r}")
     seconds = {}
 
     t0 = time.perf_counter()
@@ -92,19 +100,30 @@ def transfer(target, reference, *, features: str = "efficientnet", depth: str = 
     seconds["superpixels"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    extractor = cached_extractor(features, depth, weights_path, str(dev))
-    f_t, f_r = extractor(t_img), extractor(r_img)
-    _sync(dev)
-    seconds["features"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
     t_lab_d, r_lab_d = torch.from_numpy(t_lab).to(dev), torch.from_numpy(r_lab).to(dev)
-    sf_t, sf_r = matching.super_features(f_t, t_lab_d), matching.super_features(f_r, r_lab_d)
-    del f_t, f_r  # the full-resolution maps are the largest objects; free them early
+    if features == "colour-stats":
+        # Hand-crafted super-features computed per superpixel directly: no per-pixel map.
+        sf_t = matching.colour_statistics(t_img, t_lab).to(dev)
+        sf_r = matching.colour_statistics(r_img, r_lab).to(dev)
+        channels = sf_t.shape[1]
+        _sync(dev)
+        seconds["features"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+    else:
+        extractor = cached_extractor(features, depth, weights_path, str(dev))
+        channels = extractor.channels
+        f_t, f_r = extractor(t_img), extractor(r_img)
+        _sync(dev)
+        seconds["features"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        sf_t, sf_r = matching.super_features(f_t, t_lab_d), matching.super_features(f_r, r_lab_d)
+        del f_t, f_r  # the full-resolution maps are the largest objects; free them early
     if attention == "soft":
         a = matching.attention_map(sf_t, sf_r, tau, centering)
-    else:
+    elif attention == "hard":
         a = matching.hard_matching(sf_t, sf_r, centering)
+    else:
+        a = matching.constrained_matching(sf_t, sf_r, capacity)
     ref_colors = matching.mean_colors(torch.from_numpy(r_img).to(dev), r_lab_d)
     sp_colors = matching.direct_matching(a, ref_colors)
     _sync(dev)
@@ -126,7 +145,7 @@ def transfer(target, reference, *, features: str = "efficientnet", depth: str = 
         target_labels=t_lab, reference_labels=r_lab, target_super_features=sf_t.cpu(),
         reference_super_features=sf_r.cpu(), attention=a.cpu(), superpixel_colors=sp_colors.cpu(),
         direct=matching.paint_superpixels(sp_colors.cpu(), t_lab), fused=fused, seconds=seconds,
-        device=str(dev), channels=extractor.channels,
+        device=str(dev), channels=channels,
     )
     return result, details
 
@@ -140,14 +159,14 @@ def main(argv=None) -> int:
     p.add_argument("--device", default="auto")
     p.add_argument("--max-side", type=int, default=None, help="downscale inputs so the longer side is at most this")
     p.add_argument("--features", default="efficientnet",
-                   choices=["efficientnet", "efficientnet-random", "vgg19", "handcrafted"])
+                   choices=["efficientnet", "efficientnet-random", "vgg19", "handcrafted", "colour-stats"])
     p.add_argument("--depth", default="shallow", choices=["shallow", "deep"])
     p.add_argument("--weights", default=None, help="local weights file (VGG-19 state dict for --features vgg19)")
     p.add_argument("--tau", type=float, default=0.02)
     p.add_argument("--segments-factor", type=float, default=3.0)
     p.add_argument("--delta-s", type=float, default=10.0)
     p.add_argument("--delta-c", type=float, default=0.1)
-    p.add_argument("--attention", default="soft", choices=["soft", "hard"])
+    p.add_argument("--attention", default="soft", choices=["soft", "hard", "constrained"])
     p.add_argument("--no-regrain", action="store_true")
     args = p.parse_args(argv)
 

@@ -16,7 +16,7 @@ def test_measures_of_identical_images_are_ideal_and_of_different_ones_are_not():
 
 
 def test_evaluate_pairs_runs_every_method_and_is_deterministic():
-    methods = ("reinhard", "pitie_idt", "histogram", "ours_no_attention", "ours")
+    methods = ("reinhard", "pitie_idt", "histogram", "ours_hard_argmax", "ours")
     a, images = evaluate_pairs(pairs(1), methods, max_side=32, keep_images=True, features="handcrafted")
     b, _ = evaluate_pairs(pairs(1), methods, max_side=32, features="handcrafted")
     assert list(a.method) == list(methods)
@@ -33,3 +33,70 @@ def test_ablation_rows_and_zero_difference_at_the_paper_setting():
     assert len(table) == 2
     assert table.loc[table.value == "0.02", "diff_from_paper"].item() == 0.0
     assert table.loc[table.value == "0.1", "diff_from_paper"].item() > 0.0
+
+
+def test_fast_sliced_wasserstein_equals_the_metrics_module():
+    from companion.colortransfer.evaluate import sliced_wasserstein
+    from companion.metrics import color as cm
+
+    t, r = load_pair(PAIRS[0], max_side=128)
+    assert sliced_wasserstein(t, r, seed=3) == pytest.approx(cm.sliced_wasserstein(t, r, seed=3), rel=1e-9)
+    t, r = load_pair(PAIRS[0], max_side=32)  # under 5,000 pixels: the module's own path
+    assert sliced_wasserstein(t, r) == pytest.approx(cm.sliced_wasserstein(t, r), rel=1e-12)
+
+
+def test_consistency_measures_see_colour_changes_inside_flat_regions():
+    from companion.colortransfer.evaluate import flat_chroma_edges, segment_chroma_spread
+
+    flat = np.full((40, 40, 3), 0.5, np.float32)
+    one_region = np.zeros((40, 40), int)
+    assert segment_chroma_spread(flat, one_region) == pytest.approx(0, abs=1e-6)
+    split = flat.copy()
+    split[:, 20:] = (0.6, 0.4, 0.5)  # a colour step the flat target does not have
+    assert segment_chroma_spread(split, one_region) > 3
+    halves = np.where(np.arange(40)[None, :] < 20, 0, 1).repeat(40, 0)
+    assert segment_chroma_spread(split, halves) == pytest.approx(0, abs=1e-4)  # uniform inside each region
+    assert flat_chroma_edges(flat, flat) == pytest.approx(0, abs=1e-9)
+    assert flat_chroma_edges(split, flat) > 0.5
+    # The same colour step where the target has a luminance edge is not counted.
+    edged = flat.copy()
+    edged[:, 20:] = 0.9
+    assert flat_chroma_edges(split, edged) < 0.1 * flat_chroma_edges(split, flat)
+
+
+def test_contribution_table_rows_regrain_and_paired_tests():
+    from companion.colortransfer.evaluate import ablation_summary, contribution_table, paired_test
+
+    rows = ("ours", "deep_hard_argmax", "stats_constrained", "reinhard", "identity")
+    table, images = contribution_table(pairs(2), rows, max_side=32, features="handcrafted", keep_images=True)
+    assert len(table) == 2 * (2 * 4 + 1)
+    ours = table[table.row == "ours"]
+    assert (ours.diff_from_ours == 0).all() and set(ours.regrain) == {True, False}
+    assert table[(table.row == "identity")].ssim_L.min() == pytest.approx(1.0)
+    name = PAIRS[0].name
+    assert not np.array_equal(images[(name, "ours", True)], images[(name, "ours", False)])
+    again, _ = contribution_table(pairs(2), rows, max_side=32, features="handcrafted")
+    cols = ["swd_lab", "ssim_L", "segment_chroma_spread", "flat_chroma_edges", "diff_from_ours"]
+    np.testing.assert_array_equal(table[cols].to_numpy(), again[cols].to_numpy())
+    summary = ablation_summary(table)
+    assert ("stats_constrained", True) in summary.index and ("identity", False) in summary.index
+    assert summary.loc[("reinhard", False), "ssim_L: ours better"].endswith("/2")
+    with pytest.raises(ValueError, match="'ours' row"):
+        contribution_table(pairs(1), ("reinhard",), max_side=32)
+
+
+def test_paired_test_counts_and_wilcoxon_p():
+    import pandas as pd
+    from scipy.stats import wilcoxon
+
+    from companion.colortransfer.evaluate import paired_test
+
+    ours = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    other = [1.5, 2.5, 2.0, 5.0, 6.5, 7.0]
+    table = pd.DataFrame([dict(pair=f"p{i}", row=r, regrain=True, m=v) for r, vals in (("ours", ours), ("x", other))
+                          for i, v in enumerate(vals)])
+    got = paired_test(table, "m", "x", True)
+    d = np.subtract(other, ours)
+    assert got["n"] == 6 and got["row_higher"] == 5 and got["row_lower"] == 1
+    assert got["p"] == pytest.approx(wilcoxon(d).pvalue)
+    assert got["mean_diff"] == pytest.approx(d.mean())

@@ -181,3 +181,46 @@ def test_pixel_attention_streaming_matches_dense_softmax():
     got = matching.pixel_attention_colors(ft, fr, ref, tau=0.1, chunk=8)
     a = matching.attention_map(ft.reshape(-1, 4), fr.reshape(-1, 4), tau=0.1)
     torch.testing.assert_close(got.reshape(-1, 3), a @ ref.reshape(-1, 3), rtol=1e-4, atol=1e-5)
+
+
+def test_constrained_matching_respects_capacity_and_tends_to_nearest_neighbour():
+    from scipy.spatial.distance import cdist
+
+    g = torch.Generator().manual_seed(3)
+    ft, fr = torch.randn(30, 4, generator=g), torch.randn(10, 4, generator=g)
+    # Every target superpixel close to reference 0: unconstrained, all would pick it.
+    ft = ft * 0.1 + fr[0]
+    a = matching.constrained_matching(ft, fr, capacity=1.0)
+    assert a.shape == (30, 10) and torch.equal(a.sum(1), torch.ones(30))
+    assert a.sum(0).max() <= 3  # ceil(1.0 * 30 / 10)
+    assert a.sum(0).min() >= 1 and int((a.argmax(1) == 0).sum()) == 3
+    free = matching.constrained_matching(ft, fr, capacity=100.0)
+    nearest = cdist(ft.numpy(), fr.numpy()).argmin(1)
+    np.testing.assert_array_equal(free.argmax(1).numpy(), nearest)
+    with pytest.raises(ValueError, match="capacity"):
+        matching.constrained_matching(ft, fr, capacity=0.5)
+
+
+def test_colour_statistics_are_lab_means_and_spreads_standardised_per_image():
+    from skimage.color import rgb2lab
+
+    rng = np.random.default_rng(4)
+    img = rng.uniform(size=(12, 10, 3))
+    labels = _random_labels(12, 10, 6, 5)
+    got = matching.colour_statistics(img, labels).numpy()
+    lab = rgb2lab(img)
+    raw = np.array([np.r_[lab[labels == k].mean(0), lab[labels == k].std(0)] for k in range(6)])
+    want = (raw - raw.mean(0)) / raw.std(0, ddof=1)
+    np.testing.assert_allclose(got, want, atol=1e-3)
+
+
+def test_transfer_with_colour_statistics_and_constrained_matching():
+    from companion.colortransfer.data import load_image
+    from companion.colortransfer.pipeline import transfer
+
+    t, r = load_image("coffee", max_side=48), load_image("rocket", max_side=40)
+    out, det = transfer(t, r, features="colour-stats", attention="constrained", regrain=False, return_details=True)
+    assert out.shape == t.shape and det["channels"] == 6
+    a = det["attention"]
+    assert torch.equal(a.sum(1), torch.ones(a.shape[0]))
+    assert a.sum(0).max() <= np.ceil(2.0 * a.shape[0] / a.shape[1])

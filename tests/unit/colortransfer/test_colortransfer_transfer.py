@@ -107,7 +107,7 @@ def test_unknown_options_raise():
         from companion.colortransfer.models import build_extractor
 
         build_extractor("resnet")
-    with pytest.raises(ValueError, match="neither a bundled"):
+    with pytest.raises(FileNotFoundError, match="neither a bundled"):
         load_image("/no/such/image.png")
 
 

@@ -1,0 +1,152 @@
+"""The chapter's "training": the paper trains nothing, so this runs the method and its ablation.
+
+    python -m companion.colortransfer.train --profile default --device cpu
+
+reads ``notebooks/colortransfer/profiles.yml`` (the ``05-evaluation`` settings of the
+profile), runs every row of `evaluate.CONTRIBUTION_ROWS` on the photo pairs with and
+without the regrain (`evaluate.contribution_table`), and prints the ablation table, the
+claims table and what the run cost. The table is cached under ``--out`` keyed by the
+configuration, so the ablation and evaluation notebooks share one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import pandas as pd
+
+# Bump when a change to the pipeline or the measures makes cached tables stale.
+CACHE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """What one run of the contribution ablation depends on (names as in profiles.yml)."""
+
+    max_side: int = 256
+    contribution_pairs: int = 12
+    features: str = "efficientnet"
+    seed: int = 0
+    cpu_threads: int = 1
+    regrain_smoothness: float = 30.0
+
+    @classmethod
+    def from_params(cls, params: dict) -> "TrainConfig":
+        """Build from a dict of profile parameters; unknown keys raise ValueError naming them."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(params) - known)
+        if unknown:
+            raise ValueError(f"unknown TrainConfig parameter(s) {unknown}; known: {sorted(known)}")
+        from companion.colortransfer.data import PAIRS
+
+        config = cls(**params)
+        if not 1 <= config.contribution_pairs <= len(PAIRS):
+            raise ValueError(f"contribution_pairs must be between 1 and {len(PAIRS)}, got {config.contribution_pairs}")
+        return config
+
+    def key(self) -> str:
+        text = json.dumps({**asdict(self), "version": CACHE_VERSION}, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+@dataclass
+class Run:
+    """A finished run: the per-(pair, row, regrain) table and what it cost."""
+
+    table: pd.DataFrame
+    seconds: float
+    load_average: tuple
+    device: str
+    cached: bool
+
+    @property
+    def seconds_per_pair(self) -> float:
+        return self.seconds / self.table.pair.nunique()
+
+
+def train_or_load(config: TrainConfig, data=None, cache_dir=None, *, device: str = "cpu", log=None) -> Run:
+    """Run (or load from ``cache_dir``) the contribution ablation on ``data``.
+
+    Parameters
+    ----------
+    config : TrainConfig
+    data : list of `data.Pair`, optional
+        Default: the first ``config.contribution_pairs`` curated pairs.
+    cache_dir : path, optional
+        Where the table is kept (``contribution-<config key>.pkl``); None: never cached.
+    device : torch device for features, attention and fusion.
+    """
+    import torch
+
+    from companion.colortransfer.data import pairs
+    from companion.colortransfer.evaluate import contribution_table
+    from companion.core import select_device
+
+    data = list(data) if data is not None else pairs(config.contribution_pairs)
+    names = [p.name for p in data]
+    path = None
+    if cache_dir is not None:
+        tag = hashlib.sha256(json.dumps(names).encode()).hexdigest()[:8]
+        path = Path(cache_dir) / f"contribution-{config.key()}-{tag}.pkl"
+        if path.is_file():
+            stored = pd.read_pickle(path)
+            return Run(stored["table"], stored["seconds"], tuple(stored["load_average"]), stored["device"], True)
+    if config.cpu_threads:
+        torch.set_num_threads(config.cpu_threads)
+    dev = select_device(device)
+    load = os.getloadavg()
+    t0 = time.perf_counter()
+    table, _ = contribution_table(data, max_side=config.max_side, seed=config.seed, device=dev,
+                                  features=config.features, regrain_smoothness=config.regrain_smoothness, log=log)
+    run = Run(table, time.perf_counter() - t0, load, str(dev), False)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        pd.to_pickle({"table": table, "seconds": run.seconds, "load_average": list(load), "device": run.device}, tmp)
+        tmp.replace(path)
+    return run
+
+
+def profile_config(profile: str, notebook: str = "05-evaluation") -> TrainConfig:
+    """The TrainConfig of ``profile`` as the ``notebook`` of profiles.yml sets it."""
+    from companion.book.profiles import resolve
+
+    params = resolve("colortransfer", notebook, profile)
+    known = {f.name for f in fields(TrainConfig)}
+    return TrainConfig.from_params({k: v for k, v in params.items() if k in known})
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(prog="python -m companion.colortransfer.train", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--profile", default="default", choices=["smoke", "default", "full"],
+                   help="settings from notebooks/colortransfer/profiles.yml (05-evaluation)")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    p.add_argument("--out", type=Path, default=None,
+                   help="cache folder (default build/cache/colortransfer-<profile>)")
+    p.add_argument("--no-cache", action="store_true", help="run even when a cached table exists")
+    args = p.parse_args(argv)
+    from companion.book.paths import cache_dir
+    from companion.colortransfer.evaluate import ablation_summary, claims_table
+
+    config = profile_config(args.profile)
+    out = None if args.no_cache else (args.out or cache_dir(f"colortransfer-{args.profile}"))
+    run = train_or_load(config, cache_dir=out, device=args.device, log=print)
+    with pd.option_context("display.width", 200, "display.max_columns", 40):
+        print(ablation_summary(run.table).round(3).to_string())
+        print(claims_table(run.table).to_string(index=False))
+    info = {"config": asdict(config), "device": run.device, "seconds": run.seconds,
+            "seconds_per_pair": run.seconds_per_pair, "load_average_at_start": list(run.load_average),
+            "cached": run.cached}
+    print(json.dumps(info, indent=1))
+    return info
+
+
+if __name__ == "__main__":
+    main()
