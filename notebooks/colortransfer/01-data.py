@@ -16,7 +16,7 @@ device = "auto"
 max_side = 256
 features = "efficientnet"
 cpu_threads = 1
-n_pairs = 7
+n_pairs = 12
 
 # %%
 import matplotlib.pyplot as plt

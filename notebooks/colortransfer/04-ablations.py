@@ -1,15 +1,34 @@
 # %% [markdown]
-# # Ablations: the knobs the paper discusses
+# # Ablations: what the paper's contribution changes
 #
-# The paper fixes τ = 0.02, 3·sqrt(n) superpixels, the first VGG-19 layers, δs = 10 and
-# δc = 0.1, and applies the regrain; it shows the effect of τ (Fig. 4) and of attention
-# in the fusion (Fig. 5) only as pictures. Here each knob is varied alone around those
-# settings on several pairs and every result is measured: the distance of its colours
-# to the reference (sliced Wasserstein in Lab, lower = closer), the luminance structure
-# kept from the target (SSIM, higher = more kept), and how far it moved from the
-# result at the paper's settings. The method is deterministic, so the spread shown is
-# across pairs, not seeds; with a handful of pairs, differences smaller than that spread
-# are within noise.
+# The paper adds three things to Giraud et al.'s superpixel colour transfer
+# {cite}`ct-giraud2017`: **deep super-features** (CNN features averaged over superpixels),
+# an **attention map** between them (a temperature softmax, Eq. 1) and the **fusion of
+# that map** into the per-pixel colours (Eqs. 3-6); it ends with Pitié's **regrain**
+# {cite}`ct-pitie2005`. The first table below takes each of them out in turn, on the same
+# photo pairs, and measures every result with and without the regrain:
+#
+# - *features*: the chapter's CNN super-features, or hand-crafted **colour statistics**
+#   (mean and spread of L\*, a\*, b\* per superpixel, standardised within each image);
+# - *matching*: the soft attention of Eq. 1, a **hard argmax** of the same correlation (the
+#   τ → 0 limit: deep features kept, only the softmax removed), or a **capacity-constrained**
+#   one-to-few assignment in which each reference superpixel may serve at most twice its fair
+#   share of target superpixels (in the spirit of Giraud et al.'s constrained matching, the
+#   paper's Fig. 5 comparison; solved exactly with scipy's linear assignment);
+# - *fusion*: over adjacent superpixels (the chapter's default, linear cost) or over all of
+#   them (**exact Eq. 4**);
+# - *regrain* on or off, for every method, with Reinhard {cite}`ct-reinhard2001` and Pitié's
+#   IDT {cite}`ct-pitie2007` + regrain as controls, and the untouched target.
+#
+# Measures (lower is better unless said): **segment chroma spread** (chroma standard
+# deviation of the result inside regions of a Felzenszwalb segmentation of the *target*,
+# not the method's own superpixels: the paper's "spatial consistency"), **flat chroma
+# edges** (the result's chroma gradient where the target has no luminance edge: halos,
+# blotches, seams), **colourfulness** (no better direction: the paper expects "opaque"
+# results), luminance **SSIM** to the target (higher keeps more structure; the identity
+# scores 1) and the **sliced Wasserstein** distance to the reference's colours. The method
+# is deterministic: the spread is across photo pairs, and each row is compared with ours
+# pair by pair (Wilcoxon signed-rank test and win counts).
 
 # %% tags=["parameters"]
 profile = "default"
@@ -19,6 +38,7 @@ max_side = 256
 features = "efficientnet"
 cpu_threads = 1
 n_pairs = 3
+contribution_pairs = 12
 
 # %%
 import matplotlib.pyplot as plt
@@ -26,35 +46,119 @@ import pandas as pd
 import torch
 
 from companion.book import record
+from companion.book.paths import cache_dir
+from companion.colortransfer import figures
 from companion.colortransfer.data import pairs
-from companion.colortransfer.evaluate import ABLATIONS, ablation_table
+from companion.colortransfer.evaluate import ABLATIONS, CONTRIBUTION_ROWS, ablation_summary, ablation_table
+from companion.colortransfer.train import TrainConfig, train_or_load
 from companion.core import seed_everything, select_device
 
+pd.set_option("display.max_columns", None)
+pd.set_option("display.width", 250)
 seed_everything(seed)
 if cpu_threads:
     torch.set_num_threads(cpu_threads)
 dev = select_device(device)
-chosen = pairs(n_pairs)
-table = ablation_table(chosen, ABLATIONS, max_side=max_side, seed=seed, device=dev, base={"features": features})
-summary = (table.groupby(["knob", "value"], sort=False)[["swd_lab", "ssim_L", "diff_from_paper", "seconds"]]
-           .agg(["mean", "std"]))
+config = TrainConfig.from_params(dict(max_side=max_side, contribution_pairs=contribution_pairs, features=features,
+                                      seed=seed, cpu_threads=cpu_threads))
+run = train_or_load(config, cache_dir=cache_dir(f"colortransfer-{profile}"), device=dev)
+table = run.table
+print(f"{table.pair.nunique()} photo pairs, longer side {max_side} px, profile {profile}; "
+      f"{'loaded from the cache' if run.cached else 'computed'}: {run.seconds:.0f} s on {run.device} "
+      f"(load average {run.load_average[0]:.1f} at the start)")
+
+# %% [markdown]
+# ## The contribution table
+# One line per method and regrain setting: its factors, the mean of each measure over the
+# pairs, and for each measure in how many pairs **ours** (same regrain setting) is better
+# ("ours better k/n"; for colourfulness "ours lower k/n") with the two-sided Wilcoxon p-value
+# of the paired difference. The identity line is compared with ours + regrain.
+
+# %%
+summary = ablation_summary(table)
 summary.round(3)
 
 # %% [markdown]
-# ## Each knob at a glance
-# Mean over pairs with the spread (one standard deviation) as error bars.
+# ## Per pair
+# Each dot is one photo pair: a row's segment chroma spread minus ours (both with the
+# regrain). Dots right of zero are pairs where ours is more uniform inside the target's
+# regions.
+
+# %%
+rows = [r for r in CONTRIBUTION_ROWS if r != "ours"]
+figures.paired_differences(table, "segment_chroma_spread", rows)
+plt.show()
+figures.paired_differences(table, "colorfulness", rows)
+plt.show()
+
+# %%
+metrics = {}
+for (row, regrain), line in summary.iterrows():
+    tag = f"{row}_{'regrain' if regrain else 'raw'}"
+    for m in ("segment_chroma_spread", "flat_chroma_edges", "colorfulness", "ssim_L", "diff_from_ours"):
+        metrics[f"{m}_{tag}"] = line[m]
+    if row != "ours":
+        metrics[f"ours_wins_spread_{tag}"] = float(line["segment_chroma_spread: ours better"].split("/")[0])
+metrics["n_contribution_pairs"] = float(table.pair.nunique())  # recorded with the knob sweep at the end
+
+# %% [markdown]
+# ## Reading the table
+# On these {glue:text}`n_contribution_pairs:.0f` pairs (profile and size in the first cell):
+#
+# - **Attention** (ours against the hard argmax of the same deep super-features): with the
+#   regrain, the segment chroma spread is {glue:text}`segment_chroma_spread_ours_regrain:.2f`
+#   for ours and {glue:text}`segment_chroma_spread_deep_hard_argmax_regrain:.2f` for the hard
+#   match (ours better on {glue:text}`ours_wins_spread_deep_hard_argmax_regrain:.0f` pairs), and
+#   the two results differ by {glue:text}`diff_from_ours_deep_hard_argmax_regrain:.3f` on average
+#   (mean absolute RGB difference, 0-1 scale). At τ = 0.02 the attention is already close to
+#   hard (the model page records how peaked its rows are), so compare this difference with
+#   those below before crediting the softmax with much.
+# - **Deep features** (colour statistics with the same soft attention): the results move by
+#   {glue:text}`diff_from_ours_stats_soft_regrain:.3f`; the Giraud-like constrained match of
+#   colour statistics by {glue:text}`diff_from_ours_stats_constrained_regrain:.3f`, with a
+#   segment chroma spread of {glue:text}`segment_chroma_spread_stats_constrained_regrain:.2f`
+#   (ours better on {glue:text}`ours_wins_spread_stats_constrained_regrain:.0f` pairs).
+# - **Fusion neighbourhood**: the exact Eq. 4 moves the result by
+#   {glue:text}`diff_from_ours_ours_exact_eq4_regrain:.3f` from the adjacent-only default.
+# - **Regrain**: without it ours has a segment chroma spread of
+#   {glue:text}`segment_chroma_spread_ours_raw:.2f` and a luminance SSIM of
+#   {glue:text}`ssim_L_ours_raw:.3f` (with it: {glue:text}`ssim_L_ours_regrain:.3f`); Reinhard +
+#   regrain reaches {glue:text}`ssim_L_reinhard_regrain:.3f`. The regrain gives every method the
+#   target's fine structure back, so SSIM differences between regrained methods are small
+#   and SSIM alone, which the identity maximises, does not rank methods.
+#
+# The consistency measures reward uniform colour inside the target's regions; a grey or
+# flat result would win them, so read them beside colourfulness and the images of the
+# qualitative page. Pairs are not fully independent (several share a photo or are the
+# same two photos swapped), so the p-values are optimistic.
+
+# %% [markdown]
+# ## The settings the paper fixes, one at a time
+# Each knob varied alone around the paper's settings, on the first `n_pairs` pairs: the
+# distance of the colours to the reference (sliced Wasserstein in Lab, lower = closer), the
+# luminance structure kept from the target (SSIM, higher = more kept), and how far the
+# result moved from the one at the paper's settings. `attention = hard` is the hard argmax
+# of the same deep super-features (not a method without attention: the fusion still uses
+# the matched colours).
+
+# %%
+chosen = pairs(n_pairs)
+sweep = ablation_table(chosen, ABLATIONS, max_side=max_side, seed=seed, device=dev, base={"features": features})
+knobs_summary = (sweep.groupby(["knob", "value"], sort=False)[["swd_lab", "ssim_L", "diff_from_paper", "seconds"]]
+                 .agg(["mean", "std"]))
+knobs_summary.round(3)
 
 # %%
 knobs = list(ABLATIONS)
 fig, axes = plt.subplots(2, len(knobs), figsize=(2.0 * len(knobs), 4.6), sharey="row")
 for k, knob in enumerate(knobs):
-    sub = summary.loc[knob]
-    for row, measure in enumerate(["swd_lab", "ssim_L"]):
-        ax = axes[row, k]
+    sub = knobs_summary.loc[knob]
+    for r, measure in enumerate(["swd_lab", "ssim_L"]):
+        ax = axes[r, k]
         ax.errorbar(range(len(sub)), sub[(measure, "mean")], yerr=sub[(measure, "std")].fillna(0), fmt="o-", capsize=3)
         ax.set_xticks(range(len(sub)))
         ax.set_xticklabels(sub.index, rotation=45, fontsize=7)
-        if row == 0:
+        if r == 0:
             ax.set_title(knob, fontsize=8)
     axes[0, 0].set_ylabel("SWD to reference (Lab)")
     axes[1, 0].set_ylabel("luminance SSIM to target")
@@ -62,35 +166,30 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# ## Reading the table
 # - **τ**: larger τ averages many reference superpixels per target superpixel, pulling
 #   colours towards the reference's mean (greyer); very small τ is a hard match.
 # - **superpixels, δs, δc**: change how local the colour assignment is.
 # - **depth / features**: which similarity drives the match; "efficientnet-random" keeps
 #   the architecture but drops the ImageNet weights, and "handcrafted" uses Lab colour
-#   and gradient statistics only.
-# - **attention hard vs soft**: hard is the τ → 0 limit (one reference superpixel per
-#   target superpixel), the no-attention, Giraud-style baseline.
-# - **neighbourhood**: the fusion sum of Eq. 4 over the adjacent superpixels (our
-#   default, linear cost), two rings of neighbours, or all target superpixels (exact,
-#   O(n^1.5)). `diff_from_paper` for "all" says how much the restriction changes the
-#   result on these pairs.
+#   and gradient statistics per pixel.
+# - **neighbourhood**: the fusion sum of Eq. 4 over adjacent superpixels (default), two
+#   rings, or all of them (exact).
 
 # %%
-means = table.groupby(["knob", "value"], sort=False)[["swd_lab", "ssim_L", "diff_from_paper"]].mean()
-metrics = {}
-for (knob, value), row in means.iterrows():
+means = sweep.groupby(["knob", "value"], sort=False)[["swd_lab", "ssim_L", "diff_from_paper"]].mean()
+knob_metrics = {}
+for (knob, value), line in means.iterrows():
     tag = f"{knob}_{value}".replace(".", "p").replace("-", "m")
-    metrics[f"swd_{tag}"] = row.swd_lab
-    metrics[f"ssim_{tag}"] = row.ssim_L
-metrics["diff_neighbourhood_all"] = means.loc[("neighbourhood", "all"), "diff_from_paper"]
-metrics["diff_no_regrain"] = means.loc[("regrain", "False"), "diff_from_paper"]
-record("colortransfer/04-ablations", metrics, profile=profile, seed=seed, device=str(dev),
-       data=f"{len(chosen)} pairs of bundled photos, longer side {max_side} px")
+    knob_metrics[f"swd_{tag}"] = line.swd_lab
+    knob_metrics[f"ssim_{tag}"] = line.ssim_L
+knob_metrics["diff_neighbourhood_all"] = means.loc[("neighbourhood", "all"), "diff_from_paper"]
+knob_metrics["diff_no_regrain"] = means.loc[("regrain", "False"), "diff_from_paper"]
+knob_metrics["n_knob_pairs"] = float(len(chosen))
+record("colortransfer/04-ablations", {**metrics, **knob_metrics}, profile=profile, seed=seed, device=str(dev),
+       data=f"{table.pair.nunique()} pairs (contribution table) and {len(chosen)} pairs (knobs) of bundled photos, "
+            f"longer side {max_side} px")
 
 # %% [markdown]
-# Restricting the fusion to adjacent superpixels moves the result by
-# {glue:text}`diff_neighbourhood_all:.3f` on average (mean absolute difference on a 0-1 scale) from
-# the exact sum over all superpixels in this run; for scale, switching the regrain off
-# changes it by {glue:text}`diff_no_regrain:.3f`. Compare both with the other knobs in the table
-# before calling the restriction harmless.
+# On the {glue:text}`n_knob_pairs:.0f` pairs of the knob sweep, restricting the fusion to adjacent superpixels moves the result by
+# {glue:text}`diff_neighbourhood_all:.3f` from the exact sum; switching the regrain off changes
+# it by {glue:text}`diff_no_regrain:.3f`.
