@@ -39,6 +39,7 @@ import pandas as pd
 import torch
 
 from companion.book import load_results, record
+from companion.book.claims import record_claims
 from companion.book.paths import cache_dir
 from companion.colortransfer.evaluate import (CONTRIBUTION_ROWS, claims_counts, claims_table, paired_tests_table)
 from companion.colortransfer.paper import REPORTED
@@ -103,6 +104,7 @@ slopes = None if cost is None else {"pixel": cost["metrics"]["slope_pixel"],
                                     "superpixel": cost["metrics"]["slope_superpixel"]}
 claims = claims_table(table, slopes)
 counts = claims_counts(claims)
+record_claims("colortransfer", claims, profile=profile)  # for the scorecard
 claims
 
 # %% [markdown]

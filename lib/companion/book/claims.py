@@ -22,11 +22,11 @@ def claims_path(chapter: str, profile: str) -> Path:
 
 
 def _verdict(value) -> str:
-    """'yes' / 'no' / the table's own words ('not testable here', ...); never a silent blank."""
+    """'yes' / 'no' / the table's own words; an empty verdict (None) reads 'not testable here'."""
     if value is True or value is False:
         return "yes" if value else "no"
     if value is None or (isinstance(value, float) and value != value):
-        raise ValueError("a claim's 'holds' is empty: write True, False or why it cannot be tested")
+        return "not testable here"
     try:  # numpy.bool_
         import numpy as np
 
@@ -48,7 +48,9 @@ def record_claims(chapter: str, table, *, profile: str) -> Path:
         if missing:
             raise ValueError(f"{chapter}: claims row {i} has no column(s) {missing} (columns: {list(COLUMNS)})")
         clean.append({c: (_verdict(row[c]) if c == "holds" else str(row[c])) for c in COLUMNS})
-    path = claims_path(chapter, profile)
+    from companion.book.registry import recording_profile
+
+    path = claims_path(chapter, recording_profile(profile))  # interactive runs stay apart, as in record()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps({"chapter": chapter, "profile": profile, "rows": clean}, indent=1))
