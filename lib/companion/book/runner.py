@@ -226,6 +226,9 @@ def execute(job: NotebookJob, kernel: str = KERNEL, timeout: float | None = None
             # leaves the partly executed copy, not nothing
             request_save_on_cell_execute=True,
             execution_timeout=timeout,
+            # the kernel's own start-up notices (ipykernel 7 warns that a local kernel talks over TCP) are not
+            # the notebook's output; errors still print
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
     except BaseException as exc:
         message = _failure_message(job, output, exc, timeout)
