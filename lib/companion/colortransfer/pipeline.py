@@ -21,17 +21,13 @@ from companion.colortransfer.baselines import regrain as regrain_fn
 from companion.colortransfer.data import as_rgb_float, load_image
 from companion.colortransfer.models import build_extractor
 from companion.core import select_device
+from companion.core.backbones import device_sync
 
 
 @lru_cache(maxsize=8)
 def cached_extractor(kind: str, depth: str, weights_path: str | None, device: str):
     """Build each extractor once per process (loading weights dominates small runs)."""
     return build_extractor(kind, depth=depth, weights_path=weights_path, device=device)
-
-
-def _sync(device: torch.device):
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def transfer(target, reference, *, features: str = "efficientnet", depth: str = "shallow",
@@ -106,14 +102,14 @@ def transfer(target, reference, *, features: str = "efficientnet", depth: str = 
         sf_t = matching.colour_statistics(t_img, t_lab).to(dev)
         sf_r = matching.colour_statistics(r_img, r_lab).to(dev)
         channels = sf_t.shape[1]
-        _sync(dev)
+        device_sync(dev)
         seconds["features"] = time.perf_counter() - t0
         t0 = time.perf_counter()
     else:
         extractor = cached_extractor(features, depth, weights_path, str(dev))
         channels = extractor.channels
         f_t, f_r = extractor(t_img), extractor(r_img)
-        _sync(dev)
+        device_sync(dev)
         seconds["features"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         sf_t, sf_r = matching.super_features(f_t, t_lab_d), matching.super_features(f_r, r_lab_d)
@@ -126,7 +122,7 @@ def transfer(target, reference, *, features: str = "efficientnet", depth: str = 
         a = matching.constrained_matching(sf_t, sf_r, capacity)
     ref_colors = matching.mean_colors(torch.from_numpy(r_img).to(dev), r_lab_d)
     sp_colors = matching.direct_matching(a, ref_colors)
-    _sync(dev)
+    device_sync(dev)
     seconds["matching"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
