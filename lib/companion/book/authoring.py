@@ -8,7 +8,7 @@ so that a review reads text, not JSON. Edit the twin, then write the notebook fr
 or, after editing the ``.ipynb`` in JupyterLab (``notebooks/jupytext.toml`` pairs the two, so Lab's save
 writes both), bring every twin up to date and check them::
 
-    python -m companion.book.authoring sync      # rewrite every twin from its notebook
+    python -m companion.book.authoring sync      # bootstrap cell first, then every twin from its notebook
     python -m companion.book.authoring check     # exit 1 naming each notebook whose twin differs
 
 Cells tagged in the script (``# %% tags=["parameters"]``) keep their tags. Cell ids are numbered by position,
@@ -66,6 +66,24 @@ def write_notebook(script: str, target: str) -> None:
     nbformat.write(nb, target)
 
 
+def ensure_bootstrap(notebook: str | Path) -> bool:
+    """Put ``BOOTSTRAP_CELL`` first among the code cells of ``notebook`` (replacing an older copy); True if changed."""
+    nb = nbformat.read(notebook, as_version=4)
+    code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    if code and nb.cells[code[0]].source == BOOTSTRAP_CELL and BOOTSTRAP_TAG in nb.cells[code[0]].metadata.get("tags", []):
+        return False
+    if code and nb.cells[code[0]].source.startswith(BOOTSTRAP_CELL.splitlines()[0]):
+        del nb.cells[code[0]]  # an older version of the cell
+    cell = nbformat.v4.new_code_cell(BOOTSTRAP_CELL, metadata={"tags": [BOOTSTRAP_TAG]})
+    first_code = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), len(nb.cells))
+    nb.cells.insert(first_code, cell)
+    for index, c in enumerate(nb.cells):
+        c.id = f"cell-{index:03d}"
+    nbformat.validate(nb)
+    nbformat.write(nb, notebook)
+    return True
+
+
 def twin_path(notebook: str | Path) -> Path:
     return Path(notebook).with_suffix(".py")
 
@@ -112,6 +130,7 @@ def main(argv: list[str]) -> int:
     if len(argv) == 1 and argv[0] in ("sync", "check"):
         if argv[0] == "sync":
             for notebook in all_notebooks():
+                ensure_bootstrap(notebook)
                 write_twin(notebook)
             print(f"wrote {len(all_notebooks())} twins")
             return 0
