@@ -25,7 +25,7 @@ import pandas as pd
 from companion.book import record
 from companion.book.registry import git_commit
 from companion.core import describe_device, select_device
-from companion.core.toy import make_toy_dataset, run_toy
+from companion.getting_started import make_toy_dataset, run_toy
 
 # %% [markdown]
 # ## The environment

@@ -362,15 +362,8 @@ pd.Series(bleu_rows, name="BLEU-4").to_frame()
 # * On raw text, "Clear." and "clear" are different tokens: tokenisation alone changes the score.
 
 # %%
-class Whitespace:
-    """rouge-score tokenizer that keeps the cleaned tokens as they are (incl. '.')."""
-
-    def tokenize(self, text):
-        return text.split()
-
-
 default_rouge = rouge_scorer.RougeScorer(["rougeL"])
-same_tokens = rouge_scorer.RougeScorer(["rougeL"], tokenizer=Whitespace())
+same_tokens = rouge_scorer.RougeScorer(["rougeL"], tokenizer=nlg.WhitespaceTokenizer())
 beta2 = 1.2 ** 2
 rouge_rows = []
 for i, (r, h) in enumerate(zip(clean_refs, clean_hyps)):

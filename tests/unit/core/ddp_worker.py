@@ -7,7 +7,7 @@ import torch.distributed as dist
 
 from companion.core import fit
 from companion.core.distributed import init_distributed, shutdown
-from companion.core.toy import ToyCNN, classification_step, make_toy_dataset
+from companion.getting_started import ToyCNN, classification_step, make_toy_dataset
 
 BATCH = 8
 

@@ -13,7 +13,7 @@ from companion.core.cache import (
     load_npz, load_torch, marker_done, read_json, source_fingerprint, write_marker,
 )
 from companion.core.checkpoint import load_checkpoint, save_checkpoint
-from companion.core.toy import ToyCNN, classification_step, make_toy_dataset
+from companion.getting_started import ToyCNN, classification_step, make_toy_dataset
 from companion.core.train import fit
 
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from companion.core import pin_threads
-from companion.core.toy import run_toy
+from companion.getting_started import run_toy
 
 
 def _weights(model):

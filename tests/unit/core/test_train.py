@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from companion.core import autocast, fit, load_checkpoint, save_checkpoint, select_device
-from companion.core.toy import ToyCNN, classification_step, make_toy_dataset, run_toy
+from companion.getting_started import ToyCNN, classification_step, make_toy_dataset, run_toy
 
 
 def _weights(model):

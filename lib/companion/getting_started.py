@@ -1,4 +1,4 @@
-"""A seconds-long training problem that exercises the whole pipeline.
+"""The getting-started chapter's model: a seconds-long training problem that exercises the whole pipeline.
 
 Rings versus discs: 2-class 16×16 images with noise and random radius. The
 getting-started notebook trains `ToyCNN` on it with `companion.core.fit`, and the
@@ -6,7 +6,7 @@ core tests use it to check determinism, checkpoint resume and DDP.
 
 Run outside Jupyter::
 
-    python -m companion.core.toy --epochs 3 --device auto
+    python -m companion.getting_started --epochs 3 --device auto
 """
 
 from __future__ import annotations
