@@ -79,6 +79,7 @@ class TrainConfig:
     momentum: float = 0.9
     weight_decay: float = 0.001
     balance: bool = True
+    flip: bool = False  # not in the paper: random vertical flips of training images (top-bottom is arbitrary)
 
     def key(self) -> str:
         """A short hash of the configuration and ``CACHE_VERSION`` (names its checkpoints)."""
@@ -143,11 +144,27 @@ def strategy_indices(data: MammoData, strategy: str) -> dict[str, np.ndarray]:
     return {"train": data.indices(datasets, "train"), "test": data.indices(datasets, "test")}
 
 
+def flip_vertical(images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Flip each image of a batch [B, C, H, W] top-to-bottom with probability 1/2 (the augmentation).
+
+    A mammogram's top and bottom carry no label information (CC views are symmetric about the
+    nipple line, MLO views keep the muscle at the chest wall), so the flip keeps the class.
+    """
+    flip = torch.rand(images.shape[0], generator=generator, device=images.device) < 0.5
+    return torch.where(flip.view(-1, 1, 1, 1), images.flip(-2), images)
+
+
 def classification_step(model: nn.Module, batch) -> dict[str, torch.Tensor]:
     images, targets = batch
     logits = model(images.contiguous(memory_format=torch.channels_last))
     return {"loss": softmax_cross_entropy(logits, targets),
             "accuracy": (logits.argmax(1) == targets).float().mean()}
+
+
+def flipping_step(model: nn.Module, batch) -> dict[str, torch.Tensor]:
+    """`classification_step` on randomly flipped images (`flip_vertical`; torch's seeded generator)."""
+    images, targets = batch
+    return classification_step(model, (flip_vertical(images) if model.training else images, targets))
 
 
 @torch.no_grad()
@@ -237,7 +254,7 @@ def train_model(data: MammoData, scenario: str, train_index: np.ndarray, config:
     optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
                                 weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=config.lr_step_iterations, gamma=0.1)
-    result = fit(model, classification_step, dataset, optimizer=optimizer, epochs=config.epochs,
+    result = fit(model, flipping_step if config.flip else classification_step, dataset, optimizer=optimizer, epochs=config.epochs,
                  batch_size=config.batch_size, seed=seed, device=device, scheduler=scheduler,
                  scheduler_interval="iteration", evaluate=evaluate, checkpoint_path=checkpoint_path,
                  description=description)
@@ -335,11 +352,12 @@ def train_fold(data: MammoData, strategy: str, scenario: str, config: TrainConfi
 
 def book_config(*, backbone: str, batch_norm: bool, alexnet_weights: str, width: float, fc_features: int,
                 dropout: float, input_size: int, epochs: int, batch_size: int, lr: float,
-                lr_step_iterations: int) -> TrainConfig:
+                lr_step_iterations: int, flip: bool = False) -> TrainConfig:
     """The `TrainConfig` of a notebook's parameters (an empty ``alexnet_weights`` means random init)."""
     return TrainConfig(backbone=backbone, batch_norm=batch_norm, alexnet_weights=alexnet_weights or None,
                        width=width, fc_features=fc_features, dropout=dropout, input_size=input_size, epochs=epochs,
-                       batch_size=batch_size, lr=lr, lr_step_iterations=lr_step_iterations)
+                       batch_size=batch_size, lr=lr, lr_step_iterations=lr_step_iterations,
+                       flip=flip)
 
 
 def book_data(profile: str, seed: int, *, manifest: str = "", n_ffdm: int, n_ddsm: int, n_interval: int,
@@ -349,13 +367,13 @@ def book_data(profile: str, seed: int, *, manifest: str = "", n_ffdm: int, n_dds
     Returns ``(MammoData, description)``; the description names the data for `record`.
     """
     from companion.book.paths import data_dir
-    from companion.mammography.data import make_synthetic_dataset
+    from companion.mammography.synthetic import make_synthetic
 
     root = data_dir("mammography", profile)
     if manifest:
         path, description = Path(manifest), f"manifest {manifest}"
     else:
-        path = make_synthetic_dataset(root / f"synthetic-seed{seed}", n_ffdm=n_ffdm, n_ddsm=n_ddsm,
+        path = make_synthetic(root / f"synthetic-seed{seed}", n_ffdm=n_ffdm, n_ddsm=n_ddsm,
                                       n_interval=n_interval, image_size=image_size, seed=seed)
         description = (f"synthetic phantoms: {n_ffdm} FFDM + {n_ddsm} DDSM patients, {n_interval} interval "
                        f"cancers, {image_size} px, resampled to {input_size} px")
@@ -395,11 +413,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> dict:
     args = _parser().parse_args(argv)
-    from companion.mammography.data import SCENARIOS, make_synthetic_dataset
+    from companion.mammography.data import SCENARIOS
+    from companion.mammography.synthetic import make_synthetic
     from companion.mammography.evaluate import summarize_run
 
     out = Path(args.out)
-    manifest = args.manifest or make_synthetic_dataset(out / "synthetic", args.synthetic_ffdm, args.synthetic_ddsm,
+    manifest = args.manifest or make_synthetic(out / "synthetic", args.synthetic_ffdm, args.synthetic_ddsm,
                                                        n_interval=max(1, args.synthetic_ffdm * 34 // 1303),
                                                        image_size=args.synthetic_size, seed=args.seed)
     config = TrainConfig(backbone=args.backbone, pretrained=not args.no_pretrained,

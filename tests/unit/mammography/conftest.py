@@ -2,13 +2,13 @@
 
 import pytest
 
-from companion.mammography.data import make_synthetic_dataset
+from companion.mammography.synthetic import make_synthetic
 
 
 @pytest.fixture(scope="session")
 def tiny_manifest(tmp_path_factory):
     root = tmp_path_factory.mktemp("mammo")
-    return make_synthetic_dataset(root, n_ffdm=14, n_ddsm=14, n_interval=2, image_size=64, seed=3)
+    return make_synthetic(root, n_ffdm=14, n_ddsm=14, n_interval=2, image_size=64, seed=3)
 
 
 @pytest.fixture(scope="session")
