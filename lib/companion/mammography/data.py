@@ -621,3 +621,24 @@ def cbis_ddsm_manifest(description_csvs, image_root, out_path=None, without_call
     if out_path is not None:
         write_manifest(frame, out_path)
     return frame
+
+
+def vendored_cbis_csvs() -> list[Path]:
+    """The four CBIS-DDSM description CSVs shipped in ``data/real/cbis_ddsm`` (CC BY 3.0, Lee et al. 2017)."""
+    root = Path(__file__).resolve().parents[3] / "data" / "real" / "cbis_ddsm"
+    found = sorted(root.glob("*_case_description_*_set.csv"))
+    if len(found) != 4:
+        raise FileNotFoundError(f"expected the 4 CBIS-DDSM description CSVs in {root}, found {len(found)}")
+    return found
+
+
+def cohort_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """Patients and images per label, with the views and lateralities of the images (a cohort table)."""
+    table = frame.groupby("label").agg(patients=("patient_id", "nunique"), images=("image_path", "size"))
+    for column, values in (("view", VIEWS), ("laterality", LATERALITIES)):
+        counts = frame.groupby(["label", column]).size().unstack(fill_value=0).reindex(columns=list(values),
+                                                                                     fill_value=0)
+        table = table.join(counts.rename(columns=lambda v: f"{column} {v}"))
+    total = table.sum().to_frame("all").T
+    total.loc["all", "patients"] = frame["patient_id"].nunique()
+    return pd.concat([table, total]).astype(int)

@@ -105,7 +105,7 @@ def soft_compress(image: np.ndarray, knee: float = 0.7) -> np.ndarray:
     return np.where(image <= knee, image, knee + top * np.tanh((image - knee) / top)).astype(np.float32)
 
 
-def breast(rng, size: int, view: str, density: int, noise: float):
+def breast(rng, size: int, view: str, density: int, noise: float, spec_fine: float = 0.3):
     """A phantom breast (chest wall on the left): intensity float [size, size] and tissue mask."""
     yy, xx = np.mgrid[:size, :size].astype(np.float32) / size
     depth = rng.uniform(0.62, 0.85)
@@ -114,12 +114,16 @@ def breast(rng, size: int, view: str, density: int, noise: float):
     radius = np.sqrt((xx / depth) ** 2 + ((yy - centre) / half_height) ** 2)
     mask = radius < 1.0
     thickness = np.sqrt(np.clip(1.0 - radius**2, 0.0, 1.0))  # compressed breast thins towards the skin
-    white = rng.standard_normal((2, size, size)).astype(np.float32)
+    white = rng.standard_normal((3, size, size)).astype(np.float32)
     texture = ndimage.gaussian_filter(white[0], size * 0.04) * 7 + ndimage.gaussian_filter(white[1], size * 0.015) * 0.8
     texture = texture + 1.4 * thickness  # glandular tissue concentrates behind the nipple
     threshold = np.quantile(texture[mask], 1.0 - _DENSE_FRACTION[density])
     dense = expit((texture - threshold) * 1.5)
-    image = (0.3 + 0.26 * dense) * (0.6 + 0.4 * thickness)
+    # Fibroglandular tissue is not a smooth plateau: ducts, lobules and ligaments give it fine
+    # structure, so that a homogeneous mass stands apart from it after rank-based equalisation.
+    fine = ndimage.gaussian_filter(white[2], size * 0.008)
+    fine = fine / (fine.std() + 1e-6)
+    image = (0.3 + 0.26 * dense * np.clip(1.0 + spec_fine * fine, 0.0, None)) * (0.6 + 0.4 * thickness)
     if view == "MLO":  # pectoral muscle in the upper chest-wall corner
         muscle = xx / rng.uniform(0.22, 0.35) + yy / rng.uniform(0.45, 0.7) < 1.0
         image = np.where(muscle, 0.75 + 0.05 * ndimage.gaussian_filter(white[1], 2), image)

@@ -103,6 +103,7 @@ class MammoData:
     manifest: pd.DataFrame
     images: np.ndarray
     key: str
+    latent: pd.DataFrame | None = None  # the generator's latent labels (synthetic data only), aligned rows
 
     def indices(self, datasets, split: str) -> np.ndarray:
         datasets = (datasets,) if isinstance(datasets, str) else tuple(datasets)
@@ -130,7 +131,7 @@ def with_split(data: MammoData, test_fraction: float, split_seed: int) -> MammoD
     """The same data and images under another patient split (the robustness analysis)."""
     manifest = data.manifest.assign(split=patient_split(data.manifest, test_fraction, split_seed))
     key = data.key.rsplit("-t", 1)[0] + f"-t{test_fraction:g}-s{split_seed}"
-    return MammoData(manifest, data.images, key)
+    return MammoData(manifest, data.images, key, data.latent)
 
 
 def strategy_indices(data: MammoData, strategy: str) -> dict[str, np.ndarray]:
@@ -378,6 +379,10 @@ def book_data(profile: str, seed: int, *, manifest: str = "", n_ffdm: int, n_dds
         description = (f"synthetic phantoms: {n_ffdm} FFDM + {n_ddsm} DDSM patients, {n_interval} interval "
                        f"cancers, {image_size} px, resampled to {input_size} px")
     data = load_data(path, input_size, equalize, test_fraction, seed, root / "cache")
+    if not manifest:
+        from companion.mammography.synthetic import read_latent
+
+        data.latent = read_latent(data.manifest, path.parent / "latent.csv")
     return data, description
 
 
