@@ -269,6 +269,32 @@ def cam_gathers_on_findings(cams, masks, n_random: int = 200, seed: int = 0) -> 
             "ratio": float(np.mean(shares[ok]) / max(np.mean(random[ok]), 1e-12)), "p_value": p, "n": int(ok.sum())}
 
 
+def cam_findings_of_run(run, data, device="cpu", n_random: int = 200, seed: int = 0) -> dict | None:
+    """`cam_gathers_on_findings` for a binary run's positive test images that show a finding.
+
+    Grad-CAM of the positive class on the model's own inputs; the finding masks come from the
+    generator's latent labels (`synthetic.lesion_mask` at the input size). Returns None when the
+    data have no latent labels (real data) or fewer than two such images.
+    """
+    from companion.mammography.data import MammogramDataset
+    from companion.mammography.synthetic import lesion_mask
+
+    if data.latent is None or run.proba.shape[1] != 2:
+        return None
+    size = data.images.shape[-1]
+    positive = np.flatnonzero(run.y_true == 1)
+    index = run.test_index[positive]
+    masks = np.stack([lesion_mask(data.latent.iloc[i], size) for i in index]) if len(index) else np.zeros((0, size, size))
+    keep = masks.reshape(len(masks), -1).any(1) if len(masks) else np.zeros(0, bool)
+    if keep.sum() < 2:
+        return None
+    index, masks = index[keep], masks[keep]
+    inputs = MammogramDataset(data.images[index], np.ones(len(index), np.int64), run.centre).tensors().to(device)
+    cams = grad_cam(run.model, run.model.cam_layer, inputs, target=torch.ones(len(index), dtype=torch.long,
+                                                                             device=inputs.device))
+    return cam_gathers_on_findings(cams, masks, n_random=n_random, seed=seed)
+
+
 def beyond_noise(results: pd.DataFrame, reference: str, column: str = "auc") -> pd.DataFrame:
     """Per variant: mean, std over seeds, difference from ``reference`` and whether it exceeds noise.
 

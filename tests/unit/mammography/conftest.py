@@ -15,5 +15,9 @@ def tiny_manifest(tmp_path_factory):
 def tiny_data(tiny_manifest, tmp_path_factory):
     from companion.mammography.train import load_data
 
-    return load_data(tiny_manifest, input_size=67, test_fraction=0.3, split_seed=0,
+    from companion.mammography.synthetic import read_latent
+
+    data = load_data(tiny_manifest, input_size=67, test_fraction=0.3, split_seed=0,
                      cache_dir=tmp_path_factory.mktemp("cache"))
+    data.latent = read_latent(data.manifest, tiny_manifest.parent / "latent.csv")
+    return data
