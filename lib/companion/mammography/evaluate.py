@@ -120,6 +120,43 @@ def results_table(summaries: dict, reported: dict | None = None) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
+def format_auc(summary: dict | None) -> str:
+    """``"0.78 (0.70-0.85)"``, ``"0.66"`` without a CI, ``"constant output"`` for a constant model."""
+    if summary is None:
+        return ""
+    if summary.get("constant"):
+        return "constant output"
+    auc = summary.get("auc")
+    if auc is None or not np.isfinite(auc):
+        return ""
+    low, high = summary.get("ci_low"), summary.get("ci_high")
+    return f"{auc:.2f}" + (f" ({low:.2f}-{high:.2f})" if low is not None and np.isfinite(low) else "")
+
+
+def paper_layout_table(summaries: dict, reported: dict, ceilings: dict | None = None) -> pd.DataFrame:
+    """Rows (scenario, ours / oracle ceiling / paper), columns strategies: the evaluation page's main table.
+
+    ``summaries`` are `summarize_run` dicts, ``reported[(strategy, scenario)]`` the paper's
+    ``(auc, low, high, where)``, ``ceilings`` the oracle AUCs (omitted when None, e.g. real data).
+    """
+    from companion.mammography.data import SCENARIO_TITLES
+
+    strategy_titles = {"ffdm": "(i) FFDM only", "ddsm": "(ii) DDSM only", "mixed": "(iii) FFDM + DDSM mixed",
+                       "incremental": "(iv) ImageNet/scratch -> DDSM -> FFDM"}
+    table = {}
+    for (strategy, scenario), s in summaries.items():
+        column = strategy_titles[strategy]
+        table.setdefault((SCENARIO_TITLES[scenario], "ours"), {})[column] = format_auc(s)
+        if ceilings is not None:
+            table.setdefault((SCENARIO_TITLES[scenario], "oracle ceiling"), {})[column] = (
+                f"{ceilings[(strategy, scenario)]:.2f}")
+        paper = reported.get((strategy, scenario))
+        table.setdefault((SCENARIO_TITLES[scenario], "paper"), {})[column] = format_auc(
+            None if paper is None else {"auc": paper[0], "ci_low": paper[1] if paper[1] is not None else np.nan,
+                                        "ci_high": paper[2] if paper[2] is not None else np.nan})
+    return pd.DataFrame(table).T
+
+
 def grad_cam(model: nn.Module, layer: nn.Module, inputs: torch.Tensor, target: torch.Tensor | None = None
              ) -> np.ndarray:
     """Grad-CAM maps (Selvaraju et al. 2017) for a batch.

@@ -386,6 +386,34 @@ def book_data(profile: str, seed: int, *, manifest: str = "", n_ffdm: int, n_dds
     return data, description
 
 
+ABLATION_KEYS = {"profile config": "reference", "no histogram equalisation": "no_equalisation",
+                 "no mean subtraction": "no_mean_subtraction", "AlexNet as in the paper (no BatchNorm)": "alexnet_no_bn",
+                 "EfficientNet-Lite0, ImageNet": "lite0_imagenet", "EfficientNet-Lite0, random init": "lite0_scratch"}
+"""The ablation page's variants and the short names its registry metrics use."""
+
+
+def ablation_variants(data: MammoData, data_no_eq: MammoData, config: TrainConfig) -> dict:
+    """The knobs the paper names, as ``{variant name: (data, TrainConfig)}`` (keys of `ABLATION_KEYS`).
+
+    Each variant changes one thing against ``config``: no histogram equalisation (``data_no_eq``,
+    the same manifest preprocessed without it), no mean subtraction, the paper's AlexNet without
+    the CPU profiles' BatchNorm, and EfficientNet-Lite0 with ImageNet or random weights (the
+    offline stand-in for the paper's ImageNet pretraining, and its "modern CNN" future work).
+    """
+    if data_no_eq.key == data.key:
+        raise ValueError("data_no_eq must be preprocessed without histogram equalisation (same key as data)")
+    variants = {
+        "profile config": (data, config),
+        "no histogram equalisation": (data_no_eq, replace(config, equalize=False)),
+        "no mean subtraction": (data, replace(config, subtract_mean=False)),
+        "AlexNet as in the paper (no BatchNorm)": (data, replace(config, backbone="alexnet", batch_norm=False)),
+        "EfficientNet-Lite0, ImageNet": (data, replace(config, backbone="efficientnet_lite0", pretrained=True)),
+        "EfficientNet-Lite0, random init": (data, replace(config, backbone="efficientnet_lite0", pretrained=False)),
+    }
+    assert set(variants) == set(ABLATION_KEYS)
+    return variants
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m companion.mammography.train", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
