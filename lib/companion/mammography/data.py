@@ -220,7 +220,7 @@ def load_image(path) -> np.ndarray:
     Raises
     ------
     FileNotFoundError, ValueError
-        Missing file, or a file that cannot be decoded.
+        Missing file, a file that cannot be decoded, or a colour image (grey stored as RGB is accepted).
     """
     path = Path(path)
     if not path.is_file():
@@ -235,6 +235,10 @@ def load_image(path) -> np.ndarray:
                 array = array.max() - array  # MONOCHROME1 stores dense tissue dark
         else:
             with Image.open(path) as img:
+                if img.mode in ("RGB", "RGBA", "P", "CMYK", "YCbCr"):
+                    rgb = np.asarray(img.convert("RGB"), dtype=np.int16)
+                    if np.abs(rgb - rgb[..., :1]).max() > 2:  # a grey image stored as RGB is fine
+                        raise ValueError(f"colour image (mode {img.mode}); a mammogram is grey-level")
                 array = np.asarray(img.convert("I;16") if img.mode.startswith("I") else img.convert("L"),
                                    dtype=np.float32)
     except Exception as exc:

@@ -25,6 +25,7 @@ from companion.mammography.data import (
     read_manifest,
     resolve_cbis_path,
     scenario_targets,
+    validate_manifest,
     write_manifest,
 )
 
@@ -97,6 +98,23 @@ def test_corrupt_image_is_reported(tmp_path):
     frame.loc[3, "image_path"] = str(bad)
     with pytest.raises(ValueError, match="1 of 4 images could not be read"):
         preprocess_manifest(frame, 16)
+
+
+def test_colour_image_duplicate_and_empty_manifest_are_refused(tmp_path):
+    colour = np.zeros((8, 8, 3), np.uint8)
+    colour[..., 0] = 200
+    Image.fromarray(colour).save(tmp_path / "colour.png")
+    with pytest.raises(ValueError, match=r"colour.png.*colour image"):
+        load_image(tmp_path / "colour.png")
+    grey = np.repeat(np.arange(64, dtype=np.uint8).reshape(8, 8, 1), 3, axis=2)
+    Image.fromarray(grey).save(tmp_path / "grey_rgb.png")
+    assert load_image(tmp_path / "grey_rgb.png").max() == 1.0  # grey stored as RGB is accepted
+    frame = _frame(tmp_path)
+    frame.loc[1, "image_path"] = frame.loc[0, "image_path"]
+    with pytest.raises(ValueError, match="image_path repeated"):
+        validate_manifest(frame)
+    with pytest.raises(ValueError, match="no rows"):
+        validate_manifest(_frame(tmp_path).iloc[:0])
 
 
 def test_synthetic_set_is_deterministic_and_follows_paper_proportions(tmp_path, tiny_manifest):
