@@ -157,6 +157,39 @@ def paper_layout_table(summaries: dict, reported: dict, ceilings: dict | None = 
     return pd.DataFrame(table).T
 
 
+def table1_layout(data, seed: int = 0, balance: bool = True) -> pd.DataFrame:
+    """Table 1 in the paper's layout: images per experiment, ours beside the paper's.
+
+    Rows: (strategy, "negative vs recalled-benign" | "others"); columns: (train | test) x
+    (total | per category) x (ours | paper). The paper lists every scenario other than negative vs
+    recalled-benign under "Others" with one count; ours differ by scenario, so "others" shows
+    malignant vs negative (the scenario with the fewest images, as malignant is the smallest class).
+    """
+    from companion.mammography import STRATEGIES
+    from companion.mammography.paper import PAPER_TABLE1
+    from companion.mammography.train import scenario_subset, strategy_indices
+
+    rows = {}
+    for strategy in STRATEGIES:
+        stages = strategy_indices(data, strategy)
+        for name, scenario in (("negative vs recalled-benign", "recalled_vs_negative"),
+                               ("others", "malignant_vs_negative")):
+            counts = []
+            for stage in ("train", "test"):
+                _, targets = scenario_subset(data, stages[stage], scenario, balance, seed)
+                counts += [len(targets), int(np.bincount(targets).min()) if len(targets) else 0]
+            paper = PAPER_TABLE1[(strategy, "recalled_vs_negative" if name.startswith("negative") else "others")]
+            rows[(strategy, name)] = {("train", "total", "ours"): counts[0], ("train", "total", "paper"): paper[0],
+                                      ("train", "per category", "ours"): counts[1],
+                                      ("train", "per category", "paper"): paper[1],
+                                      ("test", "total", "ours"): counts[2], ("test", "total", "paper"): paper[2],
+                                      ("test", "per category", "ours"): counts[3],
+                                      ("test", "per category", "paper"): paper[3]}
+    table = pd.DataFrame(rows).T
+    table.columns = pd.MultiIndex.from_tuples(table.columns)
+    return table
+
+
 def grad_cam(model: nn.Module, layer: nn.Module, inputs: torch.Tensor, target: torch.Tensor | None = None
              ) -> np.ndarray:
     """Grad-CAM maps (Selvaraju et al. 2017) for a batch.

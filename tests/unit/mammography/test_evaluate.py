@@ -196,3 +196,15 @@ def test_beyond_noise_and_false_negative_split():
     np.testing.assert_array_equal(half, false_negative_protocol(ids, seed=0))
     with pytest.raises(ValueError, match="at least 2"):
         false_negative_protocol(np.array(["a", "a"]))
+
+
+def test_table1_layout_counts_our_balanced_sets_beside_the_paper(tiny_data):
+    from companion.mammography.evaluate import table1_layout
+    from companion.mammography.train import scenario_subset, strategy_indices
+
+    table = table1_layout(tiny_data)
+    assert table.shape == (8, 8)
+    _, targets = scenario_subset(tiny_data, strategy_indices(tiny_data, "ffdm")["test"], "malignant_vs_negative", True, 0)
+    assert table.loc[("ffdm", "others"), ("test", "total", "ours")] == len(targets)
+    assert table.loc[("ffdm", "others"), ("test", "per category", "ours")] * 2 == len(targets)
+    assert table.loc[("mixed", "negative vs recalled-benign"), ("train", "total", "paper")] == 8322
