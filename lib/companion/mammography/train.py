@@ -351,6 +351,25 @@ def train_fold(data: MammoData, strategy: str, scenario: str, config: TrainConfi
     return result, model
 
 
+def cross_validate(data: MammoData, strategy: str, scenario: str, config: TrainConfig, n_folds: int = 6, *,
+                   seed: int = 0, device="auto", cache_dir=None) -> pd.DataFrame:
+    """All ``n_folds`` folds of `train_fold` (the paper's 6-fold internal validation), one row per fold.
+
+    Columns: ``fold``, ``val_auc`` and ``val_loss`` after the last epoch, ``best_val_auc`` (over
+    epochs) and ``best_epoch``. Cached folds are loaded, not retrained.
+    """
+    rows = []
+    for fold in range(n_folds):
+        result, _ = train_fold(data, strategy, scenario, config, fold, n_folds, seed=seed, device=device,
+                               cache_dir=cache_dir)
+        history = pd.DataFrame(result.history)
+        best = int(history["val_auc"].idxmax())
+        rows.append({"fold": fold, "val_auc": float(history["val_auc"].iloc[-1]),
+                     "val_loss": float(history["val_loss"].iloc[-1]),
+                     "best_val_auc": float(history["val_auc"].iloc[best]), "best_epoch": int(history["epoch"].iloc[best])})
+    return pd.DataFrame(rows).set_index("fold")
+
+
 def book_config(*, backbone: str, batch_norm: bool, alexnet_weights: str, width: float, fc_features: int,
                 dropout: float, input_size: int, epochs: int, batch_size: int, lr: float,
                 lr_step_iterations: int, flip: bool = False) -> TrainConfig:

@@ -156,3 +156,17 @@ def test_cam_findings_of_run_uses_the_latent_masks(tiny_data):
         assert cam_findings_of_run(run, tiny_data) is None
     finally:
         tiny_data.latent = saved
+
+
+def test_cross_validate_covers_every_fold_and_reuses_checkpoints(tiny_data, tmp_path):
+    from companion.mammography.train import cross_validate
+
+    config = replace(TINY, epochs=1)
+    table = cross_validate(tiny_data, "mixed", "malignant_vs_negative", config, n_folds=2, seed=0, device="cpu",
+                           cache_dir=tmp_path)
+    assert list(table.index) == [0, 1]
+    assert ((table["val_auc"] >= 0) & (table["val_auc"] <= 1)).all() and (table["best_epoch"] == 1).all()
+    assert len(list(tmp_path.glob("*fold*of2*.pt"))) == 2
+    again = cross_validate(tiny_data, "mixed", "malignant_vs_negative", config, n_folds=2, seed=0, device="cpu",
+                           cache_dir=tmp_path)
+    assert again.equals(table)
