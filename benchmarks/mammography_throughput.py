@@ -19,7 +19,8 @@ import torch
 from torch.utils.data import DataLoader
 
 from companion.core import autocast, describe_device, select_device
-from companion.mammography.data import MammogramDataset, make_synthetic_dataset, mean_image
+from companion.mammography.data import MammogramDataset, mean_image
+from companion.mammography.synthetic import make_synthetic
 from companion.mammography.models import build_model
 from companion.mammography.train import load_data
 
@@ -37,7 +38,7 @@ def main(argv=None):
     device = select_device(args.device)
     root = Path(tempfile.mkdtemp(prefix="mammo-bench-"))
     t0 = time.perf_counter()
-    manifest = make_synthetic_dataset(root, n_ffdm=args.patients, n_ddsm=args.patients, n_interval=2,
+    manifest = make_synthetic(root, n_ffdm=args.patients, n_ddsm=args.patients, n_interval=2,
                                       image_size=max(256, args.input_size), seed=0)
     data = load_data(manifest, args.input_size, cache_dir=root / "cache")
     print(f"generate + decode + preprocess {len(data.manifest)} images once: {time.perf_counter() - t0:.1f} s")

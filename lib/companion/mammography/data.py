@@ -1,4 +1,4 @@
-"""Mammography data: the manifest format, a synthetic generator, loaders, preprocessing, splits.
+"""Mammography data: the manifest format, loaders, preprocessing, splits, the CBIS-DDSM adapter.
 
 The interface is a **manifest**: a CSV with one row per image and the columns
 
@@ -14,8 +14,8 @@ The interface is a **manifest**: a CSV with one row per image and the columns
 ``interval_cancer`` ``True`` for the prior (read-negative) images of an interval cancer
 ==================  =========================================================
 
-`make_synthetic_dataset` writes such a manifest with phantom images (the default data
-of the book); `cbis_ddsm_manifest` builds one from CBIS-DDSM's description CSVs; a user
+`companion.mammography.synthetic.make_synthetic` writes such a manifest with phantom images
+(the default data of the book); `cbis_ddsm_manifest` builds one from CBIS-DDSM's description CSVs; a user
 with the paper's private FFDM set writes their own. Every run reads the manifest with
 `read_manifest`, so the loader the book exercises is the one real data goes through.
 """
@@ -30,8 +30,6 @@ import numpy as np
 import pandas as pd
 import torch
 from PIL import Image
-from scipy import ndimage
-from scipy.special import expit
 from torch.utils.data import Dataset
 
 from companion.mammography import LABELS
@@ -222,7 +220,7 @@ def load_image(path) -> np.ndarray:
     Raises
     ------
     FileNotFoundError, ValueError
-        Missing file, or a file that cannot be decoded.
+        Missing file, a file that cannot be decoded, or a colour image (grey stored as RGB is accepted).
     """
     path = Path(path)
     if not path.is_file():
@@ -237,6 +235,10 @@ def load_image(path) -> np.ndarray:
                 array = array.max() - array  # MONOCHROME1 stores dense tissue dark
         else:
             with Image.open(path) as img:
+                if img.mode in ("RGB", "RGBA", "P", "CMYK", "YCbCr"):
+                    rgb = np.asarray(img.convert("RGB"), dtype=np.int16)
+                    if np.abs(rgb - rgb[..., :1]).max() > 2:  # a grey image stored as RGB is fine
+                        raise ValueError(f"colour image (mode {img.mode}); a mammogram is grey-level")
                 array = np.asarray(img.convert("I;16") if img.mode.startswith("I") else img.convert("L"),
                                    dtype=np.float32)
     except Exception as exc:
@@ -436,268 +438,211 @@ def balanced_indices(targets, seed: int = 0) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- CBIS-DDSM
-CBIS_PATHOLOGY = {"MALIGNANT": "malignant", "BENIGN": "recalled_benign"}
+CBIS_COLUMNS = ("patient_id", "left or right breast", "image view", "pathology", "image file path")
+CBIS_PATHOLOGIES = ("MALIGNANT", "BENIGN", "BENIGN_WITHOUT_CALLBACK")
+WITHOUT_CALLBACK_CHOICES = ("exclude", "negative", "recalled_benign")
+"""What `BENIGN_WITHOUT_CALLBACK` lesions can become. The paper defines recalled-benign as *recalled*
+at screening and benign at work-up; these findings were never called back, so by that definition
+they are not recalled-benign: the closest of the paper's classes is ``negative`` (not recalled,
+no cancer), though nobody checked them a year later. ``exclude`` (the default) leaves their images
+out and counts them."""
 
 
-def cbis_ddsm_manifest(description_csvs, image_root, out_path=None) -> pd.DataFrame:
-    """Build a manifest from CBIS-DDSM's case-description CSVs (mass/calc, train/test).
+def read_cbis_descriptions(description_csvs) -> pd.DataFrame:
+    """CBIS-DDSM's case-description CSVs (mass/calc x train/test) as one table of lesion rows.
 
-    CBIS-DDSM has lesion rows (one per abnormality) with ``patient_id``, ``left or right
-    breast``, ``image view``, ``pathology`` and ``image file path`` (a DICOM under
-    ``image_root``). Pathology ``MALIGNANT`` becomes ``malignant`` and ``BENIGN`` (biopsied)
-    ``recalled_benign``; ``BENIGN_WITHOUT_CALLBACK`` rows were never recalled and are left out.
-    CBIS-DDSM holds **no negative exams**: add DDSM normal volumes (converted from LJPEG) as
-    ``negative`` rows yourself. An image with several lesions keeps its most severe label.
+    Returns the columns of `CBIS_COLUMNS` (stripped strings) plus ``source`` (file name) and
+    ``line`` (1-based line of the row's start in its file, header = 1; quoted newlines in the
+    cropped-image column make lines and rows differ, so ``line`` counts records).
 
     Raises
     ------
     FileNotFoundError
-        A CSV or the image root is missing.
+        A CSV does not exist.
     ValueError
-        A CSV lacks the columns named above.
+        A CSV is empty or unreadable, lacks a column of `CBIS_COLUMNS`, or has an unknown
+        pathology, laterality or view, or an empty patient id or image path (file and lines named).
     """
-    image_root = Path(image_root)
-    if not image_root.is_dir():
-        raise FileNotFoundError(f"CBIS-DDSM image folder {image_root} does not exist")
-    needed = ["patient_id", "left or right breast", "image view", "pathology", "image file path"]
-    rows = []
+    tables = []
+    description_csvs = [description_csvs] if isinstance(description_csvs, (str, Path)) else list(description_csvs)
+    if not description_csvs:
+        raise ValueError("no CBIS-DDSM description files given")
     for csv in description_csvs:
         csv = Path(csv)
         if not csv.is_file():
             raise FileNotFoundError(f"CBIS-DDSM description file {csv} does not exist")
-        table = pd.read_csv(csv, dtype=str)
-        missing = [c for c in needed if c not in table.columns]
+        try:
+            table = pd.read_csv(csv, dtype=str)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{csv}: not a readable CSV ({type(exc).__name__}: {exc})") from exc
+        missing = [c for c in CBIS_COLUMNS if c not in table.columns]
         if missing:
             raise ValueError(f"{csv}: not a CBIS-DDSM description file, missing column(s) {missing}")
-        for _, row in table.iterrows():
-            label = CBIS_PATHOLOGY.get(str(row["pathology"]).strip())
-            if label is None:
-                continue
-            laterality = "L" if str(row["left or right breast"]).strip().upper().startswith("L") else "R"
-            view = str(row["image view"]).strip().upper()
-            rows.append(dict(image_path=str(image_root / str(row["image file path"]).strip()),
-                             patient_id=str(row["patient_id"]).strip(),
-                             exam_id=f"{str(row['patient_id']).strip()}_{laterality}",
-                             laterality=laterality, view=view, label=label, dataset="ddsm",
-                             interval_cancer=False))
-    if not rows:
-        raise ValueError("no MALIGNANT or BENIGN rows found in the CBIS-DDSM files")
-    frame = pd.DataFrame(rows)
-    frame["code"] = frame["label"].map(LABEL_CODE)
-    frame = frame.sort_values("code").drop_duplicates("image_path", keep="last").drop(columns="code")
+        if len(table) == 0:
+            raise ValueError(f"{csv}: the description file has no rows")
+        table = table[list(CBIS_COLUMNS)].fillna("").apply(lambda col: col.str.strip())
+        table["source"] = csv.name
+        table["line"] = np.arange(len(table)) + 2
+        checks = (("pathology", CBIS_PATHOLOGIES), ("left or right breast", ("LEFT", "RIGHT")),
+                  ("image view", VIEWS))
+        for column, allowed in checks:
+            bad = ~table[column].str.upper().isin(allowed)
+            if bad.any():
+                raise ValueError(f"{csv}: column {column!r} allows {list(allowed)}, found "
+                                 f"{sorted(set(table.loc[bad, column]))[:5]} on records {table.loc[bad, 'line'].tolist()[:5]}")
+        for column in ("patient_id", "image file path"):
+            bad = table[column] == ""
+            if bad.any():
+                raise ValueError(f"{csv}: column {column!r} is empty on records {table.loc[bad, 'line'].tolist()[:5]}")
+        tables.append(table)
+    return pd.concat(tables, ignore_index=True)
+
+
+def cbis_ddsm_cohort(description_csvs, without_callback: str = "exclude") -> tuple[pd.DataFrame, dict]:
+    """The image-level cohort CBIS-DDSM's descriptions define, and what happened to every row.
+
+    One image (``image file path``) may carry several lesion rows; it keeps its most severe
+    label (malignant > recalled-benign > the ``without_callback`` choice). ``MALIGNANT`` becomes
+    ``malignant``, ``BENIGN`` (recalled, biopsied) ``recalled_benign``, and
+    ``BENIGN_WITHOUT_CALLBACK`` follows ``without_callback`` (see `WITHOUT_CALLBACK_CHOICES`).
+
+    Returns
+    -------
+    frame : DataFrame with the manifest columns; ``image_path`` is the CSV's relative path
+        (not checked here: `cbis_ddsm_manifest` resolves it under an image folder).
+    report : dict
+        ``lesion_rows``, ``images``, ``patients`` read; ``extra_lesion_rows`` (rows on an image
+        that already has one: several abnormalities per image); ``without_callback_rows`` / ``_images`` / ``_patients``
+        (images and patients whose *only* findings are without callback); ``excluded_images``
+        and ``excluded_patients`` (left out by ``without_callback="exclude"``); ``kept_images``,
+        ``kept_patients``.
+    """
+    if without_callback not in WITHOUT_CALLBACK_CHOICES:
+        raise ValueError(f"without_callback must be one of {WITHOUT_CALLBACK_CHOICES}, got {without_callback!r}")
+    rows = read_cbis_descriptions(description_csvs)
+    severity = {"MALIGNANT": 3, "BENIGN": 2, "BENIGN_WITHOUT_CALLBACK": 1}
+    rows = rows.assign(severity=rows["pathology"].str.upper().map(severity))
+    per_image = rows.groupby("image file path").agg(
+        patient_id=("patient_id", "first"), laterality=("left or right breast", "first"),
+        view=("image view", "first"), severity=("severity", "max"), n_patients=("patient_id", "nunique"))
+    if (per_image["n_patients"] > 1).any():
+        path = per_image.index[per_image["n_patients"] > 1][0]
+        raise ValueError(f"CBIS-DDSM image {path} is listed under more than one patient")
+    bwc_only = per_image["severity"] == 1
+    patient_best = per_image.groupby("patient_id")["severity"].max()
+    report = {
+        "lesion_rows": int(len(rows)),
+        "images": int(len(per_image)),
+        "patients": int(rows["patient_id"].nunique()),
+        "extra_lesion_rows": int(len(rows) - len(per_image)),
+        "without_callback_rows": int((rows["severity"] == 1).sum()),
+        "without_callback_images": int(per_image["severity"].eq(1).sum()),
+        "without_callback_only_images": int(bwc_only.sum()),
+        "without_callback_only_patients": int((patient_best == 1).sum()),
+        "without_callback_patients": int(rows.loc[rows["severity"] == 1, "patient_id"].nunique()),
+    }
+    label = {3: "malignant", 2: "recalled_benign", 1: without_callback}
+    kept = per_image if without_callback != "exclude" else per_image[~bwc_only]
+    report["excluded_images"] = int(len(per_image) - len(kept))
+    report["excluded_patients"] = int(report["patients"] - kept["patient_id"].nunique())
+    report["kept_images"] = int(len(kept))
+    report["kept_patients"] = int(kept["patient_id"].nunique())
+    frame = pd.DataFrame({
+        "image_path": kept.index.to_numpy(), "patient_id": kept["patient_id"].to_numpy(),
+        "exam_id": kept["patient_id"].to_numpy(),  # a DDSM case is one screening exam
+        "laterality": kept["laterality"].str.upper().str[0].to_numpy(), "view": kept["view"].str.upper().to_numpy(),
+        "label": kept["severity"].map(label).to_numpy(), "dataset": "ddsm", "interval_cancer": False})
+    if len(frame) == 0:
+        raise ValueError("no CBIS-DDSM image is left after excluding BENIGN_WITHOUT_CALLBACK rows")
     frame = validate_manifest(frame.sort_values("image_path"), source="CBIS-DDSM")
+    return frame, report
+
+
+def resolve_cbis_path(image_root, relative: str) -> Path | None:
+    """Where a description's ``image file path`` lies under ``image_root``, or None.
+
+    The CSVs name ``<series folder>/<study uid>/<series uid>/000000.dcm``; TCIA's downloads name
+    the file ``1-1.dcm`` and the study folder by date and description. Tried in order: the path
+    as written; the one DICOM in its folder; the one DICOM anywhere under the series folder
+    (``Mass-Training_P_00001_LEFT_CC``). A series folder holding several DICOMs is ambiguous: None.
+    """
+    image_root = Path(image_root)
+    exact = image_root / relative
+    if exact.is_file():
+        return exact
+    if exact.parent.is_dir():
+        found = sorted(exact.parent.glob("*.dcm"))
+        if len(found) == 1:
+            return found[0]
+    series = image_root / Path(relative).parts[0]
+    if series.is_dir():
+        found = sorted(series.rglob("*.dcm"))
+        if len(found) == 1:
+            return found[0]
+    return None
+
+
+def cbis_ddsm_manifest(description_csvs, image_root, out_path=None, without_callback: str = "exclude",
+                       missing: str = "error") -> pd.DataFrame:
+    """Build a manifest from CBIS-DDSM's case-description CSVs and a folder of its DICOMs.
+
+    The cohort and labels are `cbis_ddsm_cohort`'s; every image path is resolved under
+    ``image_root`` with `resolve_cbis_path` (TCIA's ``1-1.dcm`` naming included). CBIS-DDSM holds
+    **no negative exams**: add DDSM normal volumes (converted from LJPEG) as ``negative`` rows.
+
+    Parameters
+    ----------
+    without_callback : {"exclude", "negative", "recalled_benign"}
+        What ``BENIGN_WITHOUT_CALLBACK`` images become (see `WITHOUT_CALLBACK_CHOICES`).
+    missing : {"error", "drop"}
+        Images not found under ``image_root``: raise (naming how many and the first), or drop
+        them; either way the count is in ``frame.attrs["report"]["missing_images"]``.
+
+    Raises
+    ------
+    FileNotFoundError
+        A CSV, the image root or (``missing="error"``) images are missing.
+    ValueError
+        Malformed description files (see `read_cbis_descriptions`).
+    """
+    if missing not in ("error", "drop"):
+        raise ValueError(f"missing must be 'error' or 'drop', got {missing!r}")
+    image_root = Path(image_root)
+    if not image_root.is_dir():
+        raise FileNotFoundError(f"CBIS-DDSM image folder {image_root} does not exist")
+    frame, report = cbis_ddsm_cohort(description_csvs, without_callback)
+    resolved = [resolve_cbis_path(image_root, p) for p in frame["image_path"]]
+    absent = [p for p, r in zip(frame["image_path"], resolved) if r is None]
+    report["missing_images"] = len(absent)
+    if absent and missing == "error":
+        raise FileNotFoundError(f"{len(absent)} of {len(frame)} CBIS-DDSM images are not under {image_root}, "
+                                f"e.g. {absent[0]} (pass missing='drop' to leave them out, counted)")
+    keep = np.array([r is not None for r in resolved])
+    frame = frame[keep].assign(image_path=[str(r) for r in resolved if r is not None]).reset_index(drop=True)
+    if len(frame) == 0:
+        raise FileNotFoundError(f"none of the CBIS-DDSM images were found under {image_root}")
+    frame.attrs["report"] = report
     if out_path is not None:
         write_manifest(frame, out_path)
     return frame
 
 
-# ----------------------------------------------------------------------------- synthetic data
-@dataclass(frozen=True)
-class SyntheticSpec:
-    """Knobs of the phantom generator.
-
-    The defaults make findings conspicuous enough that a small CNN trained for minutes on a CPU
-    picks up some of them, yet hidden often enough by dense tissue (and, for recalled-benign
-    patients, absent from the two views of the unaffected breast) that it cannot reach AUC 1.
-    ``lesion_contrast`` is the median added intensity of a lesion over its surroundings
-    (images are in [0, 1], dense tissue adds up to about 0.26); ``ddsm_contrast_gain`` makes
-    DDSM lesions more conspicuous, as the paper's DDSM numbers suggest; interval cancers
-    get ``interval_contrast_factor`` of the usual contrast.
-    """
-
-    lesion_contrast: float = 0.6
-    ddsm_contrast_gain: float = 1.35
-    interval_contrast_factor: float = 0.45
-    noise: float = 0.01
+def vendored_cbis_csvs() -> list[Path]:
+    """The four CBIS-DDSM description CSVs shipped in ``data/real/cbis_ddsm`` (CC BY 3.0, Lee et al. 2017)."""
+    root = Path(__file__).resolve().parents[3] / "data" / "real" / "cbis_ddsm"
+    found = sorted(root.glob("*_case_description_*_set.csv"))
+    if len(found) != 4:
+        raise FileNotFoundError(f"expected the 4 CBIS-DDSM description CSVs in {root}, found {len(found)}")
+    return found
 
 
-# BI-RADS density a-d probabilities per class: denser breasts are recalled more often.
-_DENSITY_P = {"negative": (0.2, 0.4, 0.3, 0.1), "recalled_benign": (0.08, 0.32, 0.4, 0.2),
-              "malignant": (0.12, 0.38, 0.35, 0.15)}
-_DENSE_FRACTION = (0.12, 0.3, 0.5, 0.7)
-
-
-def _class_counts(total: int, proportions: dict) -> dict:
-    weights = np.array(list(proportions.values()), float)
-    raw = weights / weights.sum() * total
-    counts = np.floor(raw).astype(int)
-    counts[np.argsort(raw - counts)[::-1][: total - counts.sum()]] += 1
-    return dict(zip(proportions, counts.tolist()))
-
-
-def _breast(rng, size: int, view: str, density: int, noise: float):
-    """A phantom breast (chest wall on the left), float [size, size], and its tissue mask."""
-    yy, xx = np.mgrid[:size, :size].astype(np.float32) / size
-    depth = rng.uniform(0.62, 0.85)
-    half_height = rng.uniform(0.36, 0.45) if view == "CC" else rng.uniform(0.42, 0.48)
-    centre = 0.5 if view == "CC" else rng.uniform(0.52, 0.58)
-    radius = np.sqrt((xx / depth) ** 2 + ((yy - centre) / half_height) ** 2)
-    mask = radius < 1.0
-    thickness = np.sqrt(np.clip(1.0 - radius**2, 0.0, 1.0))  # compressed breast thins towards the skin
-    white = rng.standard_normal((2, size, size)).astype(np.float32)
-    texture = ndimage.gaussian_filter(white[0], size * 0.04) * 7 + ndimage.gaussian_filter(white[1], size * 0.015) * 0.8
-    texture = texture + 1.4 * thickness  # glandular tissue concentrates behind the nipple
-    threshold = np.quantile(texture[mask], 1.0 - _DENSE_FRACTION[density])
-    dense = expit((texture - threshold) * 1.5)
-    image = (0.3 + 0.26 * dense) * (0.6 + 0.4 * thickness)
-    if view == "MLO":  # pectoral muscle in the upper chest-wall corner
-        muscle = xx / rng.uniform(0.22, 0.35) + yy / rng.uniform(0.45, 0.7) < 1.0
-        image = np.where(muscle, 0.75 + 0.05 * ndimage.gaussian_filter(white[1], 2), image)
-    # Quantum noise inside the breast only: a processed FFDM image has a clean, black background.
-    image = np.where(mask, image + rng.normal(0.0, noise, (size, size)), 0.0)
-    return image.astype(np.float32), mask
-
-
-def _lesion(rng, size: int, kind: str, contrast: float) -> tuple[np.ndarray, int]:
-    """An additive lesion map [size, size] centred at a random point; returns it and its radius in px."""
-    yy, xx = np.mgrid[:size, :size].astype(np.float32)
-    cy, cx = rng.uniform(0.3, 0.7) * size, rng.uniform(0.15, 0.5) * size
-    r0 = rng.uniform(0.06, 0.11) * size
-    dy, dx = yy - cy, xx - cx
-    out = np.zeros((size, size), np.float32)
-    if kind in ("round_mass", "oval_mass"):  # circumscribed: sharp, smooth margin
-        aspect = 1.0 if kind == "round_mass" else rng.uniform(1.3, 1.8)
-        angle = rng.uniform(0, np.pi)
-        u = dx * np.cos(angle) + dy * np.sin(angle)
-        v = -dx * np.sin(angle) + dy * np.cos(angle)
-        rr = np.sqrt((u / aspect) ** 2 + v**2)
-        out = contrast * expit(-(rr - r0) / 0.6)
-    elif kind == "asymmetry":  # broad, faint, no margin
-        out = 0.6 * contrast * np.exp(-(dx**2 + dy**2) / (2 * (2.2 * r0) ** 2))
-    elif kind == "benign_calcifications":  # few, coarse, scattered
-        for _ in range(rng.integers(3, 8)):
-            py, px = cy + rng.normal(0, 0.1 * size), cx + rng.normal(0, 0.1 * size)
-            out += 2.5 * contrast * (np.hypot(yy - py, xx - px) < rng.uniform(0.012, 0.02) * size)
-    elif kind == "spiculated_mass":  # dense core with radiating spicules
-        rr = np.hypot(dy, dx)
-        out = contrast * expit(-(rr - 0.7 * r0) / 1.5)
-        for phi in rng.uniform(-np.pi, np.pi, rng.integers(8, 16)):
-            length = r0 * rng.uniform(1.6, 3.0)
-            along = dx * np.cos(phi) + dy * np.sin(phi)
-            across = np.abs(-dx * np.sin(phi) + dy * np.cos(phi))
-            spicule = (along > 0) & (along < length) & (across < 0.9 + 0.004 * size * (1 - along / length))
-            out += 0.7 * contrast * spicule
-    elif kind == "irregular_mass":  # lobulated, ill-defined margin
-        theta = np.arctan2(dy, dx)
-        wobble = sum(rng.uniform(0.08, 0.2) * np.sin(k * theta + rng.uniform(0, 2 * np.pi)) for k in (3, 5, 7))
-        rr = np.hypot(dy, dx) / (1.0 + wobble)
-        out = contrast * expit(-(rr - r0) / 2.0)
-    elif kind == "pleomorphic_calcifications":  # many fine, varied specks in a tight cluster
-        for _ in range(rng.integers(10, 25)):
-            py, px = cy + rng.normal(0, 0.025 * size), cx + rng.normal(0, 0.025 * size)
-            out += rng.uniform(1.5, 3.0) * contrast * (np.hypot(yy - py, xx - px) < rng.uniform(0.004, 0.009) * size)
-    else:
-        raise ValueError(f"unknown lesion kind {kind!r}")
-    return out.astype(np.float32), int(r0)
-
-
-_LESIONS = {
-    "recalled_benign": ("round_mass", "oval_mass", "asymmetry", "benign_calcifications"),
-    "malignant": ("spiculated_mass", "irregular_mass", "pleomorphic_calcifications"),
-}
-
-
-def _film(rng, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Digitised-film look: lower resolution, film tone curve, grain, scanner artefacts."""
-    size = image.shape[0]
-    small = ndimage.zoom(image, 0.5, order=1)
-    image = ndimage.zoom(small, size / small.shape[0], order=1)[:size, :size]
-    gamma = rng.uniform(5.0, 8.0)
-    image = expit(gamma * (image - 0.42))  # H&D-like characteristic curve
-    image = image + ndimage.gaussian_filter(rng.standard_normal(image.shape).astype(np.float32), 0.8) * 0.05
-    image = np.where(mask, image, 0.08 + 0.02 * rng.standard_normal(image.shape))
-    if rng.random() < 0.6:  # film label sticker in a corner away from the breast
-        h, w = int(0.12 * size), int(0.22 * size)
-        top = int(rng.uniform(0.02, 0.1) * size)
-        image[top: top + h, size - w - 2: size - 2] = rng.uniform(0.85, 1.0)
-    if rng.random() < 0.3:  # scanner streak
-        column = int(rng.uniform(0.1, 0.95) * size)
-        image[:, column] += 0.15
-    return image.astype(np.float32)
-
-
-def _render_patient(rng, size: int, label: str, dataset: str, interval: bool, spec: SyntheticSpec):
-    """Images of one patient: {(laterality, view): float [size, size]} and lesion kind (or None)."""
-    density = int(rng.choice(4, p=_DENSITY_P[label]))
-    affected = rng.choice(LATERALITIES)
-    kind = None if label == "negative" else str(rng.choice(_LESIONS[label]))
-    contrast = spec.lesion_contrast * rng.lognormal(0.0, 0.35)
-    if dataset == "ddsm":
-        contrast *= spec.ddsm_contrast_gain
-    if interval:
-        contrast *= spec.interval_contrast_factor
-    # Paper: malignant patients contribute only the cancer-affected breast; others all four views.
-    lateralities = (affected,) if label == "malignant" else LATERALITIES
-    out = {}
-    for lat in lateralities:
-        for view in VIEWS:
-            image, mask = _breast(rng, size, view, density, spec.noise)
-            if kind is not None and lat == affected:
-                lesion, _ = _lesion(rng, size, kind, contrast)
-                image = image + lesion * mask
-            if dataset == "ddsm":
-                image = _film(rng, image, mask)
-            image = np.clip(image, 0.0, 1.0)
-            out[(lat, view)] = image[:, ::-1] if lat == "R" else image  # right breasts face the other way
-    return out, kind
-
-
-def make_synthetic_dataset(root, n_ffdm: int = 120, n_ddsm: int = 200, n_interval: int = 10, image_size: int = 128,
-                           seed: int = 0, spec: SyntheticSpec = SyntheticSpec(), overwrite: bool = False) -> Path:
-    """Write a synthetic two-domain mammography set and its manifest; return the manifest path.
-
-    Patients per class follow the paper's proportions (FFDM 552/376/375 negative/recalled-benign/
-    malignant; DDSM 695/850/867), scaled to ``n_ffdm`` and ``n_ddsm`` patients; ``n_interval``
-    extra FFDM malignant patients carry subtle lesions and ``interval_cancer=True``. The
-    generator is deterministic given ``seed`` (each patient has its own random stream), and an
-    existing set with the same settings is reused unless ``overwrite``.
-
-    Parameters
-    ----------
-    root : path
-        Output folder: ``manifest.csv`` plus ``images/<dataset>/<patient>_<lat>_<view>.png``.
-    image_size : int
-        Side of the written 8-bit PNGs (the loader resamples to the model's input size).
-    """
-    if min(n_ffdm, n_ddsm) < 6 or n_interval < 0:
-        raise ValueError(f"need at least 6 patients per dataset (got n_ffdm={n_ffdm}, n_ddsm={n_ddsm}) "
-                         f"and n_interval >= 0 (got {n_interval})")
-    if image_size < 32:
-        raise ValueError(f"image_size must be at least 32, got {image_size}")
-    root = Path(root)
-    manifest_path = root / "manifest.csv"
-    stamp = root / "settings.txt"
-    settings = f"{n_ffdm} {n_ddsm} {n_interval} {image_size} {seed} {spec}"
-    if manifest_path.is_file() and stamp.is_file() and stamp.read_text() == settings and not overwrite:
-        return manifest_path
-    rows = []
-    plan = []
-    for dataset, total in (("ffdm", n_ffdm), ("ddsm", n_ddsm)):
-        for label, count in _class_counts(total, PAPER_PATIENTS[dataset]).items():
-            plan += [(dataset, label, False)] * count
-    plan += [("ffdm", "malignant", True)] * n_interval
-    for index, (dataset, label, interval) in enumerate(plan):
-        rng = np.random.default_rng([seed, index])
-        patient = f"{dataset.upper()}-{index:05d}"
-        images, _ = _render_patient(rng, image_size, label, dataset, interval, spec)
-        for (lat, view), image in images.items():
-            rel = Path("images") / dataset / f"{patient}_{lat}_{view}.png"
-            (root / rel).parent.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(np.round(image * 255).astype(np.uint8)).save(root / rel)
-            rows.append(dict(image_path=str(rel), patient_id=patient, exam_id=f"{patient}-E1", laterality=lat,
-                             view=view, label=label, dataset=dataset, interval_cancer=interval))
-    write_manifest(pd.DataFrame(rows), manifest_path)
-    stamp.write_text(settings)
-    return manifest_path
-
-
-def lesion_examples(image_size: int = 128, seed: int = 0, spec: SyntheticSpec = SyntheticSpec()) -> dict:
-    """One FFDM CC image per lesion kind (and a negative), float [size, size], for figures."""
-    out = {}
-    for i, kind in enumerate(("none",) + _LESIONS["recalled_benign"] + _LESIONS["malignant"]):
-        rng = np.random.default_rng([seed, 10_000 + i])
-        image, mask = _breast(rng, image_size, "CC", 1, spec.noise)
-        if kind != "none":
-            image = image + _lesion(rng, image_size, kind, spec.lesion_contrast * 1.5)[0] * mask
-        out[kind] = np.clip(image, 0, 1)
-    return out
+def cohort_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """Patients and images per label, with the views and lateralities of the images (a cohort table)."""
+    table = frame.groupby("label").agg(patients=("patient_id", "nunique"), images=("image_path", "size"))
+    for column, values in (("view", VIEWS), ("laterality", LATERALITIES)):
+        counts = frame.groupby(["label", column]).size().unstack(fill_value=0).reindex(columns=list(values),
+                                                                                     fill_value=0)
+        table = table.join(counts.rename(columns=lambda v: f"{column} {v}"))
+    total = table.sum().to_frame("all").T
+    total.loc["all", "patients"] = frame["patient_id"].nunique()
+    return pd.concat([table, total]).astype(int)

@@ -156,3 +156,28 @@ def cam_grid(images, cams, titles, ncols: int = 4):
         ax.set_title(title, fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def strategy_rocs(runs: dict, summaries: dict, strategy: str, title: str):
+    """Figs. 1-4 for one strategy: `roc_panel` of its five binary scenarios and the triple's class pairs.
+
+    ``runs[(strategy, scenario)]`` are `train.ScenarioRun`; constant-output models are left out
+    of the plot (their AUC is not a measurement) and named in the legend title.
+    """
+    from companion.mammography.data import SCENARIOS
+    from companion.metrics import roc
+
+    curves = {}
+    for scenario in SCENARIOS:
+        run = runs[(strategy, scenario)]
+        if scenario != "triple" and not summaries[(strategy, scenario)].get("constant"):
+            fpr, tpr, _ = roc.roc_curve(run.y_true, run.scores)
+            curves[scenario] = (fpr, tpr, summaries[(strategy, scenario)]["auc"])
+    triple = runs[(strategy, "triple")]
+    pairs = roc.pairwise_auc_summary(triple.y_true, triple.proba)
+    pair_curves = {}
+    for (a, b), auc in pairs.pairs.items():
+        keep = np.isin(triple.y_true, (a, b))
+        fpr, tpr, _ = roc.roc_curve((triple.y_true[keep] == b).astype(int), triple.proba[keep, b])
+        pair_curves[f"{LABELS[b]} vs {LABELS[a]}".replace("_", "-")] = (fpr, tpr, auc)
+    return roc_panel(curves, pair_curves, pairs.mean, title)

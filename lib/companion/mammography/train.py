@@ -79,6 +79,7 @@ class TrainConfig:
     momentum: float = 0.9
     weight_decay: float = 0.001
     balance: bool = True
+    flip: bool = False  # not in the paper: random vertical flips of training images (top-bottom is arbitrary)
 
     def key(self) -> str:
         """A short hash of the configuration and ``CACHE_VERSION`` (names its checkpoints)."""
@@ -102,6 +103,7 @@ class MammoData:
     manifest: pd.DataFrame
     images: np.ndarray
     key: str
+    latent: pd.DataFrame | None = None  # the generator's latent labels (synthetic data only), aligned rows
 
     def indices(self, datasets, split: str) -> np.ndarray:
         datasets = (datasets,) if isinstance(datasets, str) else tuple(datasets)
@@ -129,7 +131,7 @@ def with_split(data: MammoData, test_fraction: float, split_seed: int) -> MammoD
     """The same data and images under another patient split (the robustness analysis)."""
     manifest = data.manifest.assign(split=patient_split(data.manifest, test_fraction, split_seed))
     key = data.key.rsplit("-t", 1)[0] + f"-t{test_fraction:g}-s{split_seed}"
-    return MammoData(manifest, data.images, key)
+    return MammoData(manifest, data.images, key, data.latent)
 
 
 def strategy_indices(data: MammoData, strategy: str) -> dict[str, np.ndarray]:
@@ -143,11 +145,27 @@ def strategy_indices(data: MammoData, strategy: str) -> dict[str, np.ndarray]:
     return {"train": data.indices(datasets, "train"), "test": data.indices(datasets, "test")}
 
 
+def flip_vertical(images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Flip each image of a batch [B, C, H, W] top-to-bottom with probability 1/2 (the augmentation).
+
+    A mammogram's top and bottom carry no label information (CC views are symmetric about the
+    nipple line, MLO views keep the muscle at the chest wall), so the flip keeps the class.
+    """
+    flip = torch.rand(images.shape[0], generator=generator, device=images.device) < 0.5
+    return torch.where(flip.view(-1, 1, 1, 1), images.flip(-2), images)
+
+
 def classification_step(model: nn.Module, batch) -> dict[str, torch.Tensor]:
     images, targets = batch
     logits = model(images.contiguous(memory_format=torch.channels_last))
     return {"loss": softmax_cross_entropy(logits, targets),
             "accuracy": (logits.argmax(1) == targets).float().mean()}
+
+
+def flipping_step(model: nn.Module, batch) -> dict[str, torch.Tensor]:
+    """`classification_step` on randomly flipped images (`flip_vertical`; torch's seeded generator)."""
+    images, targets = batch
+    return classification_step(model, (flip_vertical(images) if model.training else images, targets))
 
 
 @torch.no_grad()
@@ -237,7 +255,7 @@ def train_model(data: MammoData, scenario: str, train_index: np.ndarray, config:
     optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
                                 weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=config.lr_step_iterations, gamma=0.1)
-    result = fit(model, classification_step, dataset, optimizer=optimizer, epochs=config.epochs,
+    result = fit(model, flipping_step if config.flip else classification_step, dataset, optimizer=optimizer, epochs=config.epochs,
                  batch_size=config.batch_size, seed=seed, device=device, scheduler=scheduler,
                  scheduler_interval="iteration", evaluate=evaluate, checkpoint_path=checkpoint_path,
                  description=description)
@@ -333,13 +351,33 @@ def train_fold(data: MammoData, strategy: str, scenario: str, config: TrainConfi
     return result, model
 
 
+def cross_validate(data: MammoData, strategy: str, scenario: str, config: TrainConfig, n_folds: int = 6, *,
+                   seed: int = 0, device="auto", cache_dir=None) -> pd.DataFrame:
+    """All ``n_folds`` folds of `train_fold` (the paper's 6-fold internal validation), one row per fold.
+
+    Columns: ``fold``, ``val_auc`` and ``val_loss`` after the last epoch, ``best_val_auc`` (over
+    epochs) and ``best_epoch``. Cached folds are loaded, not retrained.
+    """
+    rows = []
+    for fold in range(n_folds):
+        result, _ = train_fold(data, strategy, scenario, config, fold, n_folds, seed=seed, device=device,
+                               cache_dir=cache_dir)
+        history = pd.DataFrame(result.history)
+        best = int(history["val_auc"].idxmax())
+        rows.append({"fold": fold, "val_auc": float(history["val_auc"].iloc[-1]),
+                     "val_loss": float(history["val_loss"].iloc[-1]),
+                     "best_val_auc": float(history["val_auc"].iloc[best]), "best_epoch": int(history["epoch"].iloc[best])})
+    return pd.DataFrame(rows).set_index("fold")
+
+
 def book_config(*, backbone: str, batch_norm: bool, alexnet_weights: str, width: float, fc_features: int,
                 dropout: float, input_size: int, epochs: int, batch_size: int, lr: float,
-                lr_step_iterations: int) -> TrainConfig:
+                lr_step_iterations: int, flip: bool = False) -> TrainConfig:
     """The `TrainConfig` of a notebook's parameters (an empty ``alexnet_weights`` means random init)."""
     return TrainConfig(backbone=backbone, batch_norm=batch_norm, alexnet_weights=alexnet_weights or None,
                        width=width, fc_features=fc_features, dropout=dropout, input_size=input_size, epochs=epochs,
-                       batch_size=batch_size, lr=lr, lr_step_iterations=lr_step_iterations)
+                       batch_size=batch_size, lr=lr, lr_step_iterations=lr_step_iterations,
+                       flip=flip)
 
 
 def book_data(profile: str, seed: int, *, manifest: str = "", n_ffdm: int, n_ddsm: int, n_interval: int,
@@ -349,18 +387,50 @@ def book_data(profile: str, seed: int, *, manifest: str = "", n_ffdm: int, n_dds
     Returns ``(MammoData, description)``; the description names the data for `record`.
     """
     from companion.book.paths import data_dir
-    from companion.mammography.data import make_synthetic_dataset
+    from companion.mammography.synthetic import make_synthetic
 
     root = data_dir("mammography", profile)
     if manifest:
         path, description = Path(manifest), f"manifest {manifest}"
     else:
-        path = make_synthetic_dataset(root / f"synthetic-seed{seed}", n_ffdm=n_ffdm, n_ddsm=n_ddsm,
+        path = make_synthetic(root / f"synthetic-seed{seed}", n_ffdm=n_ffdm, n_ddsm=n_ddsm,
                                       n_interval=n_interval, image_size=image_size, seed=seed)
         description = (f"synthetic phantoms: {n_ffdm} FFDM + {n_ddsm} DDSM patients, {n_interval} interval "
                        f"cancers, {image_size} px, resampled to {input_size} px")
     data = load_data(path, input_size, equalize, test_fraction, seed, root / "cache")
+    if not manifest:
+        from companion.mammography.synthetic import read_latent
+
+        data.latent = read_latent(data.manifest, path.parent / "latent.csv")
     return data, description
+
+
+ABLATION_KEYS = {"profile config": "reference", "no histogram equalisation": "no_equalisation",
+                 "no mean subtraction": "no_mean_subtraction", "AlexNet as in the paper (no BatchNorm)": "alexnet_no_bn",
+                 "EfficientNet-Lite0, ImageNet": "lite0_imagenet", "EfficientNet-Lite0, random init": "lite0_scratch"}
+"""The ablation page's variants and the short names its registry metrics use."""
+
+
+def ablation_variants(data: MammoData, data_no_eq: MammoData, config: TrainConfig) -> dict:
+    """The knobs the paper names, as ``{variant name: (data, TrainConfig)}`` (keys of `ABLATION_KEYS`).
+
+    Each variant changes one thing against ``config``: no histogram equalisation (``data_no_eq``,
+    the same manifest preprocessed without it), no mean subtraction, the paper's AlexNet without
+    the CPU profiles' BatchNorm, and EfficientNet-Lite0 with ImageNet or random weights (the
+    offline stand-in for the paper's ImageNet pretraining, and its "modern CNN" future work).
+    """
+    if data_no_eq.key == data.key:
+        raise ValueError("data_no_eq must be preprocessed without histogram equalisation (same key as data)")
+    variants = {
+        "profile config": (data, config),
+        "no histogram equalisation": (data_no_eq, replace(config, equalize=False)),
+        "no mean subtraction": (data, replace(config, subtract_mean=False)),
+        "AlexNet as in the paper (no BatchNorm)": (data, replace(config, backbone="alexnet", batch_norm=False)),
+        "EfficientNet-Lite0, ImageNet": (data, replace(config, backbone="efficientnet_lite0", pretrained=True)),
+        "EfficientNet-Lite0, random init": (data, replace(config, backbone="efficientnet_lite0", pretrained=False)),
+    }
+    assert set(variants) == set(ABLATION_KEYS)
+    return variants
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -395,11 +465,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> dict:
     args = _parser().parse_args(argv)
-    from companion.mammography.data import SCENARIOS, make_synthetic_dataset
+    from companion.mammography.data import SCENARIOS
+    from companion.mammography.synthetic import make_synthetic
     from companion.mammography.evaluate import summarize_run
 
     out = Path(args.out)
-    manifest = args.manifest or make_synthetic_dataset(out / "synthetic", args.synthetic_ffdm, args.synthetic_ddsm,
+    manifest = args.manifest or make_synthetic(out / "synthetic", args.synthetic_ffdm, args.synthetic_ddsm,
                                                        n_interval=max(1, args.synthetic_ffdm * 34 // 1303),
                                                        image_size=args.synthetic_size, seed=args.seed)
     config = TrainConfig(backbone=args.backbone, pretrained=not args.no_pretrained,

@@ -4,6 +4,7 @@ import pytest
 import torch
 from PIL import Image
 
+from companion.mammography.synthetic import make_synthetic
 from companion.mammography.data import (
     LABEL_CODE,
     MANIFEST_COLUMNS,
@@ -11,17 +12,20 @@ from companion.mammography.data import (
     SCENARIOS,
     MammogramDataset,
     balanced_indices,
+    cbis_ddsm_cohort,
     cbis_ddsm_manifest,
     cv_folds,
     equalize_histogram,
     load_image,
-    make_synthetic_dataset,
     patient_split,
     patient_table,
     preprocess_image,
     preprocess_manifest,
+    read_cbis_descriptions,
     read_manifest,
+    resolve_cbis_path,
     scenario_targets,
+    validate_manifest,
     write_manifest,
 )
 
@@ -96,13 +100,30 @@ def test_corrupt_image_is_reported(tmp_path):
         preprocess_manifest(frame, 16)
 
 
+def test_colour_image_duplicate_and_empty_manifest_are_refused(tmp_path):
+    colour = np.zeros((8, 8, 3), np.uint8)
+    colour[..., 0] = 200
+    Image.fromarray(colour).save(tmp_path / "colour.png")
+    with pytest.raises(ValueError, match=r"colour.png.*colour image"):
+        load_image(tmp_path / "colour.png")
+    grey = np.repeat(np.arange(64, dtype=np.uint8).reshape(8, 8, 1), 3, axis=2)
+    Image.fromarray(grey).save(tmp_path / "grey_rgb.png")
+    assert load_image(tmp_path / "grey_rgb.png").max() == 1.0  # grey stored as RGB is accepted
+    frame = _frame(tmp_path)
+    frame.loc[1, "image_path"] = frame.loc[0, "image_path"]
+    with pytest.raises(ValueError, match="image_path repeated"):
+        validate_manifest(frame)
+    with pytest.raises(ValueError, match="no rows"):
+        validate_manifest(_frame(tmp_path).iloc[:0])
+
+
 def test_synthetic_set_is_deterministic_and_follows_paper_proportions(tmp_path, tiny_manifest):
-    again = make_synthetic_dataset(tmp_path / "again", n_ffdm=14, n_ddsm=14, n_interval=2, image_size=64, seed=3)
+    again = make_synthetic(tmp_path / "again", n_ffdm=14, n_ddsm=14, n_interval=2, image_size=64, seed=3)
     first, second = read_manifest(tiny_manifest), read_manifest(again)
     assert (first.drop(columns="image_path") == second.drop(columns="image_path")).all().all()
     for a, b in zip(first["image_path"][:6], second["image_path"][:6]):
         np.testing.assert_array_equal(load_image(a), load_image(b))
-    other = make_synthetic_dataset(tmp_path / "other", n_ffdm=14, n_ddsm=14, n_interval=2, image_size=64, seed=4)
+    other = make_synthetic(tmp_path / "other", n_ffdm=14, n_ddsm=14, n_interval=2, image_size=64, seed=4)
     assert not np.array_equal(load_image(first["image_path"][0]), load_image(read_manifest(other)["image_path"][0]))
     patients = patient_table(first)
     ffdm = patients[(patients["dataset"] == "ffdm") & ~patients["interval_cancer"]]["label"].value_counts()
@@ -200,22 +221,108 @@ def test_dataset_centres_with_mean_image_and_replicates_channels():
         MammogramDataset(images.astype(np.float32), [0, 1])
 
 
-def test_cbis_ddsm_adapter(tmp_path):
-    rows = pd.DataFrame({
-        "patient_id": ["P_00001", "P_00001", "P_00002", "P_00003"],
-        "left or right breast": ["LEFT", "LEFT", "RIGHT", "LEFT"],
-        "image view": ["CC", "CC", "MLO", "MLO"],
-        "pathology": ["BENIGN", "MALIGNANT", "BENIGN_WITHOUT_CALLBACK", "BENIGN"],
-        "image file path": ["a/1.dcm", "a/1.dcm", "b/1.dcm", "c/1.dcm"],
+def _cbis_rows():
+    return pd.DataFrame({
+        "patient_id": ["P_00001", "P_00001", "P_00002", "P_00003", "P_00004", "P_00004"],
+        "left or right breast": ["LEFT", "LEFT", "RIGHT", "LEFT", "RIGHT", "RIGHT"],
+        "image view": ["CC", "CC", "MLO", "MLO", "CC", "CC"],
+        "pathology": ["BENIGN", "MALIGNANT", "BENIGN_WITHOUT_CALLBACK", "BENIGN", "BENIGN_WITHOUT_CALLBACK",
+                      "BENIGN"],
+        "image file path": ["Mass-Training_P_00001_LEFT_CC/1.2/1.3/000000.dcm",
+                            "Mass-Training_P_00001_LEFT_CC/1.2/1.3/000000.dcm",
+                            "Mass-Training_P_00002_RIGHT_MLO/2.2/2.3/000000.dcm",
+                            "Mass-Training_P_00003_LEFT_MLO/3.2/3.3/000000.dcm",
+                            "Mass-Training_P_00004_RIGHT_CC/4.2/4.3/000000.dcm",
+                            "Mass-Training_P_00004_RIGHT_CC/4.2/4.3/000000.dcm"],
     })
-    rows.to_csv(tmp_path / "mass.csv", index=False)
-    manifest = cbis_ddsm_manifest([tmp_path / "mass.csv"], tmp_path)
-    assert len(manifest) == 2  # the callback-free benign row is dropped, the duplicate merged
-    by_path = manifest.set_index("image_path")["label"]
-    assert by_path[str(tmp_path / "a/1.dcm")] == "malignant"  # the most severe lesion wins
-    assert by_path[str(tmp_path / "c/1.dcm")] == "recalled_benign"
-    rows.drop(columns="pathology").to_csv(tmp_path / "bad.csv", index=False)
-    with pytest.raises(ValueError, match="pathology"):
-        cbis_ddsm_manifest([tmp_path / "bad.csv"], tmp_path)
-    with pytest.raises(FileNotFoundError):
+
+
+def _dicom_tree(root, names):
+    for rel in names:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(b"x")
+
+
+def test_cbis_ddsm_cohort_counts_and_without_callback_choice(tmp_path):
+    _cbis_rows().to_csv(tmp_path / "mass.csv", index=False)
+    frame, report = cbis_ddsm_cohort([tmp_path / "mass.csv"])
+    assert len(frame) == 3  # the callback-free-only image is left out, the lesions of one image merged
+    assert report["without_callback_rows"] == 2 and report["without_callback_only_images"] == 1
+    assert report["excluded_images"] == 1 and report["excluded_patients"] == 1
+    assert report["extra_lesion_rows"] == 2
+    by_path = frame.set_index("image_path")["label"]
+    assert by_path["Mass-Training_P_00001_LEFT_CC/1.2/1.3/000000.dcm"] == "malignant"  # most severe wins
+    assert by_path["Mass-Training_P_00004_RIGHT_CC/4.2/4.3/000000.dcm"] == "recalled_benign"
+    for choice in ("negative", "recalled_benign"):
+        frame, report = cbis_ddsm_cohort([tmp_path / "mass.csv"], without_callback=choice)
+        assert len(frame) == 4 and report["excluded_images"] == 0
+        assert frame.set_index("image_path")["label"]["Mass-Training_P_00002_RIGHT_MLO/2.2/2.3/000000.dcm"] == choice
+    with pytest.raises(ValueError, match="without_callback"):
+        cbis_ddsm_cohort([tmp_path / "mass.csv"], without_callback="benign")
+
+
+def test_cbis_ddsm_manifest_resolves_tcia_names_and_reports_missing_files(tmp_path):
+    _cbis_rows().to_csv(tmp_path / "mass.csv", index=False)
+    images = tmp_path / "CBIS-DDSM"
+    _dicom_tree(images, ["Mass-Training_P_00001_LEFT_CC/1.2/1.3/000000.dcm",  # as the CSV names it
+                         "Mass-Training_P_00003_LEFT_MLO/07-20-2016-DDSM-12345/1.000000-full mammogram-678/1-1.dcm"])
+    with pytest.raises(FileNotFoundError, match=r"1 of 3 CBIS-DDSM images are not under .*P_00004"):
+        cbis_ddsm_manifest([tmp_path / "mass.csv"], images)
+    frame = cbis_ddsm_manifest([tmp_path / "mass.csv"], images, missing="drop")
+    assert len(frame) == 2 and frame.attrs["report"]["missing_images"] == 1
+    assert any(p.endswith("1-1.dcm") for p in frame["image_path"])  # TCIA's download naming
+    with pytest.raises(FileNotFoundError, match="image folder"):
         cbis_ddsm_manifest([tmp_path / "mass.csv"], tmp_path / "missing")
+    with pytest.raises(ValueError, match="missing must be"):
+        cbis_ddsm_manifest([tmp_path / "mass.csv"], images, missing="ignore")
+
+
+def test_resolve_cbis_path_refuses_ambiguous_series(tmp_path):
+    _dicom_tree(tmp_path, ["Calc-Test_P_1_LEFT_CC/a/1-1.dcm", "Calc-Test_P_1_LEFT_CC/b/1-1.dcm"])
+    assert resolve_cbis_path(tmp_path, "Calc-Test_P_1_LEFT_CC/x/y/000000.dcm") is None
+
+
+def test_cbis_descriptions_bad_input(tmp_path):
+    rows = _cbis_rows()
+    with pytest.raises(FileNotFoundError, match="nothere.csv"):
+        read_cbis_descriptions([tmp_path / "nothere.csv"])
+    rows.drop(columns="pathology").to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(ValueError, match=r"bad.csv.*pathology"):
+        read_cbis_descriptions([tmp_path / "bad.csv"])
+    odd = rows.copy()
+    odd.loc[2, "pathology"] = "UNKNOWN"
+    odd.to_csv(tmp_path / "odd.csv", index=False)
+    with pytest.raises(ValueError, match=r"odd.csv.*UNKNOWN.*\[4\]"):
+        read_cbis_descriptions([tmp_path / "odd.csv"])
+    odd = rows.copy()
+    odd.loc[0, "image view"] = "ML"
+    odd.to_csv(tmp_path / "view.csv", index=False)
+    with pytest.raises(ValueError, match=r"view.csv.*image view"):
+        read_cbis_descriptions([tmp_path / "view.csv"])
+    odd = rows.copy()
+    odd.loc[1, "patient_id"] = None
+    odd.to_csv(tmp_path / "empty.csv", index=False)
+    with pytest.raises(ValueError, match=r"empty.csv.*patient_id.*\[3\]"):
+        read_cbis_descriptions([tmp_path / "empty.csv"])
+    (tmp_path / "blank.csv").write_text("")
+    with pytest.raises(ValueError, match="blank.csv"):
+        read_cbis_descriptions([tmp_path / "blank.csv"])
+    rows.iloc[:0].to_csv(tmp_path / "header_only.csv", index=False)
+    with pytest.raises(ValueError, match="header_only.csv.*no rows"):
+        read_cbis_descriptions([tmp_path / "header_only.csv"])
+    clash = rows.copy()
+    clash.loc[1, "patient_id"] = "P_00009"
+    clash.to_csv(tmp_path / "clash.csv", index=False)
+    with pytest.raises(ValueError, match="more than one patient"):
+        cbis_ddsm_cohort([tmp_path / "clash.csv"])
+
+
+def test_vendored_cbis_ddsm_cohort():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3] / "data" / "real" / "cbis_ddsm"
+    frame, report = cbis_ddsm_cohort(sorted(root.glob("*_case_description_*_set.csv")))
+    assert report["lesion_rows"] == 3568 and report["patients"] == 1566
+    assert (report["without_callback_rows"], report["without_callback_only_images"],
+            report["excluded_patients"]) == (682, 399, 138)
+    assert set(frame["label"]) == {"malignant", "recalled_benign"}

@@ -70,22 +70,33 @@ def _claim_inputs(incremental_gain=0.03, p=0.3, spec=0.87, called=0.7):
 
     base = {"recalled_vs_negative": 0.85, "recalled_vs_rest": 0.75, "malignant_vs_negative": 0.78,
             "malignant_vs_recalled": 0.72, "malignant_vs_rest": 0.70, "triple": 0.66}
+    domain = {"ffdm": 0.0, "mixed": 0.03, "ddsm": 0.06, "incremental": incremental_gain}
     summaries = {}
     for st in STRATEGIES:
         for sc in SCENARIOS:
-            a = base[sc] + (incremental_gain if st == "incremental" else 0.0)
-            summaries[(st, sc)] = {"auc": a, "ci_low": a - 0.1, "ci_high": a + 0.1}
+            a = base[sc] + domain[st]
+            summaries[(st, sc)] = {"auc": a, "ci_low": a - 0.1, "ci_high": a + 0.1, "constant": False}
     delong = {sc: p for sc in SCENARIOS if sc != "triple"}
     return summaries, delong, spec, {"malignant_vs_negative": called, "malignant_vs_recalled": called}
 
 
-def test_claims_table_holds_where_the_run_agrees_with_the_paper():
-    from companion.mammography.evaluate import claims_table
+def _extras(half=0.8, change=-0.01, ratio=3.0):
+    import pandas as pd
 
-    table = claims_table(*_claim_inputs())
-    assert len(table) == 6 and table["holds"].all()
+    robust = pd.DataFrame({"test_fraction": [0.1, 0.1, 0.2, 0.2], "strategy": ["ffdm", "ddsm"] * 2,
+                           "scenario": ["malignant_vs_negative"] * 4, "auc": [0.8, 0.9, 0.8 + change, 0.9 + change]})
+    cam = {"cam_share": 0.3 * ratio / 3, "random_share": 0.1, "ratio": ratio, "p_value": 0.001, "n": 20}
+    return {"malignant_vs_negative": half, "malignant_vs_recalled": half}, robust, cam
+
+
+def test_claims_table_holds_where_the_run_agrees_with_the_paper():
+    from companion.mammography.evaluate import claims_counts, claims_table
+
+    table = claims_table(*_claim_inputs(), *_extras())
+    assert len(table) == 11 and table["holds"].all(), table
     assert list(table.columns) == ["claim", "paper", "this run", "criterion", "holds"]
     assert "0.81" in table.loc[0, "paper"] and "0.66" not in table.loc[0, "paper"]  # binary FFDM range only
+    assert claims_counts(table) == {"claims_total": 11, "claims_testable": 11, "claims_held": 11}
 
 
 def test_claims_table_fails_each_claim_on_the_evidence_against_it():
@@ -94,9 +105,24 @@ def test_claims_table_fails_each_claim_on_the_evidence_against_it():
     summaries, delong, spec, called = _claim_inputs(incremental_gain=-0.01, p=0.01, spec=0.70, called=0.4)
     summaries[("ffdm", "malignant_vs_rest")]["ci_low"] = 0.45
     summaries[("ddsm", "malignant_vs_negative")]["auc"] = 0.99
-    holds = claims_table(summaries, delong, spec, called).set_index("claim")["holds"]
+    summaries[("ddsm", "triple")]["auc"] = 0.5  # DDSM below FFDM and below mixed in one scenario
+    holds = claims_table(summaries, delong, spec, called, *_extras(half=0.3, change=-0.2, ratio=1.1))
+    holds = holds.set_index("claim")["holds"]
     assert not holds.any(), holds
     assert "3 of 4" in claims_table(summaries, delong, spec, called).loc[1, "this run"]
+
+
+def test_claims_table_reports_constant_models_and_untested_claims():
+    from companion.mammography.evaluate import claims_counts, claims_table
+
+    summaries, delong, spec, _ = _claim_inputs()
+    summaries[("ddsm", "malignant_vs_negative")] = {"auc": float("nan"), "ci_low": float("nan"),
+                                                    "ci_high": float("nan"), "constant": True}
+    table = claims_table(summaries, delong, spec)
+    assert "constant-output models: ddsm/malignant_vs_negative" in table.loc[2, "this run"]
+    assert table.loc[2, "holds"] is False  # a constant model is never "easier"
+    counts = claims_counts(table)
+    assert counts["claims_total"] == 11 and counts["claims_testable"] == 7  # 4 rows not run
 
 
 def test_claims_table_names_missing_inputs():
@@ -110,4 +136,75 @@ def test_claims_table_names_missing_inputs():
     del delong["malignant_vs_rest"]
     with pytest.raises(ValueError, match="DeLong.*malignant_vs_rest"):
         claims_table(summaries, delong, spec, called)
-    assert len(claims_table(*_claim_inputs()[:3])) == 5  # no interval-cancer claim without its shares
+
+
+def test_constant_output_is_detected_and_never_scored():
+    from types import SimpleNamespace
+
+    from companion.mammography.evaluate import constant_output, summarize_run
+
+    assert constant_output(np.full((5, 2), 0.5)) and not constant_output(np.array([0.1, 0.2]))
+    run = SimpleNamespace(proba=np.tile([0.4, 0.6], (6, 1)), y_true=np.array([0, 1] * 3))
+    summary = summarize_run(run, n_boot=50)
+    assert summary["constant"] and np.isnan(summary["auc"]) and np.isnan(summary["ci_low"])
+    run = SimpleNamespace(proba=np.column_stack([1 - np.linspace(0, 1, 6), np.linspace(0, 1, 6)]),
+                          y_true=np.array([0, 0, 0, 1, 1, 1]), scores=np.linspace(0, 1, 6))
+    assert summarize_run(run, n_boot=50)["auc"] == 1.0
+    with pytest.raises(ValueError):
+        constant_output(np.array([]))
+
+
+def test_cam_metrics_against_random_maps():
+    from companion.mammography.evaluate import cam_gathers_on_findings, cam_mass_inside, cam_on_breast
+
+    masks = np.zeros((6, 32, 32), bool)
+    for i in range(6):
+        masks[i, 4 + 4 * i: 10 + 4 * i, 10:16] = True
+    on_target = masks.astype(float) + 0.01
+    result = cam_gathers_on_findings(on_target, masks, n_random=50)
+    assert result["cam_share"] > 0.7 and result["random_share"] < 0.15 and result["p_value"] < 0.05
+    flat = np.ones((6, 32, 32))
+    result = cam_gathers_on_findings(flat, masks, n_random=50)
+    assert 0.5 < result["ratio"] < 2.0 and result["p_value"] > 0.05  # a map that ignores the image is not "on findings"
+    np.testing.assert_allclose(cam_mass_inside(flat, masks), 36 / 1024)
+    images = np.zeros((6, 32, 32), np.uint8)
+    images[:, :, :16] = 200
+    assert cam_on_breast(flat, images) == {"cam_share": 0.5, "area_share": 0.5}
+    with pytest.raises(ValueError, match="at least 2"):
+        cam_gathers_on_findings(flat[:1], masks[:1])
+    with pytest.raises(ValueError, match="must both be"):
+        cam_mass_inside(flat, masks[:, :16])
+
+
+def test_beyond_noise_and_false_negative_split():
+    import pandas as pd
+
+    from companion.mammography.evaluate import beyond_noise, false_negative_protocol
+
+    results = pd.DataFrame({"variant": ["ref"] * 3 + ["better"] * 3 + ["same"] * 3, "seed": [0, 1, 2] * 3,
+                            "auc": [0.70, 0.71, 0.69, 0.90, 0.92, 0.88, 0.70, 0.72, 0.69]})
+    table = beyond_noise(results, "ref")
+    assert table.loc["better", "beyond noise"] == "yes" and table.loc["same", "beyond noise"] == "no"
+    assert table.loc["ref", "beyond noise"] == "(reference)" and table.loc["better", "p_paired"] < 0.01
+    one = beyond_noise(results[results["seed"] == 0], "ref")
+    assert one.loc["better", "beyond noise"] == "one seed: unknown"
+    with pytest.raises(ValueError, match="reference"):
+        beyond_noise(results, "missing")
+    ids = np.array(["a", "a", "b", "b", "c", "d"])
+    half = false_negative_protocol(ids, seed=0)
+    assert len(set(ids[half])) == 2 and half[0] == half[1] and half[2] == half[3]  # whole patients
+    np.testing.assert_array_equal(half, false_negative_protocol(ids, seed=0))
+    with pytest.raises(ValueError, match="at least 2"):
+        false_negative_protocol(np.array(["a", "a"]))
+
+
+def test_table1_layout_counts_our_balanced_sets_beside_the_paper(tiny_data):
+    from companion.mammography.evaluate import table1_layout
+    from companion.mammography.train import scenario_subset, strategy_indices
+
+    table = table1_layout(tiny_data)
+    assert table.shape == (8, 8)
+    _, targets = scenario_subset(tiny_data, strategy_indices(tiny_data, "ffdm")["test"], "malignant_vs_negative", True, 0)
+    assert table.loc[("ffdm", "others"), ("test", "total", "ours")] == len(targets)
+    assert table.loc[("ffdm", "others"), ("test", "per category", "ours")] * 2 == len(targets)
+    assert table.loc[("mixed", "negative vs recalled-benign"), ("train", "total", "paper")] == 8322

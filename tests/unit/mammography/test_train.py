@@ -125,3 +125,48 @@ def test_config_key_changes_with_the_cache_version(monkeypatch):
     assert key == TrainConfig().key() and key != replace(TrainConfig(), epochs=TrainConfig().epochs + 1).key()
     monkeypatch.setattr(mtrain, "CACHE_VERSION", mtrain.CACHE_VERSION + 1)
     assert TrainConfig().key() != key, "checkpoints of older training code would be reused"
+
+
+def test_flip_vertical_flips_whole_images_and_keeps_the_rest():
+    from companion.mammography.train import flip_vertical
+
+    x = torch.arange(2 * 3 * 4 * 4, dtype=torch.float32).view(2, 3, 4, 4).repeat(8, 1, 1, 1)
+    out = flip_vertical(x, torch.Generator().manual_seed(0))
+    flipped = [bool(torch.equal(o, i.flip(-2))) for o, i in zip(out, x)]
+    kept = [bool(torch.equal(o, i)) for o, i in zip(out, x)]
+    assert all(f or k for f, k in zip(flipped, kept)) and any(flipped) and any(kept)
+
+
+def test_flip_training_is_deterministic_and_changes_the_model(tiny_data):
+    a = run_scenario(tiny_data, "ffdm", "malignant_vs_negative", replace(TINY, flip=True), seed=5, device="cpu")
+    b = run_scenario(tiny_data, "ffdm", "malignant_vs_negative", replace(TINY, flip=True), seed=5, device="cpu")
+    c = run_scenario(tiny_data, "ffdm", "malignant_vs_negative", TINY, seed=5, device="cpu")
+    np.testing.assert_array_equal(a.proba, b.proba)
+    assert not np.array_equal(a.proba, c.proba)
+
+
+def test_cam_findings_of_run_uses_the_latent_masks(tiny_data):
+    from companion.mammography.evaluate import cam_findings_of_run
+
+    run = run_scenario(tiny_data, "mixed", "malignant_vs_negative", TINY, seed=0, device="cpu")
+    result = cam_findings_of_run(run, tiny_data, n_random=20)
+    assert result is not None and 0 <= result["cam_share"] <= 1 and result["n"] >= 2
+    saved, tiny_data.latent = tiny_data.latent, None
+    try:
+        assert cam_findings_of_run(run, tiny_data) is None
+    finally:
+        tiny_data.latent = saved
+
+
+def test_cross_validate_covers_every_fold_and_reuses_checkpoints(tiny_data, tmp_path):
+    from companion.mammography.train import cross_validate
+
+    config = replace(TINY, epochs=1)
+    table = cross_validate(tiny_data, "mixed", "malignant_vs_negative", config, n_folds=2, seed=0, device="cpu",
+                           cache_dir=tmp_path)
+    assert list(table.index) == [0, 1]
+    assert ((table["val_auc"] >= 0) & (table["val_auc"] <= 1)).all() and (table["best_epoch"] == 1).all()
+    assert len(list(tmp_path.glob("*fold*of2*.pt"))) == 2
+    again = cross_validate(tiny_data, "mixed", "malignant_vs_negative", config, n_folds=2, seed=0, device="cpu",
+                           cache_dir=tmp_path)
+    assert again.equals(table)
