@@ -12,12 +12,12 @@ profile = "default"
 seed = 0
 device = "auto"
 manifest = ''
-n_ffdm = 300
+n_ffdm = 500
 n_ddsm = 450
 n_interval = 16
 image_size = 128
 input_size = 96
-test_fraction = 0.1
+test_fraction = 0.4
 backbone = 'alexnet'
 batch_norm = True
 width = 0.25
@@ -27,7 +27,8 @@ alexnet_weights = ''
 epochs = 12
 batch_size = 32
 lr = 0.01
-lr_step_iterations = 300
+lr_step_iterations = 150
+flip = True
 
 # %%
 import matplotlib.pyplot as plt

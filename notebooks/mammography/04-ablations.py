@@ -12,12 +12,12 @@ profile = "default"
 seed = 0
 device = "auto"
 manifest = ''
-n_ffdm = 300
+n_ffdm = 500
 n_ddsm = 450
 n_interval = 16
 image_size = 128
 input_size = 96
-test_fraction = 0.1
+test_fraction = 0.4
 backbone = 'alexnet'
 batch_norm = True
 width = 0.25
@@ -27,7 +27,8 @@ alexnet_weights = ''
 epochs = 12
 batch_size = 32
 lr = 0.01
-lr_step_iterations = 300
+lr_step_iterations = 150
+flip = True
 ablation_strategy = 'ffdm'
 ablation_scenario = 'malignant_vs_negative'
 ablation_seeds = [0, 1, 2]
@@ -45,7 +46,8 @@ from companion.book.paths import cache_dir
 from companion.core import select_device
 from companion.mammography.data import SCENARIO_TITLES
 from companion.mammography.figures import STRATEGY_TITLES, ablation_points
-from companion.mammography.train import book_config, book_data, run_scenario
+from companion.mammography.evaluate import beyond_noise
+from companion.mammography.train import ABLATION_KEYS, ablation_variants, book_config, book_data, run_scenario
 from companion.metrics import roc
 
 dev = select_device(device)
@@ -55,7 +57,7 @@ data, data_desc = book_data(profile, seed, **data_args)
 data_no_eq, _ = book_data(profile, seed, equalize=False, **data_args)
 config = book_config(backbone=backbone, batch_norm=batch_norm, alexnet_weights=alexnet_weights, width=width,
                      fc_features=fc_features, dropout=dropout, input_size=input_size, epochs=ablation_epochs, batch_size=batch_size, lr=lr,
-                     lr_step_iterations=lr_step_iterations)
+                     lr_step_iterations=lr_step_iterations, flip=flip)
 checkpoints = cache_dir(f"mammography/{profile}")
 
 # %% [markdown]
@@ -67,14 +69,7 @@ checkpoints = cache_dir(f"mammography/{profile}")
 # the paper's ImageNet pretraining, and at the same time the "modern CNN" of its future work.
 
 # %%
-variants = {
-    "profile config": (data, config),
-    "no histogram equalisation": (data_no_eq, config),
-    "no mean subtraction": (data, replace(config, subtract_mean=False)),
-    "AlexNet as in the paper (no BatchNorm)": (data, replace(config, backbone="alexnet", batch_norm=False)),
-    "EfficientNet-Lite0, ImageNet": (data, replace(config, backbone="efficientnet_lite0", pretrained=True)),
-    "EfficientNet-Lite0, random init": (data, replace(config, backbone="efficientnet_lite0", pretrained=False)),
-}
+variants = ablation_variants(data, data_no_eq, config)
 rows = []
 for name, (variant_data, variant_config) in variants.items():
     for run_seed in ablation_seeds:
@@ -92,23 +87,17 @@ plt.show()
 # ## Within noise?
 # For each variant: mean and standard deviation over seeds, the difference from the reference,
 # and whether that difference exceeds twice the standard error of a difference of two means
-# (with one seed there is no spread, and nothing can be called a difference).
+# (with one seed there is no spread, and nothing can be called a difference), plus a paired t-test
+# over the seeds (`evaluate.beyond_noise`).
 
 # %%
-summary = results.groupby("variant", sort=False)["auc"].agg(["mean", "std", "min", "max", "count"])
-reference = summary.loc["profile config"]
-summary["difference"] = summary["mean"] - reference["mean"]
-pooled = np.sqrt((summary["std"] ** 2 + reference["std"] ** 2) / summary["count"])
-summary["beyond noise"] = np.where(summary["count"] > 1, (summary["difference"].abs() > 2 * pooled).map(
-    {True: "yes", False: "no"}), "one seed: unknown")
-summary.loc["profile config", "beyond noise"] = "(reference)"
+summary = beyond_noise(results, "profile config")
 summary.round(3)
 
 # %%
-keys = {"profile config": "reference", "no histogram equalisation": "no_equalisation",
-        "no mean subtraction": "no_mean_subtraction", "AlexNet as in the paper (no BatchNorm)": "alexnet_no_bn",
-        "EfficientNet-Lite0, ImageNet": "lite0_imagenet", "EfficientNet-Lite0, random init": "lite0_scratch"}
-record("mammography/04-ablations", {f"auc_{keys[name]}_mean": row["mean"] for name, row in summary.iterrows()},
+record("mammography/04-ablations", {**{f"auc_{ABLATION_KEYS[name]}_mean": row["mean"] for name, row in summary.iterrows()},
+        "auc_reference_range": summary.loc["profile config", "max"] - summary.loc["profile config", "min"],
+        "n_ablation_seeds": len(ablation_seeds)},
        profile=profile, seed=seed, data=data_desc, device=str(dev))
 
 # %% [markdown]
@@ -117,6 +106,7 @@ record("mammography/04-ablations", {f"auc_{keys[name]}_mean": row["mean"] for na
 # {glue:text}`auc_no_mean_subtraction_mean:.3f`; the paper's AlexNet without BatchNorm
 # {glue:text}`auc_alexnet_no_bn_mean:.3f`; EfficientNet-Lite0 from ImageNet
 # {glue:text}`auc_lite0_imagenet_mean:.3f` and from random weights {glue:text}`auc_lite0_scratch_mean:.3f`.
-# Read the "beyond noise" column before believing any of these differences: with test sets of
-# this size the seed spread alone is several AUC points, the size of the paper's 0.02-0.05 gains
-# from incremental transfer.
+# Read the "beyond noise" column before believing any of these differences: over the
+# {glue:text}`n_ablation_seeds:.0f` seed(s) of this run the reference's AUC spans
+# {glue:text}`auc_reference_range:.3f` (max - min; zero says nothing with one seed), to be set against
+# the paper's 0.02-0.05 gains from incremental transfer.

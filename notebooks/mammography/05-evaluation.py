@@ -14,12 +14,12 @@ profile = "default"
 seed = 0
 device = "auto"
 manifest = ''
-n_ffdm = 300
+n_ffdm = 500
 n_ddsm = 450
 n_interval = 16
 image_size = 128
 input_size = 96
-test_fraction = 0.1
+test_fraction = 0.4
 backbone = 'alexnet'
 batch_norm = True
 width = 0.25
@@ -29,9 +29,10 @@ alexnet_weights = ''
 epochs = 12
 batch_size = 32
 lr = 0.01
-lr_step_iterations = 300
+lr_step_iterations = 150
+flip = True
 n_boot = 2000
-robustness_fractions = [0.1, 0.15, 0.2]
+robustness_fractions = [0.4, 0.5]
 robustness_scenarios = ['malignant_vs_negative']
 
 # %%
@@ -40,13 +41,16 @@ import numpy as np
 import pandas as pd
 
 from companion.book import record
+from companion.book.claims import record_claims
 from companion.book.paths import cache_dir
 from companion.core import select_device
 from companion.mammography import LABELS, STRATEGIES
 from companion.mammography.data import SCENARIO_TITLES, SCENARIOS
-from companion.mammography.evaluate import (RADIOLOGIST_SENSITIVITY, called_malignant, compare_runs, holm_adjust,
-                                            roc_points, specificity_at, summarize_run)
-from companion.mammography.figures import STRATEGY_TITLES, robustness, roc_panel, strategy_comparison
+from companion.mammography.evaluate import (RADIOLOGIST_SENSITIVITY, called_malignant, cam_findings_of_run,
+                                            claims_counts, claims_table, compare_runs, false_negative_protocol,
+                                            holm_adjust, oracle_ceilings, paper_layout_table, specificity_at,
+                                            summarize_run)
+from companion.mammography.figures import STRATEGY_TITLES, robustness, strategy_comparison, strategy_rocs
 from companion.mammography.paper import (PAPER_AUC, PAPER_DELONG_P, PAPER_FALSE_NEGATIVE, PAPER_SPECIFICITY_AT_869,
                                          metric_name)
 from companion.mammography.train import book_config, book_data, predict_indices, run_all, run_scenario, with_split
@@ -57,38 +61,28 @@ data, data_desc = book_data(profile, seed, manifest=manifest, n_ffdm=n_ffdm, n_d
                             image_size=image_size, input_size=input_size, test_fraction=test_fraction)
 config = book_config(backbone=backbone, batch_norm=batch_norm, alexnet_weights=alexnet_weights, width=width,
                      fc_features=fc_features, dropout=dropout, input_size=input_size, epochs=epochs, batch_size=batch_size, lr=lr,
-                     lr_step_iterations=lr_step_iterations)
+                     lr_step_iterations=lr_step_iterations, flip=flip)
 checkpoints = cache_dir(f"mammography/{profile}")
 runs = run_all(data, STRATEGIES, SCENARIOS, config, seed=seed, device=dev, cache_dir=checkpoints)
 summaries = {key: summarize_run(run, n_boot=n_boot, seed=seed) for key, run in runs.items()}
+ceilings = oracle_ceilings(data, STRATEGIES, SCENARIOS, seed=seed) if data.latent is not None else None
+constant = sorted(f"{st}/{sc}" for (st, sc), s in summaries.items() if s["constant"])
+print(f"constant-output models (no AUC reported): {constant or 'none'}")
 print(f"{len(runs)} models; data: {data_desc}; backbone {backbone} "
       f"({'local weights' if alexnet_weights else 'random init'}), profile {profile}")
 
-
 # %% [markdown]
-# ## The results table, ours beside the paper's
+# ## The results table, ours beside the oracle ceiling and the paper's
 # AUC with the 95 % bootstrap CI (stratified, percentile, {glue:text}`n_boot:.0f` resamples). The
 # triple classification's AUC is the mean of the three pairwise AUCs (symmetric Hand-Till
-# convention; the paper gives no CI for it). The paper's numbers come from
-# `companion.mammography.paper`, never retyped here.
+# convention; the paper gives no CI for it). The **oracle ceiling** is what a perfect reader of these
+# synthetic images reaches on the same test images (a logistic regression on the generator's latent
+# labels; see the data page): the measure of how much of the available signal the CNN recovers. A
+# model whose output is the same for every test image is shown as "constant output", never as AUC 0.50.
+# The paper's numbers come from `companion.mammography.paper`, never retyped here.
 
 # %%
-def fmt(auc, low=None, high=None):
-    if auc is None or not np.isfinite(auc):
-        return ""
-    return f"{auc:.2f}" + (f" ({low:.2f}-{high:.2f})" if low is not None and np.isfinite(low) else "")
-
-
-table = {}
-for (strategy, scenario), s in summaries.items():
-    paper = PAPER_AUC.get((strategy, scenario), (np.nan, None, None, ""))
-    table[(SCENARIO_TITLES[scenario], "ours")] = table.get((SCENARIO_TITLES[scenario], "ours"), {})
-    table[(SCENARIO_TITLES[scenario], "ours")][STRATEGY_TITLES[strategy]] = fmt(s["auc"], s.get("ci_low"),
-                                                                                s.get("ci_high"))
-    table[(SCENARIO_TITLES[scenario], "paper")] = table.get((SCENARIO_TITLES[scenario], "paper"), {})
-    table[(SCENARIO_TITLES[scenario], "paper")][STRATEGY_TITLES[strategy]] = fmt(*paper[:3])
-pd.DataFrame(table).T
-
+paper_layout_table(summaries, PAPER_AUC, ceilings)
 
 # %% [markdown]
 # ## ROC curves per strategy (Figs. 1-3 and the incremental strategy)
@@ -96,36 +90,19 @@ pd.DataFrame(table).T
 # curve scores the pair's second class by its own probability, on the images of the two classes).
 
 # %%
-def panel(strategy):
-    curves = {}
-    for scenario in SCENARIOS:
-        run = runs[(strategy, scenario)]
-        if scenario != "triple":
-            fpr, tpr = roc_points(run.y_true, run.scores)
-            curves[scenario] = (fpr, tpr, summaries[(strategy, scenario)]["auc"])
-    triple = runs[(strategy, "triple")]
-    pairs = roc.pairwise_auc_summary(triple.y_true, triple.proba)
-    pair_curves = {}
-    for (a, b), auc in pairs.pairs.items():
-        keep = np.isin(triple.y_true, (a, b))
-        fpr, tpr = roc_points((triple.y_true[keep] == b).astype(int), triple.proba[keep, b])
-        pair_curves[f"{LABELS[b]} vs {LABELS[a]}".replace("_", "-")] = (fpr, tpr, auc)
-    return roc_panel(curves, pair_curves, pairs.mean, f"{STRATEGY_TITLES[strategy]} (profile {profile})")
-
-
-fig = panel("ffdm")
+fig = strategy_rocs(runs, summaries, "ffdm", f"{STRATEGY_TITLES['ffdm']} (profile {profile})")
 plt.show()
 
 # %%
-fig = panel("ddsm")
+fig = strategy_rocs(runs, summaries, "ddsm", f"{STRATEGY_TITLES['ddsm']} (profile {profile})")
 plt.show()
 
 # %%
-fig = panel("mixed")
+fig = strategy_rocs(runs, summaries, "mixed", f"{STRATEGY_TITLES['mixed']} (profile {profile})")
 plt.show()
 
 # %%
-fig = panel("incremental")
+fig = strategy_rocs(runs, summaries, "incremental", f"{STRATEGY_TITLES['incremental']} (profile {profile})")
 plt.show()
 
 # %% [markdown]
@@ -140,7 +117,8 @@ for scenario in SCENARIOS:
     a, b = runs[("ffdm", scenario)], runs[("incremental", scenario)]
     row = dict(scenario=scenario, auc_ffdm=summaries[("ffdm", scenario)]["auc"],
                auc_incremental=summaries[("incremental", scenario)]["auc"], p_value=np.nan)
-    if scenario != "triple":
+    if scenario != "triple" and not (summaries[("ffdm", scenario)]["constant"]
+                                     or summaries[("incremental", scenario)]["constant"]):
         test = compare_runs(a, b)
         row.update(p_value=test["p_value"], diff_low=test["diff_low"], diff_high=test["diff_high"])
     row["paper p"] = PAPER_DELONG_P.get(scenario, np.nan)
@@ -183,10 +161,8 @@ robust.pivot_table(index=["strategy", "scenario"], columns="test_fraction", valu
 
 # %%
 interval = data.indices("ffdm", "interval")
-interval_patients = np.array(sorted(data.manifest.iloc[interval]["patient_id"].unique()))
-rng = np.random.default_rng(seed)
-half = set(rng.choice(interval_patients, len(interval_patients) // 2, replace=False).tolist())
-in_half = data.manifest.iloc[interval]["patient_id"].isin(half).to_numpy()
+interval_patients = data.manifest.iloc[interval]["patient_id"].to_numpy()
+in_half = false_negative_protocol(interval_patients, seed=seed)
 fn_rows, fn_metrics = [], {}
 for scenario in ("malignant_vs_negative", "malignant_vs_recalled"):
     share_all = called_malignant(predict_indices(runs[("ffdm", scenario)], data, interval, dev)[:, 1])
@@ -199,7 +175,7 @@ for scenario in ("malignant_vs_negative", "malignant_vs_recalled"):
                     "excluded (paper)": PAPER_FALSE_NEGATIVE[(scenario, "excluded")],
                     "50 % in training (ours)": share_half,
                     "50 % in training (paper)": PAPER_FALSE_NEGATIVE[(scenario, "half_in_training")]})
-print(f"{len(interval)} interval-cancer images of {len(interval_patients)} patients; "
+print(f"{len(interval)} interval-cancer images of {len(set(interval_patients))} patients; "
       f"{int((~in_half).sum())} images in the unseen half")
 pd.DataFrame(fn_rows).round(3)
 
@@ -213,25 +189,49 @@ pd.DataFrame(fn_rows).round(3)
 spec_rows = {strategy: specificity_at(runs[(strategy, "malignant_vs_negative")].y_true,
                                       runs[(strategy, "malignant_vs_negative")].scores, RADIOLOGIST_SENSITIVITY)
              for strategy in STRATEGIES}
-best = max(STRATEGIES, key=lambda s: summaries[(s, "malignant_vs_negative")]["auc"])
+best = max(STRATEGIES, key=lambda s: np.nan_to_num(summaries[(s, "malignant_vs_negative")]["auc"], nan=-1.0))
 specificity_best = spec_rows[best]
 pd.DataFrame({"AUC": {STRATEGY_TITLES[s]: summaries[(s, "malignant_vs_negative")]["auc"] for s in STRATEGIES},
               "specificity at 86.9 % sensitivity": {STRATEGY_TITLES[s]: v for s, v in spec_rows.items()}}).round(3)
 
 # %%
-metrics = {metric_name(strategy, scenario): s["auc"] for (strategy, scenario), s in summaries.items()}
+# Constant-output models have no AUC (NaN): they are counted, not recorded as a number.
+metrics = {metric_name(strategy, scenario): s["auc"] for (strategy, scenario), s in summaries.items()
+           if not s["constant"]}
 metrics.update({f"ci_low_{strategy}_{scenario}": s["ci_low"] for (strategy, scenario), s in summaries.items()
-                if "ci_low" in s})
+                if "ci_low" in s and not s["constant"]})
 metrics.update({f"ci_high_{strategy}_{scenario}": s["ci_high"] for (strategy, scenario), s in summaries.items()
-                if "ci_high" in s})
+                if "ci_high" in s and not s["constant"]})
+metrics["n_constant_models"] = len(constant)
+if ceilings is not None:
+    metrics.update({f"oracle_{strategy}_{scenario}": v for (strategy, scenario), v in ceilings.items()})
 for _, row in comparison[binary].iterrows():
-    metrics[f"p_delong_{row['scenario']}"] = row["p_value"]
-    metrics[f"p_holm_{row['scenario']}"] = row["p_holm"]
+    if np.isfinite(row["p_value"]):
+        metrics[f"p_delong_{row['scenario']}"] = row["p_value"]
+        metrics[f"p_holm_{row['scenario']}"] = row["p_holm"]
 for _, row in robust.iterrows():
     metrics[f"robust_{int(round(row['test_fraction'] * 100))}_{row['strategy']}_{row['scenario']}"] = row["auc"]
 metrics.update(fn_metrics)
 metrics["specificity_at_869"] = specificity_best
 metrics["n_boot"] = n_boot
+metrics["n_test_ffdm_patients"] = int(data.manifest.iloc[data.indices("ffdm", "test")]["patient_id"].nunique())
+# Headline: FFDM malignant vs negative, against chance and against its oracle ceiling.
+headline = summaries[("ffdm", "malignant_vs_negative")]
+metrics["headline_baseline"] = 0.5
+if not headline["constant"]:
+    metrics["headline_ours"] = headline["auc"]
+if ceilings is not None:
+    metrics["headline_ceiling"] = ceilings[("ffdm", "malignant_vs_negative")]
+# The claims (table below), computed here so that their counts are recorded with the rest.
+cam_check = cam_findings_of_run(runs[("ffdm", "malignant_vs_negative")], data, dev, seed=seed)
+delong_p = dict(zip(comparison.loc[binary, "scenario"], comparison.loc[binary, "p_value"]))
+called = {s: fn_metrics[f"fn_{s}_excluded"] for s in ("malignant_vs_negative", "malignant_vs_recalled")}
+called_half = {s: fn_metrics[f"fn_{s}_half_in_training"] for s in ("malignant_vs_negative", "malignant_vs_recalled")}
+claims = claims_table(summaries, delong_p, specificity_best, called, called_half, robust, cam_check)
+metrics.update(claims_counts(claims))
+record_claims("mammography", claims, profile=profile)  # for the scorecard
+if cam_check is not None:
+    metrics.update({"cam_in_finding": cam_check["cam_share"], "cam_in_finding_random": cam_check["random_share"]})
 record("mammography/05-evaluation", metrics, profile=profile, seed=seed, data=data_desc, device=str(dev),
        notes=f"backbone {backbone}, batch_norm {batch_norm}, width {width}, input {input_size} px")
 
@@ -243,16 +243,23 @@ for (strategy, scenario), (auc, *_rest) in PAPER_AUC.items():
     glue(f"paper_{strategy}_{scenario}", auc, display=False)
 glue("paper_p_malignant_vs_negative", PAPER_DELONG_P["malignant_vs_negative"], display=False)
 glue("paper_specificity", PAPER_SPECIFICITY_AT_869, display=False)
+# Our AUCs as text, so that a constant-output model reads "constant output", never a number.
+for (strategy, scenario), s in summaries.items():
+    glue(f"text_{strategy}_{scenario}", "constant output" if s["constant"] else f"{s['auc']:.2f}", display=False)
+glue("text_headline_ceiling", f"{ceilings[('ffdm', 'malignant_vs_negative')]:.3f}" if ceilings is not None
+     else "unknown (real data have no latent labels)", display=False)
+glue("text_p_malignant_vs_negative", f"{delong_p['malignant_vs_negative']:.2f}"
+     if np.isfinite(delong_p["malignant_vs_negative"]) else "not tested (constant model)", display=False)
 
 # %% [markdown]
-# In this run, strategy (i) FFDM only reached AUC {glue:text}`auc_ffdm_malignant_vs_negative:.2f` for
-# malignant vs negative and {glue:text}`auc_ffdm_recalled_vs_negative:.2f` for negative vs
+# In this run, strategy (i) FFDM only reached AUC {glue:text}`text_ffdm_malignant_vs_negative` for
+# malignant vs negative and {glue:text}`text_ffdm_recalled_vs_negative` for negative vs
 # recalled-benign (paper: {glue:text}`paper_ffdm_malignant_vs_negative:.2f` and
 # {glue:text}`paper_ffdm_recalled_vs_negative:.2f`); the DDSM-only models reached
-# {glue:text}`auc_ddsm_malignant_vs_negative:.2f` and {glue:text}`auc_ddsm_recalled_vs_negative:.2f`
+# {glue:text}`text_ddsm_malignant_vs_negative` and {glue:text}`text_ddsm_recalled_vs_negative`
 # (paper: {glue:text}`paper_ddsm_malignant_vs_negative:.2f` and {glue:text}`paper_ddsm_recalled_vs_negative:.2f`).
-# Incremental transfer through DDSM gave {glue:text}`auc_incremental_malignant_vs_negative:.2f` for malignant
-# vs negative on the FFDM test set (DeLong p = {glue:text}`p_delong_malignant_vs_negative:.2f` against
+# Incremental transfer through DDSM gave {glue:text}`text_incremental_malignant_vs_negative` for malignant
+# vs negative on the FFDM test set (DeLong p = {glue:text}`text_p_malignant_vs_negative` against
 # strategy (i); paper {glue:text}`paper_incremental_malignant_vs_negative:.2f`,
 # p = {glue:text}`paper_p_malignant_vs_negative:.2f`). The best malignant-vs-negative model has a specificity
 # of {glue:text}`specificity_at_869:.2f` at 86.9 % sensitivity (paper: {glue:text}`paper_specificity:.2f`).
@@ -267,9 +274,13 @@ glue("paper_specificity", PAPER_SPECIFICITY_AT_869, display=False)
 # CPU-sized network and the test-set size printed above, not on the paper's data.
 
 # %%
-from companion.mammography.evaluate import claims_table
-
-delong_p = dict(zip(comparison.loc[binary, "scenario"], comparison.loc[binary, "p_value"]))
-called = {s: fn_metrics[f"fn_{s}_excluded"] for s in ("malignant_vs_negative", "malignant_vs_recalled")}
 with pd.option_context("display.max_colwidth", None):
-    display(claims_table(summaries, delong_p, specificity_best, called))
+    display(claims)
+
+# %% [markdown]
+# Of {glue:text}`claims_total:.0f` claims, {glue:text}`claims_testable:.0f` were tested in this run and
+# {glue:text}`claims_held:.0f` held. The headline measure, FFDM malignant vs negative, reached
+# {glue:text}`text_ffdm_malignant_vs_negative` against a chance baseline of {glue:text}`headline_baseline:.1f` and an
+# oracle ceiling of {glue:text}`text_headline_ceiling` on the same test images
+# ({glue:text}`n_test_ffdm_patients:.0f` FFDM test patients; {glue:text}`n_constant_models:.0f`
+# constant-output models in this run).
