@@ -65,6 +65,7 @@ book:
 
 unit: install
 	$(PY) -m pytest tests/unit -q -n 2 -p no:cacheprovider
+	$(PY) -m pytest --doctest-modules lib/companion -q -p no:cacheprovider
 
 html-check: install
 	$(PY) -m pytest tests/postbuild -q -p no:cacheprovider
