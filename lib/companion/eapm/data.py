@@ -74,9 +74,43 @@ def generate_synthetic_coco(
             "categories": [{"id": k + 1, "name": c[0], "supercategory": "shape"} for k, c in enumerate(CATEGORIES)],
         }
         path = root / "annotations" / f"instances_{split}.json"
-        path.write_text(json.dumps(coco))
+        write_json_atomic(path, coco)
         out[split] = path
     return out
+
+
+def write_json_atomic(path: str | Path, obj) -> Path:
+    """Write ``obj`` as JSON to ``path`` through a temporary file in the same folder + ``os.replace``.
+
+    A run killed mid-write leaves the previous file (or none), never a truncated one.
+    """
+    import os
+    import tempfile
+
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(obj, f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_json_or_none(path: str | Path, what: str = "file"):
+    """The parsed JSON at ``path``; None (with a warning naming the file) when it is missing or corrupt."""
+    import warnings
+
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        warnings.warn(f"{what} {path} is corrupt ({exc}); rebuilding it", RuntimeWarning, stacklevel=2)
+        return None
 
 
 def _draw_image(rng: np.random.Generator, size: int, max_objects: int):
@@ -240,8 +274,12 @@ def collate(batch):
 def synthetic_dataset(root: str | Path, n_train: int, n_val: int, image_size: int = 128, seed: int = 0):
     """Generate (once; reused when the same files exist) and load the synthetic train/val sets."""
     root = Path(root) / f"n{n_train}-{n_val}-s{image_size}-seed{seed}"
-    ann = root / "annotations" / "instances_val.json"
-    if not ann.exists():
+    # Both index files are written atomically (train first, val last); one that is missing or does not
+    # parse (e.g. written by an older version that was killed mid-write) is named and the set rebuilt.
+    complete = all(
+        isinstance(read_json_or_none(root / "annotations" / f"instances_{split}.json", "synthetic annotation file"), dict)
+        for split in ("train", "val"))
+    if not complete:
         generate_synthetic_coco(root, n_train, n_val, image_size=image_size, seed=seed)
     return (CocoDetection(root / "train", root / "annotations" / "instances_train.json"),
             CocoDetection(root / "val", root / "annotations" / "instances_val.json"))

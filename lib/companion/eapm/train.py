@@ -17,13 +17,15 @@ from pathlib import Path
 import torch
 
 from companion.core import fit, seed_everything, select_device
-from companion.eapm.data import CocoDetection, coco2017, collate, synthetic_dataset
-from companion.eapm.models import BACKBONES, build_detector
+from companion.eapm.data import (CocoDetection, coco2017, collate, read_json_or_none, synthetic_dataset,
+                                 write_json_atomic)
+from companion.eapm.models import BACKBONES, build_detector, recompute_batch_norm
 
 
 # Bump when a change to the losses or models changes what a configuration trains to, so that cached
-# checkpoints of the old code are not reused (2: one-pass fused losses).
-CACHE_VERSION = 2
+# checkpoints of the old code are not reused (2: one-pass fused losses; 3: anchors matched to the
+# feature strides with a P2 level, BatchNorm statistics recomputed after training).
+CACHE_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,10 @@ def train_detector(
         checkpoint_path=checkpoint_path, collate_fn=collate, grad_clip=config.grad_clip, progress=progress,
         description=config.label(),
     )
+    # BatchNorm running statistics for the final weights (see recompute_batch_norm: with torchvision's
+    # momentum 0.01 they would otherwise lag far behind a short run). Deterministic, so a run loaded
+    # from its checkpoint gets the same statistics.
+    recompute_batch_norm(model, train_data, batch_size=config.batch_size)
     trained_epochs = config.epochs - result.resumed_from_epoch
     ips = len(train_data) * trained_epochs / result.seconds if trained_epochs > 0 and result.seconds > 0 else float("nan")
     model.eval()
@@ -219,8 +225,14 @@ def run_setting(config: TrainConfig, train_data, val_data, *, seed: int, profile
 
     ckpt = checkpoint_for(config, seed, profile, data_tag)
     summary_path = ckpt.with_suffix(".eval.json")
-    if ckpt.exists() and summary_path.exists():
-        return json.loads(summary_path.read_text())
+    if ckpt.exists():
+        cached = read_json_or_none(summary_path, "cached evaluation")
+        if isinstance(cached, dict) and {"coco", "history"} <= set(cached):
+            return cached
+        if cached is not None:
+            import warnings
+
+            warnings.warn(f"cached evaluation {summary_path} lacks 'coco'/'history'; rebuilding it", RuntimeWarning)
     run = train_detector(config, train_data, seed=seed, device=device, checkpoint_path=ckpt, progress=False)
     detections = predict(run.model, val_data, device=run.device)
     out = {
@@ -229,7 +241,7 @@ def run_setting(config: TrainConfig, train_data, val_data, *, seed: int, profile
         "detections": detections, "history": run.history, "train_seconds": run.seconds,
         "images_per_second": run.images_per_second, "device": run.device,
     }
-    summary_path.write_text(json.dumps(out))
+    write_json_atomic(summary_path, out)
     return out
 
 
