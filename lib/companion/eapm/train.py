@@ -102,11 +102,18 @@ def train_detector(
     device: str = "auto",
     checkpoint_path: str | Path | None = None,
     progress: bool | None = None,
+    val_data: CocoDetection | None = None,
+    eval_every: int = 0,
 ) -> TrainedDetector:
     """Build and train ``config``'s detector on ``train_data`` with `companion.core.fit`.
 
     When ``checkpoint_path`` holds a finished run of the same seed, it is loaded, not retrained.
+    With ``val_data`` and ``eval_every`` = k > 0, the history rows of every k-th epoch (and the
+    last) carry ``val_AP`` and ``val_AP50`` (BatchNorm statistics recomputed first, as for the
+    final model): a learning curve. Evaluation does not change what is trained.
     """
+    if eval_every < 0:
+        raise ValueError(f"eval_every must be >= 0, got {eval_every}")
     if config.optimizer not in ("sgd", "adamw"):
         raise ValueError(f"optimizer must be 'sgd' or 'adamw', got {config.optimizer!r}")
     seed_everything(seed)
@@ -122,11 +129,25 @@ def train_detector(
     else:
         opt = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     iters = -(-len(train_data) // config.batch_size)
+    evaluate = None
+    if val_data is not None and eval_every:
+        from companion.eapm.evaluate import evaluate_detector
+
+        epoch_counter = iter(range(1, config.epochs + 1))
+
+        def evaluate(m):
+            epoch = next(epoch_counter, config.epochs)
+            if epoch % eval_every and epoch != config.epochs:
+                return {}
+            recompute_batch_norm(m, train_data, batch_size=config.batch_size)
+            stats = evaluate_detector(m, val_data, device=dev)
+            return {"val_AP": stats["AP"], "val_AP50": stats["AP50"]}
+
     result = fit(
         model, detection_step, train_data, optimizer=opt, epochs=config.epochs, batch_size=config.batch_size,
         seed=seed, device=dev, scheduler=_schedule(opt, config, iters), scheduler_interval="iteration",
         checkpoint_path=checkpoint_path, collate_fn=collate, grad_clip=config.grad_clip, progress=progress,
-        description=config.label(),
+        description=config.label(), evaluate=evaluate,
     )
     # BatchNorm running statistics for the final weights (see recompute_batch_norm: with torchvision's
     # momentum 0.01 they would otherwise lag far behind a short run). Deterministic, so a run loaded
