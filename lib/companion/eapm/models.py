@@ -382,13 +382,15 @@ def anchor_layout(detector: str, image_size: int) -> dict:
 
 
 @torch.no_grad()
-def detector_anchors(model: nn.Module, image_size: int) -> torch.Tensor:
-    """The anchors [A, 4] (x1, y1, x2, y2) that ``model`` places on a square ``image_size`` image."""
+def detector_anchors(model: nn.Module, image_size: int, width: int | None = None) -> torch.Tensor:
+    """The anchors [A, 4] (x1, y1, x2, y2) that ``model`` places on an ``image_size`` x ``width``
+    (height x width; square when ``width`` is None) image, in the pixel frame after the model's
+    own resizing (for an image whose short side is already the model's ``min_size``: unchanged)."""
     from torchvision.models.detection.image_list import ImageList
 
     was_training = model.training
     model.eval()
-    images, _ = model.transform([torch.zeros(3, image_size, image_size)])
+    images, _ = model.transform([torch.zeros(3, image_size, width or image_size)])
     features = list(model.backbone(images.tensors).values())
     generator = model.rpn.anchor_generator if hasattr(model, "rpn") else model.anchor_generator
     anchors = generator(ImageList(images.tensors, images.image_sizes), features)[0]

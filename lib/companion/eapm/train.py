@@ -283,6 +283,34 @@ def make_config(*, detector: str = "retinanet", mu=None, theta=None, reg_loss: s
     return TrainConfig(detector=detector, mu=mu, theta=theta, reg_loss=reg_loss, **settings)
 
 
+def control_config(factor: float = 1.5, **settings) -> TrainConfig:
+    """The control row for "EAPM only speeds learning up": plain focal RetinaNet trained ``factor``
+    times longer (epochs and learning-rate steps scaled; warm-up unchanged)."""
+    if factor < 1:
+        raise ValueError(f"the control trains longer, not shorter: factor must be >= 1, got {factor}")
+    settings = dict(settings)
+    settings["epochs"] = int(round(factor * settings.get("epochs", TrainConfig.epochs)))
+    settings["lr_steps"] = [int(round(factor * s)) for s in settings.get("lr_steps", TrainConfig.lr_steps)]
+    return make_config(**settings)
+
+
+def ablation_plan(settings: dict, mus=(None, 1.5), thetas=(None, 1.0), fcos_mus=(), rcnn_thetas=(),
+                  control_factor: float | None = 1.5) -> list[tuple[str, TrainConfig, object]]:
+    """The (family, config, knob) rows of Tables 1 and 2 that a profile runs, plus the control row.
+
+    Families: "RetinaNet" (mu; knob "control" = plain focal trained ``control_factor`` x longer),
+    "Libra RetinaNet (mu=1.5)" (theta, balanced L1), "FCOS" (mu), "Libra R-CNN" (theta).
+    """
+    plan = [("RetinaNet", make_config(mu=mu, **settings), mu) for mu in mus]
+    if control_factor:
+        plan.append(("RetinaNet", control_config(control_factor, **settings), "control"))
+    plan += [("Libra RetinaNet (mu=1.5)", make_config(mu=1.5, reg_loss="balanced_l1", theta=th, **settings), th)
+             for th in thetas]
+    plan += [("FCOS", make_config(detector="fcos", mu=mu, **settings), mu) for mu in fcos_mus]
+    plan += [("Libra R-CNN", make_config(detector="faster_rcnn", theta=th, **settings), th) for th in rcnn_thetas]
+    return plan
+
+
 def load_data(coco_root: str, n_train: int, n_val: int, image_size: int, seed: int, profile: str):
     """The chapter's data: COCO 2017 when ``coco_root`` is set, else the synthetic set (cached).
 
