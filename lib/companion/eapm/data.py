@@ -74,9 +74,43 @@ def generate_synthetic_coco(
             "categories": [{"id": k + 1, "name": c[0], "supercategory": "shape"} for k, c in enumerate(CATEGORIES)],
         }
         path = root / "annotations" / f"instances_{split}.json"
-        path.write_text(json.dumps(coco))
+        write_json_atomic(path, coco)
         out[split] = path
     return out
+
+
+def write_json_atomic(path: str | Path, obj) -> Path:
+    """Write ``obj`` as JSON to ``path`` through a temporary file in the same folder + ``os.replace``.
+
+    A run killed mid-write leaves the previous file (or none), never a truncated one.
+    """
+    import os
+    import tempfile
+
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(obj, f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_json_or_none(path: str | Path, what: str = "file"):
+    """The parsed JSON at ``path``; None (with a warning naming the file) when it is missing or corrupt."""
+    import warnings
+
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        warnings.warn(f"{what} {path} is corrupt ({exc}); rebuilding it", RuntimeWarning, stacklevel=2)
+        return None
 
 
 def _draw_image(rng: np.random.Generator, size: int, max_objects: int):
@@ -138,11 +172,13 @@ class LoadReport:
     clipped_boxes: int = 0
     dropped_outside: int = 0
     dropped_degenerate: int = 0
+    crowd_ignored: int = 0
     notes: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         return (f"{self.clipped_boxes} box(es) clipped to the image, {self.dropped_outside} dropped as entirely "
-                f"outside it, {self.dropped_degenerate} dropped for zero width or height")
+                f"outside it, {self.dropped_degenerate} dropped for zero width or height, "
+                f"{self.crowd_ignored} crowd region(s) ignored")
 
 
 class CocoDetection(torch.utils.data.Dataset):
@@ -151,16 +187,19 @@ class CocoDetection(torch.utils.data.Dataset):
     ``target`` has ``boxes`` [K, 4] (x1, y1, x2, y2, float32), ``labels`` [K] (int64, contiguous
     1..C in the order of ``categories``) and ``image_id``.
 
+    ``images_dir=None`` loads the boxes only (e.g. the vendored real COCO annotations, which ship
+    without images): ``boxes()`` works, indexing an image raises FileNotFoundError.
+
     Bad input: a missing folder or file raises FileNotFoundError; a malformed index, an
     annotation for an unknown image or category, or a malformed or non-finite bbox, raises
     ValueError; boxes reaching outside the image are clipped, boxes entirely outside it and
     boxes of zero width/height are dropped, all three counted in ``report`` (printable).
     """
 
-    def __init__(self, images_dir: str | Path, annotation_file: str | Path):
-        self.images_dir = Path(images_dir)
+    def __init__(self, images_dir: str | Path | None, annotation_file: str | Path):
+        self.images_dir = None if images_dir is None else Path(images_dir)
         annotation_file = Path(annotation_file)
-        if not self.images_dir.is_dir():
+        if self.images_dir is not None and not self.images_dir.is_dir():
             raise FileNotFoundError(f"image folder {self.images_dir} does not exist")
         if not annotation_file.is_file():
             raise FileNotFoundError(f"annotation file {annotation_file} does not exist")
@@ -189,7 +228,8 @@ class CocoDetection(torch.utils.data.Dataset):
             if not isinstance(bbox, (list, tuple)) or len(bbox) != 4:
                 raise ValueError(f"annotation {ann.get('id')} has malformed bbox {bbox!r}")
             if ann.get("iscrowd", 0):
-                continue  # crowd regions are ignored in training, as in torchvision's references
+                self.report.crowd_ignored += 1  # ignored in training, as in torchvision's references
+                continue
             im = by_id[ann["image_id"]]
             try:
                 x, y, w, h = map(float, bbox)
@@ -213,6 +253,18 @@ class CocoDetection(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.images)
 
+    def boxes(self):
+        """Every kept box as a DataFrame: image_id, image width/height, label, category and x1, y1, x2, y2."""
+        import pandas as pd
+
+        by_id = {im["id"]: im for im in self.images}
+        names = {i + 1: c.get("name", str(c["id"])) for i, c in enumerate(self.categories)}
+        rows = [{"image_id": iid, "image_width": by_id[iid]["width"], "image_height": by_id[iid]["height"],
+                 "label": label, "category": names[label], "x1": b[0], "y1": b[1], "x2": b[2], "y2": b[3]}
+                for iid, items in self._targets.items() for b, label in items]
+        return pd.DataFrame(rows, columns=["image_id", "image_width", "image_height", "label", "category",
+                                           "x1", "y1", "x2", "y2"])
+
     @property
     def num_classes(self) -> int:
         """Foreground classes + 1 (index 0 is background, torchvision's convention)."""
@@ -220,6 +272,8 @@ class CocoDetection(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int):
         im = self.images[index]
+        if self.images_dir is None:
+            raise FileNotFoundError(f"{self.annotation_file} was loaded without an image folder (boxes only)")
         path = self.images_dir / im["file_name"]
         if not path.is_file():
             raise FileNotFoundError(f"image {path} listed in {self.annotation_file} is missing")
@@ -240,11 +294,24 @@ def collate(batch):
 def synthetic_dataset(root: str | Path, n_train: int, n_val: int, image_size: int = 128, seed: int = 0):
     """Generate (once; reused when the same files exist) and load the synthetic train/val sets."""
     root = Path(root) / f"n{n_train}-{n_val}-s{image_size}-seed{seed}"
-    ann = root / "annotations" / "instances_val.json"
-    if not ann.exists():
+    # Both index files are written atomically (train first, val last); one that is missing or does not
+    # parse (e.g. written by an older version that was killed mid-write) is named and the set rebuilt.
+    complete = all(
+        isinstance(read_json_or_none(root / "annotations" / f"instances_{split}.json", "synthetic annotation file"), dict)
+        for split in ("train", "val"))
+    if not complete:
         generate_synthetic_coco(root, n_train, n_val, image_size=image_size, seed=seed)
     return (CocoDetection(root / "train", root / "annotations" / "instances_train.json"),
             CocoDetection(root / "val", root / "annotations" / "instances_val.json"))
+
+
+REAL_COCO = Path(__file__).resolve().parents[3] / "data" / "real" / "coco" / "annotations" / "instances_val2017.json"
+
+
+def real_coco_boxes(annotation_file: str | Path = REAL_COCO) -> CocoDetection:
+    """The vendored real COCO val2017 subset (79 images, boxes only; ``data/real/coco/``, CC BY 4.0)
+    through the chapter's COCO loader, without images."""
+    return CocoDetection(None, annotation_file)
 
 
 def coco2017(root: str | Path, split: str = "val2017") -> CocoDetection:

@@ -17,13 +17,15 @@ from pathlib import Path
 import torch
 
 from companion.core import fit, seed_everything, select_device
-from companion.eapm.data import CocoDetection, coco2017, collate, synthetic_dataset
-from companion.eapm.models import BACKBONES, build_detector
+from companion.eapm.data import (CocoDetection, coco2017, collate, read_json_or_none, synthetic_dataset,
+                                 write_json_atomic)
+from companion.eapm.models import BACKBONES, build_detector, recompute_batch_norm
 
 
 # Bump when a change to the losses or models changes what a configuration trains to, so that cached
-# checkpoints of the old code are not reused (2: one-pass fused losses).
-CACHE_VERSION = 2
+# checkpoints of the old code are not reused (2: one-pass fused losses; 3: anchors matched to the
+# feature strides with a P2 level, BatchNorm statistics recomputed after training).
+CACHE_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -100,11 +102,18 @@ def train_detector(
     device: str = "auto",
     checkpoint_path: str | Path | None = None,
     progress: bool | None = None,
+    val_data: CocoDetection | None = None,
+    eval_every: int = 0,
 ) -> TrainedDetector:
     """Build and train ``config``'s detector on ``train_data`` with `companion.core.fit`.
 
     When ``checkpoint_path`` holds a finished run of the same seed, it is loaded, not retrained.
+    With ``val_data`` and ``eval_every`` = k > 0, the history rows of every k-th epoch (and the
+    last) carry ``val_AP`` and ``val_AP50`` (BatchNorm statistics recomputed first, as for the
+    final model): a learning curve. Evaluation does not change what is trained.
     """
+    if eval_every < 0:
+        raise ValueError(f"eval_every must be >= 0, got {eval_every}")
     if config.optimizer not in ("sgd", "adamw"):
         raise ValueError(f"optimizer must be 'sgd' or 'adamw', got {config.optimizer!r}")
     seed_everything(seed)
@@ -120,12 +129,30 @@ def train_detector(
     else:
         opt = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     iters = -(-len(train_data) // config.batch_size)
+    evaluate = None
+    if val_data is not None and eval_every:
+        from companion.eapm.evaluate import evaluate_detector
+
+        epoch_counter = iter(range(1, config.epochs + 1))
+
+        def evaluate(m):
+            epoch = next(epoch_counter, config.epochs)
+            if epoch % eval_every and epoch != config.epochs:
+                return {}
+            recompute_batch_norm(m, train_data, batch_size=config.batch_size)
+            stats = evaluate_detector(m, val_data, device=dev)
+            return {"val_AP": stats["AP"], "val_AP50": stats["AP50"]}
+
     result = fit(
         model, detection_step, train_data, optimizer=opt, epochs=config.epochs, batch_size=config.batch_size,
         seed=seed, device=dev, scheduler=_schedule(opt, config, iters), scheduler_interval="iteration",
         checkpoint_path=checkpoint_path, collate_fn=collate, grad_clip=config.grad_clip, progress=progress,
-        description=config.label(),
+        description=config.label(), evaluate=evaluate,
     )
+    # BatchNorm running statistics for the final weights (see recompute_batch_norm: with torchvision's
+    # momentum 0.01 they would otherwise lag far behind a short run). Deterministic, so a run loaded
+    # from its checkpoint gets the same statistics.
+    recompute_batch_norm(model, train_data, batch_size=config.batch_size)
     trained_epochs = config.epochs - result.resumed_from_epoch
     ips = len(train_data) * trained_epochs / result.seconds if trained_epochs > 0 and result.seconds > 0 else float("nan")
     model.eval()
@@ -219,8 +246,14 @@ def run_setting(config: TrainConfig, train_data, val_data, *, seed: int, profile
 
     ckpt = checkpoint_for(config, seed, profile, data_tag)
     summary_path = ckpt.with_suffix(".eval.json")
-    if ckpt.exists() and summary_path.exists():
-        return json.loads(summary_path.read_text())
+    if ckpt.exists():
+        cached = read_json_or_none(summary_path, "cached evaluation")
+        if isinstance(cached, dict) and {"coco", "history"} <= set(cached):
+            return cached
+        if cached is not None:
+            import warnings
+
+            warnings.warn(f"cached evaluation {summary_path} lacks 'coco'/'history'; rebuilding it", RuntimeWarning)
     run = train_detector(config, train_data, seed=seed, device=device, checkpoint_path=ckpt, progress=False)
     detections = predict(run.model, val_data, device=run.device)
     out = {
@@ -229,7 +262,7 @@ def run_setting(config: TrainConfig, train_data, val_data, *, seed: int, profile
         "detections": detections, "history": run.history, "train_seconds": run.seconds,
         "images_per_second": run.images_per_second, "device": run.device,
     }
-    summary_path.write_text(json.dumps(out))
+    write_json_atomic(summary_path, out)
     return out
 
 
@@ -248,6 +281,34 @@ def make_config(*, detector: str = "retinanet", mu=None, theta=None, reg_loss: s
     if detector == "faster_rcnn":
         reg_loss = "balanced_l1"
     return TrainConfig(detector=detector, mu=mu, theta=theta, reg_loss=reg_loss, **settings)
+
+
+def control_config(factor: float = 1.5, **settings) -> TrainConfig:
+    """The control row for "EAPM only speeds learning up": plain focal RetinaNet trained ``factor``
+    times longer (epochs and learning-rate steps scaled; warm-up unchanged)."""
+    if factor < 1:
+        raise ValueError(f"the control trains longer, not shorter: factor must be >= 1, got {factor}")
+    settings = dict(settings)
+    settings["epochs"] = int(round(factor * settings.get("epochs", TrainConfig.epochs)))
+    settings["lr_steps"] = [int(round(factor * s)) for s in settings.get("lr_steps", TrainConfig.lr_steps)]
+    return make_config(**settings)
+
+
+def ablation_plan(settings: dict, mus=(None, 1.5), thetas=(None, 1.0), fcos_mus=(), rcnn_thetas=(),
+                  control_factor: float | None = 1.5) -> list[tuple[str, TrainConfig, object]]:
+    """The (family, config, knob) rows of Tables 1 and 2 that a profile runs, plus the control row.
+
+    Families: "RetinaNet" (mu; knob "control" = plain focal trained ``control_factor`` x longer),
+    "Libra RetinaNet (mu=1.5)" (theta, balanced L1), "FCOS" (mu), "Libra R-CNN" (theta).
+    """
+    plan = [("RetinaNet", make_config(mu=mu, **settings), mu) for mu in mus]
+    if control_factor:
+        plan.append(("RetinaNet", control_config(control_factor, **settings), "control"))
+    plan += [("Libra RetinaNet (mu=1.5)", make_config(mu=1.5, reg_loss="balanced_l1", theta=th, **settings), th)
+             for th in thetas]
+    plan += [("FCOS", make_config(detector="fcos", mu=mu, **settings), mu) for mu in fcos_mus]
+    plan += [("Libra R-CNN", make_config(detector="faster_rcnn", theta=th, **settings), th) for th in rcnn_thetas]
+    return plan
 
 
 def load_data(coco_root: str, n_train: int, n_val: int, image_size: int, seed: int, profile: str):

@@ -1,0 +1,70 @@
+import numpy as np
+import pytest
+
+from companion.eapm.evaluate import ablation_rows, claims_counts, claims_table, gain_verdict, seeds_needed
+from companion.eapm.train import control_config
+
+
+def _runs(aps, long=None):
+    long = long if long is not None else aps
+    return [{"coco": {"AP": a}, "ap_by_aspect": {"AP_ar4tomax": b}} for a, b in zip(aps, long)]
+
+
+def _results(gain=0.02, noise=(0.0, 0.002, -0.001, 0.001)):
+    base = np.array([0.30, 0.31, 0.29, 0.30])
+    jit = np.array(noise)
+    return {
+        ("RetinaNet", None): _runs(base),
+        ("RetinaNet", 1.0): _runs(base + gain / 2 + jit),
+        ("RetinaNet", 1.5): _runs(base + gain + jit),
+        ("RetinaNet", 2.0): _runs(base + gain / 3 + jit),
+        ("RetinaNet", "control"): _runs(base + 0.005 + 2 * jit[::-1]),
+        ("Libra RetinaNet (mu=1.5)", None): _runs(base, base / 2),
+        ("Libra RetinaNet (mu=1.5)", 1.0): _runs(base - 0.001 + jit, base / 2 + 0.01 + jit),
+    }
+
+
+def test_claims_table_verdicts_and_counts():
+    table = claims_table(_results())
+    assert list(table.columns) == ["claim", "paper", "this run", "criterion", "holds"]
+    by = dict(zip(table["claim"], table["holds"]))
+    assert by["EAPM-focal (mu = 1.5) improves RetinaNet"] == True  # noqa: E712
+    assert by["EAPM-focal's gain is more than faster learning (vs plain focal, 1.5x steps)"] == True  # noqa: E712
+    assert by["mu = 1.5 is the best mu (RetinaNet)"] == True  # noqa: E712
+    assert by["EAPM-focal (mu = 1.5) improves FCOS"] is None  # not run
+    assert by["EAPM-balanced-L1 (theta = 1.0) improves Libra RetinaNet (mu = 1.5)"] == False  # noqa: E712
+    assert by["EAPM-balanced-L1 helps objects of large shape variation (aspect ratio >= 4)"] == True  # noqa: E712
+    assert "35.6 -> 37.1" in table["paper"].iloc[0]  # from paper.py
+    counts = claims_counts(table)
+    assert counts == {"claims_total": 7, "claims_testable": 5, "claims_held": 4}
+
+
+def test_claims_one_seed_is_not_testable():
+    res = {k: v[:1] for k, v in _results().items()}
+    counts = claims_counts(claims_table(res))
+    assert counts["claims_testable"] == 1  # only "mu = 1.5 is best" (a ranking, no test)
+
+
+def test_gain_verdict_and_power():
+    assert gain_verdict({"n_seeds": 1, "p_value": np.nan}) == "one seed: no test"
+    assert gain_verdict({"n_seeds": 3, "p_value": np.nan}).startswith("no spread")
+    assert gain_verdict({"n_seeds": 3, "p_value": 0.01}).startswith("beyond")
+    noisy, quiet = [0.1, -0.1, 0.05, -0.05], [0.01, -0.01, 0.005, -0.005]
+    assert seeds_needed(noisy, 0.05) > seeds_needed(quiet, 0.05) >= 2
+    assert np.isnan(seeds_needed([0.1], 0.05))
+
+
+def test_ablation_rows_paper_gain_scaled_to_our_ap():
+    rows = ablation_rows(_results())
+    r = rows.loc[("RetinaNet", "mu = 1.5")]
+    assert r["gain"] == pytest.approx(100 * (0.02 + np.mean([0.0, 0.002, -0.001, 0.001])))
+    assert r["paper gain"] == pytest.approx(1.5)
+    assert r["paper gain, scaled"] == pytest.approx(1.5 / 35.6 * 30.0)
+    assert np.isnan(rows.loc[("RetinaNet", "control: plain loss, 1.5x steps")]["paper gain"])
+
+
+def test_control_config_scales_the_budget():
+    cfg = control_config(epochs=40, lr_steps=[30], batch_size=4)
+    assert cfg.epochs == 60 and cfg.lr_steps == (45,) and cfg.mu is None
+    with pytest.raises(ValueError, match="longer"):
+        control_config(0.5, epochs=4)
