@@ -47,14 +47,12 @@ settings = dict(backbone=backbone, fpn_channels=fpn_channels, image_size=image_s
 print(f"profile {profile!r}: {data_desc}")
 
 # %%
-from companion.eapm.evaluate import COCO_KEYS, paired_gain, seed_summary
-from companion.eapm.train import run_setting
+from companion.eapm.evaluate import COCO_KEYS, ablation_rows, seed_summary
+from companion.eapm.train import ablation_plan, run_setting
 
-plan = [("RetinaNet", make_config(mu=mu, **settings), mu) for mu in mus]
-plan += [("Libra RetinaNet (mu=1.5)", make_config(mu=1.5, reg_loss="balanced_l1", theta=th, **settings), th)
-         for th in thetas]
-plan += [("FCOS", make_config(detector="fcos", mu=mu, **settings), mu) for mu in fcos_mus]
-plan += [("Libra R-CNN", make_config(detector="faster_rcnn", theta=th, **settings), th) for th in rcnn_thetas]
+# The control row ("RetinaNet", "control") is the plain focal loss with 1.5x the optimiser steps:
+# the check that EAPM does more than speed learning up.
+plan = ablation_plan(settings, mus, thetas, fcos_mus, rcnn_thetas, control_factor=1.5)
 results = {}
 for family, config, knob in plan:
     results[(family, knob)] = [run_setting(config, train_data, val_data, seed=s, profile=profile,
@@ -64,34 +62,15 @@ print(f"{len(plan)} settings x {len(seeds)} seeds on {data_desc}")
 # %%
 from companion.eapm.paper import paper_row
 
-rows, paper_rows = [], []
-for (family, knob), runs in results.items():
-    knob_name = "mu" if family in ("RetinaNet", "FCOS") else "theta"
-    summary = seed_summary([r["coco"] for r in runs])
-    index = (family, "baseline" if knob is None else f"{knob_name} = {knob:g}")
-    row = {k: f"{100 * m:.2f} ± {100 * s:.2f}" for k, (m, s) in summary.items()}
-    base = results[(family, None)] if (family, None) in results else None
-    theirs = paper_row(family, knob) or {}
-    their_base = paper_row(family, None) or {}
-    if knob is not None and base is not None:
-        g = paired_gain([r["coco"]["AP"] for r in base], [r["coco"]["AP"] for r in runs])
-        row["AP gain"] = f"{100 * g['gain']:+.2f}"
-        if g["n_seeds"] < 2:
-            row["paired p"], row["beyond seed noise?"] = "n/a (1 seed)", "no test"
-        elif np.isnan(g["p_value"]):  # every seed gave the same difference (e.g. AP 0 everywhere)
-            row["paired p"], row["beyond seed noise?"] = "n/a (no spread)", "no test"
-        else:
-            row["paired p"] = f"{g['p_value']:.3f}"
-            row["beyond seed noise?"] = "yes" if g["p_value"] < 0.05 else "no"
-    rows.append(pd.Series(row, name=index))
-    paper_rows.append(pd.Series({**{k: theirs.get(k, np.nan) for k in COCO_KEYS},
-                                 "AP gain": (theirs["AP"] - their_base["AP"]) if knob is not None and theirs else np.nan},
-                                name=index))
-ours = pd.DataFrame(rows)
-ours.index = pd.MultiIndex.from_tuples(ours.index, names=["family", "setting"])
-theirs = pd.DataFrame(paper_rows)
-theirs.index = ours.index
-ablation = pd.concat({f"ours ({profile}, seeds {seeds}), AP ×100": ours.fillna(""),
+rows = ablation_rows(results)
+spread = pd.DataFrame({index: {k: f"{100 * m:.2f} ± {100 * s:.2f}" for k, (m, s) in seed_summary([r["coco"] for r in runs]).items()}
+                       for index, runs in zip(rows.index, results.values())}).T
+spread.index = rows.index
+ours = pd.concat([spread, rows[["gain", "gain SE", "paired p", "verdict"]].round(3)], axis=1)
+theirs = pd.DataFrame([{k: (paper_row(f, None if s == "baseline" else float(s.split("= ")[1])) or {}).get(k, np.nan)
+                        if not s.startswith("control") else np.nan for k in COCO_KEYS} for f, s in rows.index],
+                      index=rows.index)
+ablation = pd.concat({f"ours ({profile}, seeds {seeds}), AP ×100": ours.astype(object).where(ours.notna(), ""),
                       "paper (COCO val-2017, R50-FPN, one run)": theirs.round(1).astype(object).where(theirs.notna(), "")},
                      axis=1)
 ablation
@@ -99,23 +78,30 @@ ablation
 # %% [markdown]
 # Our entries are AP ×100, mean ± sample std over the seeds listed in the parameters; the paper's
 # are single runs on COCO (Tables 1 and 2; "Libra RetinaNet (mu=1.5)" is the first row of its
-# Table 2). "AP gain" is the mean paired difference to the family's baseline with the same seeds.
-# A gain is beyond seed noise only where the paired p-value is below 0.05; with one seed (smoke) no
-# claim is made. `default` and `full` run every μ and θ of Tables 1 and 2 on RetinaNet, FCOS and
-# Libra RetinaNet; `default` runs Libra R-CNN only at the paper's best θ = 1.5 (a two-stage run
-# costs about ten one-stage runs on this CPU); `smoke` runs two settings with one seed.
+# Table 2). "gain" is the mean paired difference to the family's baseline with the same seeds (the
+# same initialisation and data order), "paired p" a paired t-test (`companion.eapm.evaluate.ablation_rows`).
+# A gain is beyond seed noise only where p < 0.05; with one seed (smoke) no test is made.
+#
+# The **control** row trains the plain focal loss 1.5× longer. If EAPM at the fixed budget only
+# matched the plain loss trained longer, its gain would say "learns faster", not "learns better".
+#
+# ## Power: how many seeds would resolve the paper's gain?
+# The paper's gains are relative to COCO APs of 35–38; at our AP level the same relative gain is
+# smaller. "paper gain, scaled" = paper gain / paper baseline × our baseline; "seeds for 80 % power"
+# is the number of paired seeds a two-sided paired t-test (α = 0.05) needs to detect that effect,
+# given the SD of our paired differences (`seeds_needed`, statsmodels' `TTestPower`). NaN: fewer than
+# two seeds, so no estimate of the noise.
+
+# %%
+power = rows[[c for c in ("seeds", "gain", "paper gain", "paper gain, scaled", "seeds for 80 % power") if c in rows]]
+power = power[power.index.get_level_values("setting") != "baseline"]
+print(power.round(3).to_string())
 
 # %%
 from companion.eapm.figures import ablation_ap_plot
 
-
-def label(family, knob):
-    knob_name = "mu" if family in ("RetinaNet", "FCOS") else "theta"
-    return f"{family}, {'baseline' if knob is None else f'{knob_name} = {knob:g}'}"
-
-
-fig = ablation_ap_plot({label(family, knob): [r["coco"]["AP"] for r in runs]
-                        for (family, knob), runs in results.items()})
+labels = [f"{family}, {setting}" for family, setting in rows.index]
+fig = ablation_ap_plot({lab: [r["coco"]["AP"] for r in runs] for lab, runs in zip(labels, results.values())})
 fig.axes[0].set_title(f"{data_desc}, profile {profile}", fontsize=8)
 plt.show()
 
@@ -124,6 +110,9 @@ metrics = {}
 for (family, knob), runs in results.items():
     key = {"RetinaNet": "retinanet", "Libra RetinaNet (mu=1.5)": "libra_mu1p5", "FCOS": "fcos",
            "Libra R-CNN": "libra_rcnn"}[family]
-    suffix = "" if knob is None else ("_mu" if family in ("RetinaNet", "FCOS") else "_theta") + f"{knob:g}".replace(".", "p")
+    if knob == "control":
+        suffix = "_control"
+    else:
+        suffix = "" if knob is None else ("_mu" if family in ("RetinaNet", "FCOS") else "_theta") + f"{knob:g}".replace(".", "p")
     metrics[f"AP_{key}{suffix}"] = 100 * float(np.mean([r["coco"]["AP"] for r in runs]))
 record("eapm/04-ablations", metrics, profile=profile, seed=seed, data=data_desc + f", seeds {seeds}")
