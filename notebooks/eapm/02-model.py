@@ -121,7 +121,7 @@ pd.DataFrame({det: {"strides": layout["strides"], "boxes with an anchor at IoU >
 # %%
 retina.train()
 losses = retina(images, targets)
-{k: round(float(v), 4) for k, v in losses.items()}
+{k: round(v.item(), 4) for k, v in losses.items()}  # .item(): a number, without the autograd warning
 
 # %%
 fig, axes = plt.subplots(1, len(features), figsize=(2.2 * len(features), 2.4))
