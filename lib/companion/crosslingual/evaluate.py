@@ -99,6 +99,41 @@ def caption_match_rank1(embeddings: dict[str, np.ndarray], english: str = "en") 
     return out
 
 
+def caption_retrieval_table(embeddings: dict[str, np.ndarray], english: str = "en", ks=(1, 10)) -> pd.DataFrame:
+    """Caption→caption retrieval between each language and English (cosine), both directions.
+
+    ``embeddings[lang]`` [N, D], row i of every language describing item i. For
+    each non-English language L, "L→en R@k" is the share of L captions whose own
+    English caption is among the k English captions nearest to it (among all N),
+    and "en→L R@k" the reverse. This measures the premise of zero-shot transfer,
+    that the encoder puts a caption next to its translation, with no image in it.
+    Ties count against the query (`companion.metrics.retrieval.recall_at_k`).
+    """
+    if english not in embeddings:
+        raise ValueError(f"no {english!r} embeddings to match against")
+
+    def unit(x):
+        x = np.asarray(x, np.float64)
+        norms = np.linalg.norm(x, axis=1, keepdims=True)
+        if (norms == 0).any():
+            raise ValueError("an embedding row has zero norm")
+        return x / norms
+
+    en = unit(embeddings[english])
+    target = list(range(len(en)))
+    rows = []
+    for lang, x in embeddings.items():
+        if lang == english:
+            continue
+        if np.shape(x) != en.shape:
+            raise ValueError(f"{lang}: embeddings {np.shape(x)} do not match English {en.shape}")
+        sim = unit(x) @ en.T
+        fwd, back = recall_at_k(sim, target, ks=ks), recall_at_k(sim.T, target, ks=ks)
+        rows.append({"language": lang, **{f"L→en R@{k}": fwd[k] for k in ks},
+                     **{f"en→L R@{k}": back[k] for k in ks}})
+    return pd.DataFrame(rows).set_index("language")
+
+
 def image_clusters(image: np.ndarray, k: int = 8, seed: int = 0) -> np.ndarray:
     """k-means cluster of each image feature row -> int [N] (the paper's colouring of Fig. 3)."""
     from sklearn.cluster import KMeans

@@ -22,7 +22,8 @@ from torch.utils.data import TensorDataset
 
 from companion.core import fit, seed_everything, select_device
 from companion.crosslingual.data import (COCO_IMAGES, CaptionSet, XTD10, check_images_exist, load_coco_captions,
-                                         load_images, load_synthetic, load_xtd10, make_synthetic)
+                                         load_images, load_xtd10)
+from companion.crosslingual.synthetic import load_synthetic, make_synthetic
 from companion.crosslingual.grammar import LANGUAGES
 from companion.crosslingual.losses import (eta_for_features, hardest_negatives, m3l_loss, patr_loss, random_negatives,
                                            same_caption)
@@ -140,6 +141,36 @@ def embed_photo_captions(encoder: str, names: list[str], *, cache_dir: str | Pat
     texts = [PHOTO_CAPTIONS[n][lang] for lang in languages for n in names]
     arr, _ = cached(cache_dir, encoder, texts, lambda: text_encoder(encoder, threads=threads)(texts))
     return {lang: arr[k * len(names):(k + 1) * len(names)] for k, lang in enumerate(languages)}
+
+
+def subset_rows(n: int, k: int | None, seed: int = 0) -> np.ndarray:
+    """A fixed, sorted subset of ``k`` of ``n`` row indices (all rows when ``k`` is None or >= n)."""
+    if k is None or k >= n:
+        return np.arange(n)
+    if k < 1:
+        raise ValueError(f"subset size must be positive, got {k}")
+    return np.sort(np.random.default_rng(seed).choice(n, k, replace=False))
+
+
+def embed_aligned_captions(captions: dict[str, list[str]], encoder: str, *, cache_dir: str | Path,
+                           rows: np.ndarray | None = None, threads: int = 1) -> dict[str, np.ndarray]:
+    """Embed line-aligned captions (``{lang: [N captions]}``, e.g. `data.load_xtd10(...).captions`) with caching.
+
+    ``rows`` keeps a subset of the lines (same rows in every language). Returns
+    ``{lang: float32 [len(rows), D]}``; each language is cached on its own, keyed by its texts.
+    """
+    encode = None
+    out = {}
+    for lang, caps in captions.items():
+        caps = list(caps) if rows is None else [caps[i] for i in rows]
+
+        def run(caps_=caps):
+            nonlocal encode
+            encode = encode or text_encoder(encoder, threads=threads)
+            return encode(caps_)
+
+        out[lang], _ = cached(cache_dir, encoder, caps, run)
+    return out
 
 
 # Part of every checkpoint key: bump it when a change to the training code (losses, negative mining,
@@ -263,7 +294,8 @@ def main(argv=None) -> int:
     p.add_argument("--data", default="build/data/crosslingual/cli", help="synthetic dataset folder (generated if absent)")
     p.add_argument("--coco", help="real COCO captions json (captions_train2014.json); needs --images and --xtd10")
     p.add_argument("--images", help="folder of COCO train2014 images")
-    p.add_argument("--xtd10", help="XTD10 repository folder")
+    p.add_argument("--xtd10", help="XTD10 repository root (holding XTD10/, MIC/, STAIR/); "
+                   "data/real/xtd10 is a copy")
     p.add_argument("--n-train", type=int, default=1500)
     p.add_argument("--n-test", type=int, default=500)
     p.add_argument("--image-size", type=int, default=128)
@@ -385,7 +417,8 @@ def embed_multi30k(root: str | Path, image_dir: str | Path, *, encoder: str = "m
 def synthetic_multi30k_features(root: str | Path, *, n_train: int, n_test: int, seed: int, image_size: int,
                                 cache_dir: str | Path, encoder: str = "muse") -> AlignedFeatures:
     """Generate (if absent) the synthetic Multi30K miniature under ``root`` and embed its train and test splits."""
-    from companion.crosslingual.data import MULTI30K_IMAGES, make_synthetic_multi30k
+    from companion.crosslingual.data import MULTI30K_IMAGES
+    from companion.crosslingual.synthetic import make_synthetic_multi30k
 
     make_synthetic_multi30k(root, n_train, n_test, seed=seed, image_size=image_size)
     return embed_multi30k(root, Path(root) / MULTI30K_IMAGES, encoder=encoder, image_size=image_size,

@@ -94,3 +94,31 @@ def test_claims_table_rejects_missing_runs():
         claims_table({}, None, n_test=300)
     with pytest.raises(ValueError, match="table3_ours"):
         claims_table({("muse", "m3l"): _r10_table(0.8, 0.6)}, {"en": pd.Series(dtype=float)}, n_test=300)
+
+
+def test_caption_retrieval_table_both_directions_and_bad_input():
+    from companion.crosslingual.evaluate import caption_retrieval_table
+
+    en = np.eye(4)
+    # "de" finds its twin for rows 0, 1; rows 2 and 3 are swapped; "fr" is a perfect copy
+    de = en[[0, 1, 3, 2]] + 0.01
+    table = caption_retrieval_table({"en": en, "de": de, "fr": en * 3.0}, ks=(1, 2))
+    assert list(table.index) == ["de", "fr"]
+    assert table.loc["de", "L→en R@1"] == 0.5 and table.loc["de", "en→L R@1"] == 0.5
+    assert table.loc["fr", "L→en R@1"] == 1.0 and table.loc["fr", "en→L R@2"] == 1.0
+    with pytest.raises(ValueError, match="no 'en' embeddings"):
+        caption_retrieval_table({"de": de})
+    with pytest.raises(ValueError, match="de: embeddings"):
+        caption_retrieval_table({"en": en, "de": de[:3]})
+    with pytest.raises(ValueError, match="zero norm"):
+        caption_retrieval_table({"en": en, "de": np.zeros((4, 4))})
+
+
+def test_subset_rows_is_fixed_and_sorted():
+    from companion.crosslingual.train import subset_rows
+
+    a, b = subset_rows(1000, 300, seed=0), subset_rows(1000, 300, seed=0)
+    assert (a == b).all() and len(set(a)) == 300 and (np.diff(a) > 0).all()
+    assert (subset_rows(5, None) == np.arange(5)).all() and (subset_rows(5, 9) == np.arange(5)).all()
+    with pytest.raises(ValueError, match="positive"):
+        subset_rows(5, 0)

@@ -126,7 +126,8 @@ def test_bad_config_is_rejected():
 
 def test_e5_is_skipped_with_a_reason_without_avx2(monkeypatch, tmp_path):
     from companion.crosslingual import models, train
-    from companion.crosslingual.data import make_synthetic, load_synthetic, COCO_IMAGES
+    from companion.crosslingual.data import COCO_IMAGES
+    from companion.crosslingual.synthetic import load_synthetic, make_synthetic
 
     monkeypatch.setattr(models, "has_avx2", lambda: False)
     ok, why = models.text_encoder_available("e5")
