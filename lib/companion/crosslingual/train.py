@@ -363,6 +363,143 @@ def train_or_load(features: Features, encoder: str, cfg: TrainConfig, *, cache_d
                          device=device, checkpoint_path=path, progress=progress)
 
 
+# ----------------------------------------------------------------------------- equal budgets, early stopping
+def split_by_image(image_ids: np.ndarray, val_fraction: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices ``(train, val)``: a seeded ``val_fraction`` of the distinct images, with all their captions.
+
+    Raises ValueError if the fraction leaves no image on either side.
+    """
+    image_ids = np.asarray(image_ids)
+    unique = np.unique(image_ids)
+    n_val = int(round(val_fraction * len(unique)))
+    if not 0 < n_val < len(unique):
+        raise ValueError(f"val_fraction {val_fraction} of {len(unique)} images leaves an empty split")
+    val_images = np.random.default_rng(seed).choice(unique, n_val, replace=False)
+    is_val = np.isin(image_ids, val_images)
+    return np.flatnonzero(~is_val), np.flatnonzero(is_val)
+
+
+def validation_recall(model: torch.nn.Module, text: np.ndarray, image: np.ndarray, image_ids: np.ndarray,
+                      k: int = 10) -> float:
+    """English caption→image Recall@k on a validation split: each caption against the split's distinct images."""
+    from companion.metrics.retrieval import recall_at_k
+
+    ids, first = np.unique(np.asarray(image_ids), return_index=True)
+    row_of = {int(i): r for r, i in enumerate(ids)}
+    mapped = torch.from_numpy(map_texts(model, text)).double()
+    sim = -torch.cdist(mapped, torch.from_numpy(image[first]).double()).pow(2)
+    return recall_at_k(sim.numpy(), [row_of[int(i)] for i in image_ids], ks=(k,))[k]
+
+
+@dataclass
+class EarlyStopped:
+    """A model trained for ``cfg.epochs`` epochs at most and kept at its best validation epoch."""
+
+    model: torch.nn.Module
+    history: list[dict]          # per epoch run: epoch, steps, val_R@10
+    best_epoch: int              # 1-based
+    steps_per_epoch: int
+    eta: float | None
+    n_train_rows: int
+    n_val_images: int
+
+    @property
+    def best_steps(self) -> int:
+        return self.best_epoch * self.steps_per_epoch
+
+
+class _StopTraining(Exception):
+    """Raised by the per-epoch evaluation of `train_early_stopped` once patience runs out."""
+
+
+def train_early_stopped(text: np.ndarray, image: np.ndarray, image_ids: np.ndarray, cfg: TrainConfig, *,
+                        val_fraction: float = 0.15, split_seed: int = 0, patience: int | None = None,
+                        cache_path: str | Path | None = None, device: str = "auto") -> EarlyStopped:
+    """Train on English captions with a validation split of the training images; keep the best epoch.
+
+    A seeded ``val_fraction`` of the training images (`split_by_image`, the same
+    for every loss and seed: ``split_seed``) is held out. After each of at most
+    ``cfg.epochs`` epochs the English caption→image Recall@10 on it is measured
+    (`validation_recall`) and the weights of the best epoch are kept (the earliest
+    on ties). Every configuration thus gets the same budget, and each stops where
+    its own validation score peaks; no non-English caption is used for the choice.
+    With ``patience`` training stops once that many epochs pass without a new best.
+    With ``cache_path`` the best weights and the history are stored and reloaded.
+    """
+    import copy
+
+    tr, va = split_by_image(image_ids, val_fraction, split_seed)
+    n_val_images = len(np.unique(image_ids[va]))
+    scale = feature_scale(image[tr]) if cfg.scale_output else 1.0
+    batch = min(cfg.batch_size, len(tr))
+    steps_per_epoch = len(tr) // batch if len(tr) > cfg.batch_size else 1
+    if cache_path is not None and Path(cache_path).is_file():
+        state = torch.load(cache_path, map_location="cpu", weights_only=False)
+        model = build_mlp(text.shape[1], image.shape[1], cfg.n_blocks, output_scale=scale)
+        model.load_state_dict(state["model"])
+        model.eval()
+        return EarlyStopped(model, state["history"], state["best_epoch"], steps_per_epoch, state["eta"], len(tr),
+                            n_val_images)
+    best = {"score": -1.0, "epoch": 0, "state": None, "model": None}
+    history: list[dict] = []
+
+    def evaluate(model):
+        epoch = len(history) + 1
+        score = validation_recall(model, text[va], image[va], image_ids[va])
+        history.append({"epoch": epoch, "steps": epoch * steps_per_epoch, "val_R@10": score})
+        if score > best["score"]:
+            best.update(score=score, epoch=epoch, state=copy.deepcopy(model.state_dict()), model=model)
+        if patience is not None and epoch - best["epoch"] >= patience:
+            raise _StopTraining
+        return {"val_R@10": score}
+
+    eta = None
+    try:
+        _, _, eta = train_mapping(text[tr], image[tr], image_ids[tr], cfg, device=device, evaluate=evaluate,
+                                  progress=False)
+    except _StopTraining:
+        pass
+    if cfg.loss == "patr" and eta is None:  # stopped early: the margin train_mapping derived, computed again
+        eta = cfg.eta if cfg.eta is not None else eta_for_features(torch.from_numpy(image[tr]), cfg.eta_factor,
+                                                                  seed=cfg.seed)
+    model = best["model"]
+    model.load_state_dict(best["state"])
+    model.eval()
+    if cache_path is not None:
+        Path(cache_path).parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"model": model.state_dict(), "history": history, "best_epoch": best["epoch"], "eta": eta},
+                   cache_path)
+    return EarlyStopped(model, history, best["epoch"], steps_per_epoch, eta, len(tr), n_val_images)
+
+
+def early_stopped_or_load(features: Features, encoder: str, cfg: TrainConfig, *, cache_dir: str | Path,
+                          val_fraction: float = 0.15, split_seed: int = 0, patience: int | None = None,
+                          device: str = "auto") -> EarlyStopped:
+    """`train_early_stopped` on a dataset's English training captions, cached by encoder, config, split and data."""
+    from companion.crosslingual.data import dataset_fingerprint
+
+    key = dataset_fingerprint([f"rev{CACHE_VERSION}", "early", encoder, cfg.key(),
+                               f"{val_fraction}:{split_seed}:{patience}",
+                               *features.train.captions, *features.test.image_names])
+    path = Path(cache_dir) / f"mlp-es-{encoder}-{cfg.loss}-{key}.pt"
+    return train_early_stopped(features.train_text[encoder], features.train_image, features.train_ids, cfg,
+                               val_fraction=val_fraction, split_seed=split_seed, patience=patience, cache_path=path,
+                               device=device)
+
+
+def optimizer_steps(rows: int, batch_size: int, epochs: int) -> int:
+    """Optimiser steps of `train_mapping` on ``rows`` rows: full batches only, one batch when rows <= batch_size."""
+    return (rows // batch_size if rows > batch_size else 1) * epochs
+
+
+def matched_epochs(steps: int, rows: int, batch_size: int) -> int:
+    """The fewest epochs on ``rows`` rows that take at least ``steps`` optimiser steps (`optimizer_steps`)."""
+    if steps < 1 or rows < 1 or batch_size < 1:
+        raise ValueError(f"steps, rows and batch_size must be positive, got {steps}, {rows}, {batch_size}")
+    per_epoch = optimizer_steps(rows, batch_size, 1)
+    return -(-steps // per_epoch)
+
+
 # ----------------------------------------------------------------------------- Multi30K (Table 3)
 @dataclass
 class AlignedFeatures:

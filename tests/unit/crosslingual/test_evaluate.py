@@ -84,7 +84,45 @@ def test_claims_table_judges_each_claim_from_the_numbers():
     claims = claims_table(tables, t3, n_test=300).set_index("claim")["holds"]
     assert not claims["trained on English only, every other language retrieves far above chance"]
     assert not claims["on Multi30K, English-only training is close to training on en+de+fr"]
-    assert len(claims_table(tables, None, n_test=300)) == 5
+    assert len(claims_table(tables, None, n_test=300)) == 6
+
+
+def test_claims_table_with_seeds_pairs_them_and_tests_the_ratio():
+    from companion.crosslingual.evaluate import claims_table
+
+    # M3L ahead of PATR by 0.02 +- 0.005 on three seeds: a consistent paired gain
+    m3l = [_r10_table(0.8, 0.60 + d) for d in (0.0, 0.01, -0.01)]
+    patr = [_r10_table(0.8, 0.58 + d) for d in (0.004, 0.01, -0.013)]
+    tables = {("muse", "m3l"): m3l, ("muse", "patr"): patr}
+    claims = claims_table(tables, None, n_test=300).set_index("claim")
+    assert claims.loc["M3L beats PATR (mUSE)", "holds"]
+    assert "p = " in claims.loc["M3L beats PATR (mUSE)", "this run"]
+    # ratio 0.6 / 0.8 = 0.75 < the paper's lowest (about 0.85) - 0.05: not comparable
+    assert not claims.loc["the other languages' Recall@10 is comparable to English", "holds"]
+    tables[("muse", "m3l")] = [_r10_table(0.8, 0.70 + d) for d in (0.0, 0.01, -0.01)]
+    claims = claims_table(tables, None, n_test=300).set_index("claim")["holds"]
+    assert claims["the other languages' Recall@10 is comparable to English"]
+    # a gain on one seed and a loss on two does not hold
+    tables[("muse", "m3l")] = [_r10_table(0.8, 0.58 + d) for d in (0.05, -0.01, -0.02)]
+    assert not claims_table(tables, None, n_test=300).set_index("claim")["holds"]["M3L beats PATR (mUSE)"]
+    with pytest.raises(ValueError, match="same number of seeds"):
+        claims_table({("muse", "m3l"): m3l, ("muse", "patr"): patr[:2]}, None, n_test=300)
+
+
+def test_paired_difference_ratio_and_gap_closed():
+    from companion.crosslingual.evaluate import english_ratio, gap_closed, metric_suffix, paired_difference
+
+    d = paired_difference([0.5, 0.6, 0.7], [0.4, 0.5, 0.65])
+    assert d["diff"] == pytest.approx(0.0833, abs=1e-3) and d["lo"] < d["diff"] < d["hi"] and d["p"] < 0.05
+    assert np.isnan(paired_difference([0.5], [0.4])["p"])
+    with pytest.raises(ValueError, match="equal-length"):
+        paired_difference([0.5, 0.6], [0.4])
+    assert english_ratio(pd.Series({"en": 0.8, "de": 0.4, "fr": 0.8})) == pytest.approx(0.75)
+    with pytest.raises(ValueError, match="undefined"):
+        english_ratio(pd.Series({"en": 0.0, "de": 0.4}))
+    assert gap_closed(0.5, 0.1, 0.9) == pytest.approx(0.5)
+    assert np.isnan(gap_closed(0.5, 0.5, 0.5))
+    assert metric_suffix(0.5) == "0p5" and metric_suffix("random") == "random"
 
 
 def test_claims_table_rejects_missing_runs():
@@ -94,6 +132,8 @@ def test_claims_table_rejects_missing_runs():
         claims_table({}, None, n_test=300)
     with pytest.raises(ValueError, match="table3_ours"):
         claims_table({("muse", "m3l"): _r10_table(0.8, 0.6)}, {"en": pd.Series(dtype=float)}, n_test=300)
+    with pytest.raises(ValueError, match="without runs"):
+        claims_table({("muse", "m3l"): []}, None, n_test=300)
 
 
 def test_caption_retrieval_table_both_directions_and_bad_input():
@@ -122,3 +162,13 @@ def test_subset_rows_is_fixed_and_sorted():
     assert (subset_rows(5, None) == np.arange(5)).all() and (subset_rows(5, 9) == np.arange(5)).all()
     with pytest.raises(ValueError, match="positive"):
         subset_rows(5, 0)
+
+
+def test_seed_summary_means_and_spread():
+    from companion.crosslingual.evaluate import seed_summary
+
+    summary = seed_summary({"a": [_r10_table(0.8, 0.4), _r10_table(0.8, 0.6)], "b": [_r10_table(0.5, 0.5)]})
+    assert summary.loc["a", "non-en mean"] == pytest.approx(0.5) and summary.loc["a", "de"] == pytest.approx(0.5)
+    assert summary.loc["a", "non-en sd"] == pytest.approx(np.std([0.4, 0.6], ddof=1))
+    assert summary.loc["a", "non-en / en"] == pytest.approx(0.625) and summary.loc["a", "seeds"] == 2
+    assert np.isnan(summary.loc["b", "non-en sd"]) and summary.loc["b", "non-en / en"] == pytest.approx(1.0)
