@@ -213,3 +213,22 @@ def make_synthetic_multi30k(root: str | Path, n_train: int, n_test: int, *, seed
     (root / "scenes.json").write_text(json.dumps(scenes))
     done.write_text(json.dumps(spec))
     return root
+
+
+def oracle_recall_at_k(scenes: dict[str, dict], names: list[str], k: int = 10) -> float:
+    """Recall@k of a perfect reader of the captions: one that knows each test image's scene.
+
+    A caption determines its scene (count, colour, shape, relation, reference), so
+    such a reader ranks first every test image with that scene; when more than
+    ``k`` test images share it, ties count against it, as in
+    `companion.metrics.retrieval.recall_at_k`. ``scenes`` maps file names to
+    `Scene` fields (the generator's ``scenes.json``), ``names`` are the test images.
+    """
+    missing = [n for n in names if n not in scenes]
+    if missing:
+        raise KeyError(f"{len(missing)} test images without a scene, e.g. {missing[:3]}")
+    keys = [tuple(sorted(scenes[n].items())) for n in names]
+    counts: dict[tuple, int] = {}
+    for key in keys:
+        counts[key] = counts.get(key, 0) + 1
+    return float(np.mean([counts[key] <= k for key in keys]))

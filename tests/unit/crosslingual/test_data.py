@@ -293,3 +293,16 @@ def test_coco_duplicate_ids_and_missing_file(tmp_path):
         data.load_coco_captions(bad)
     with pytest.raises(FileNotFoundError, match=r"nowhere.json not found"):
         data.load_coco_captions(tmp_path / "nowhere.json")
+
+
+def test_oracle_recall_counts_scenes_shared_by_more_than_k_images(synthetic):
+    scenes = {f"{i}.jpg": {"count": 1, "colour": "red"} for i in range(3)}
+    scenes.update({"x.jpg": {"count": 2, "colour": "red"}})
+    names = list(scenes)
+    assert syn.oracle_recall_at_k(scenes, names, k=3) == 1.0
+    assert syn.oracle_recall_at_k(scenes, names, k=2) == 0.25  # three images share a scene: ties count against
+    with pytest.raises(KeyError, match="without a scene"):
+        syn.oracle_recall_at_k(scenes, ["nope.jpg"])
+    real = json.loads((synthetic / "scenes.json").read_text())
+    _, test = syn.load_synthetic(synthetic)
+    assert 0 < syn.oracle_recall_at_k(real, test.image_names, k=1) <= 1

@@ -172,3 +172,13 @@ def test_seed_summary_means_and_spread():
     assert summary.loc["a", "non-en sd"] == pytest.approx(np.std([0.4, 0.6], ddof=1))
     assert summary.loc["a", "non-en / en"] == pytest.approx(0.625) and summary.loc["a", "seeds"] == 2
     assert np.isnan(summary.loc["b", "non-en sd"]) and summary.loc["b", "non-en / en"] == pytest.approx(1.0)
+
+
+def test_seeds_to_resolve_and_headroom_table():
+    from companion.crosslingual.evaluate import headroom_table, paired_difference
+
+    noisy = paired_difference([0.50, 0.56, 0.47], [0.49, 0.50, 0.50])
+    clear = paired_difference([0.60, 0.61, 0.62], [0.50, 0.50, 0.52])
+    assert noisy["seeds to resolve"] > 3 and clear["seeds to resolve"] <= 3
+    t = headroom_table(0.1, 0.5, 0.9)
+    assert t.loc["ours", "share of the gap closed"] == pytest.approx(0.5) and list(t.index) == ["chance", "ours", "ceiling"]
