@@ -225,6 +225,35 @@ def headroom_table(baseline: float, ours: float, ceiling: float, *, what: str = 
                         index=list(names))
 
 
+def linear_probe_table(train_features: np.ndarray, train_labels: pd.DataFrame, test_features: np.ndarray,
+                       test_labels: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """How much of each caption attribute a linear classifier reads off the frozen image features.
+
+    One logistic regression (standardised features) per column of the label
+    frames (e.g. the scenes' count, colour, shape, relation, reference colour and
+    shape), fitted on the training images and scored on the test images. The
+    majority-class share of the test labels is the chance level: an attribute
+    near chance is invisible to the image side, however good the text side.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    if len(train_features) != len(train_labels) or len(test_features) != len(test_labels):
+        raise ValueError("features and labels differ in length")
+    rows = []
+    for col in train_labels.columns:
+        y_train, y_test = train_labels[col].astype(str), test_labels[col].astype(str)
+        if y_train.nunique() < 2:
+            raise ValueError(f"attribute {col!r} has a single value in the training labels")
+        clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500, C=0.1, random_state=seed))
+        clf.fit(train_features, y_train)
+        rows.append({"attribute": col, "classes": y_train.nunique(),
+                     "probe accuracy": float((clf.predict(test_features) == y_test).mean()),
+                     "chance (majority class)": float(y_test.value_counts(normalize=True).iloc[0])})
+    return pd.DataFrame(rows).set_index("attribute")
+
+
 def _per_seed(runs) -> list[pd.Series]:
     """R@10 rows of one configuration's runs (a recall table or a list of them, one per seed)."""
     runs = [runs] if isinstance(runs, pd.DataFrame) else list(runs)

@@ -182,3 +182,19 @@ def test_seeds_to_resolve_and_headroom_table():
     assert noisy["seeds to resolve"] > 3 and clear["seeds to resolve"] <= 3
     t = headroom_table(0.1, 0.5, 0.9)
     assert t.loc["ours", "share of the gap closed"] == pytest.approx(0.5) and list(t.index) == ["chance", "ours", "ceiling"]
+
+
+def test_linear_probe_reads_a_visible_attribute_and_not_an_invisible_one():
+    from companion.crosslingual.evaluate import linear_probe_table
+
+    g = np.random.default_rng(0)
+    n = 200
+    colour = g.integers(0, 2, n)
+    hidden = g.integers(0, 2, n)
+    x = np.c_[colour * 3.0 + g.normal(size=n), g.normal(size=(n, 5))]
+    labels = pd.DataFrame({"colour": colour, "hidden": hidden})
+    t = linear_probe_table(x[:150], labels[:150], x[150:], labels[150:])
+    assert t.loc["colour", "probe accuracy"] > 0.85
+    assert t.loc["hidden", "probe accuracy"] < 0.7 and t.loc["colour", "classes"] == 2
+    with pytest.raises(ValueError, match="single value"):
+        linear_probe_table(x[:10], pd.DataFrame({"c": [1] * 10}), x[:5], pd.DataFrame({"c": [1] * 5}))
