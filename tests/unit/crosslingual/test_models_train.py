@@ -298,7 +298,7 @@ def test_early_stopping_keeps_the_best_validation_epoch_and_reloads_it(tmp_path)
     text, image, ids = _toy(n_images=80)
     cfg = TrainConfig(loss="m3l", epochs=6, batch_size=16, lr=3e-3, beta1=0.9, seed=0)
     run = train_early_stopped(text, image, ids, cfg, val_fraction=0.25, cache_path=tmp_path / "es.pt", device="cpu")
-    val = [h["val_R@10"] for h in run.history]
+    val = [h["val_R@1"] for h in run.history]
     assert len(val) == 6 and run.best_epoch == int(np.argmax(val)) + 1
     assert run.best_steps == run.best_epoch * run.steps_per_epoch and run.n_val_images == 20
     # the returned model is the best epoch's: its validation recall is the best one recorded
@@ -333,6 +333,6 @@ def test_early_stopping_with_patience_stops_and_keeps_the_best():
     text, image, ids = _toy(n_images=80)
     cfg = TrainConfig(loss="patr", epochs=30, batch_size=16, lr=3e-2, beta1=0.9, seed=0)
     run = train_early_stopped(text, image, ids, cfg, val_fraction=0.25, patience=2, device="cpu")
-    val = [h["val_R@10"] for h in run.history]
+    val = [h["val_R@1"] for h in run.history]
     assert len(val) == run.best_epoch + 2 < 30 and max(val) == val[run.best_epoch - 1]
     assert run.eta is not None and run.eta > 0
