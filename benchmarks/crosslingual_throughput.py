@@ -23,7 +23,7 @@ import torch
 
 def main(argv=None) -> int:
     from companion.core import select_device
-    from companion.crosslingual.data import random_scene, render_scene
+    from companion.crosslingual.synthetic import random_scene, render_scene
     from companion.crosslingual.grammar import LANGUAGES, N_TEMPLATES, caption
     from companion.crosslingual.models import (PooledImageEncoder, has_avx2, image_throughput, text_encoder_available,
                                                text_throughput)

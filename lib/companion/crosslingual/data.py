@@ -1,43 +1,48 @@
-"""Data: COCO 2014 captions and XTD10 in their real layouts, and a synthetic miniature of both.
+"""Data: COCO captions, XTD10 and Multi30K in their published layouts (the synthetic miniature is in `synthetic`).
 
 Real layouts read here
 ----------------------
 * COCO: ``annotations/captions_train2014.json`` (``images`` with ``id`` and
   ``file_name``; ``annotations`` with ``image_id`` and ``caption``) and the
   images under ``train2014/``. The XTD10 test images are COCO *train2014*
-  images, so `load_coco_captions` takes the names to exclude.
-* XTD10 (github.com/adobe-research/Cross-lingual-Test-Dataset-XTD10):
-  ``test_image_names.txt`` line-aligned with ``test_1kcaptions_<lang>.txt`` for
-  es, it, ko, pl, ru, tr, zh; de/en/fr under ``MIC/``; ja under ``STAIR/``.
-
-Synthetic miniature
--------------------
-`make_synthetic` renders scenes of coloured shapes (`grammar.Scene`) and
-writes them in exactly that layout: COCO-style json with several English
-captions per image for *all* images (test images included, as in COCO), and an
-XTD10 folder for the test images with one caption per language.
+  images, so `load_coco_captions` takes the names to exclude and matches them by
+  COCO image id (2014 names ``COCO_train2014_000000xxxxxx.jpg`` and 2017 names
+  ``000000xxxxxx.jpg`` alike).
+* XTD10 (github.com/adobe-research/Cross-lingual-Test-Dataset-XTD10), read from
+  the repository root: ``XTD10/test_image_names.txt`` line-aligned with
+  ``XTD10/test_1kcaptions_<lang>.txt`` for en, es, it, ko, pl, ru, tr, zh;
+  ``MIC/`` (de, fr) and ``STAIR/`` (Japanese, file suffix ``_jp``) beside
+  ``XTD10/``. Files are utf-8 (a byte-order mark is accepted), with LF or CRLF
+  line ends. A copy ships in ``data/real/xtd10`` (`REAL_XTD10`).
+* Multi30K task 1 (github.com/multi30k/dataset): ``data/task1/raw/<split>.<lang>[.gz]``
+  line-aligned with ``data/task1/image_splits/<split>.txt``. The 2016 test
+  split's text ships in ``data/real/multi30k`` (`REAL_MULTI30K`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
-from companion.crosslingual.grammar import (COLOURS, LANGUAGES, N_TEMPLATES, RELATIONS, SHAPES, Scene, caption,
-                                            check_language)
+from companion.crosslingual.grammar import LANGUAGES, check_language
 
-XTD10_SUBFOLDER = {"de": "MIC", "en": "MIC", "fr": "MIC", "ja": "STAIR"}
+# XTD10 repository layout: language -> (folder under the repository root, code in the file name)
+XTD10_LAYOUT = {**{lang: ("XTD10", lang) for lang in ("en", "es", "it", "ko", "pl", "ru", "tr", "zh")},
+                "de": ("MIC", "de"), "fr": ("MIC", "fr"), "ja": ("STAIR", "jp")}
+XTD10_NAMES = Path("XTD10") / "test_image_names.txt"
 COCO_ANNOTATIONS = Path("annotations") / "captions_train2014.json"
 COCO_IMAGES = "train2014"
-XTD10_FOLDER = "XTD10"
 
-# Slightly off-pure RGB so that the ImageNet network sees ordinary colours; jittered per object.
-_RGB = {"red": (200, 35, 35), "blue": (40, 70, 200), "green": (40, 160, 60), "yellow": (235, 205, 40)}
+_REPO = Path(__file__).resolve().parents[3]
+REAL_XTD10 = _REPO / "data" / "real" / "xtd10"
+REAL_MULTI30K = _REPO / "data" / "real" / "multi30k"
 
 
 # ----------------------------------------------------------------------------- records
@@ -53,6 +58,7 @@ class CaptionSet:
     file_names: list[str]
     captions: list[str]
     image_dir: Path | None = None
+    n_excluded: int = 0  # images dropped by `load_coco_captions(exclude=...)`
 
     def __len__(self) -> int:
         return len(self.captions)
@@ -76,49 +82,95 @@ class XTD10:
 
 # ----------------------------------------------------------------------------- loaders
 def xtd10_caption_path(root: str | Path, lang: str) -> Path:
-    """Where XTD10 keeps the captions of ``lang`` (``MIC/`` for de/en/fr, ``STAIR/`` for ja)."""
-    check_language(lang)
-    sub = XTD10_SUBFOLDER.get(lang)
-    name = f"test_1kcaptions_{lang}.txt"
-    return Path(root) / sub / name if sub else Path(root) / name
+    """Where the XTD10 repository at ``root`` keeps the captions of ``lang``.
+
+    ``XTD10/`` for en es it ko pl ru tr zh, ``MIC/`` for de and fr, ``STAIR/``
+    for Japanese, whose file is ``test_1kcaptions_jp.txt``.
+    """
+    folder, code = XTD10_LAYOUT[check_language(lang)]
+    return Path(root) / folder / f"test_1kcaptions_{code}.txt"
 
 
-def _read_lines(path: Path) -> list[str]:
+def read_text_lines(path: str | Path) -> list[str]:
+    """Lines of a utf-8 text file (byte-order mark dropped, LF or CRLF, stripped; trailing blank lines dropped).
+
+    Raises FileNotFoundError naming ``path`` if it is missing, ValueError if it is not utf-8.
+    """
+    path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found")
-    lines = path.read_text(encoding="utf-8").splitlines()
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path} is not utf-8 text ({exc})") from exc
+    lines = text.splitlines()
     while lines and not lines[-1].strip():  # a trailing newline is not a caption
         lines.pop()
     return [line.strip() for line in lines]
 
 
+_read_lines = read_text_lines
+
+
+def _check_no_blank(path: Path, lines: list[str], what: str) -> None:
+    blank = [i + 1 for i, line in enumerate(lines) if not line]
+    if not lines:
+        raise ValueError(f"{path} is empty")
+    if blank:
+        raise ValueError(f"{path}: {len(blank)} blank {what} (lines {blank[:5]})")
+
+
 def load_xtd10(root: str | Path, languages=LANGUAGES) -> XTD10:
-    """Read XTD10 from its repository layout.
+    """Read XTD10 from its repository root (the folder holding ``XTD10/``, ``MIC/`` and ``STAIR/``).
 
     Raises
     ------
     FileNotFoundError
-        Missing folder, names file or caption file.
+        Missing folder, names file or caption file (the message names it; a
+        path to the inner ``XTD10/`` folder is answered with where the root is).
     ValueError
-        Unknown language code, or a caption file whose length differs from
-        ``test_image_names.txt`` (the files are aligned line by line).
+        Unknown language code; a file that is not utf-8; an empty file, blank
+        lines or duplicate image names; a caption file whose length differs
+        from ``test_image_names.txt`` (the files are aligned line by line).
     """
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"XTD10 folder {root} not found")
     languages = [check_language(lang) for lang in languages]
-    names = _read_lines(root / "test_image_names.txt")
-    if not names or any(not n for n in names):
-        raise ValueError(f"{root / 'test_image_names.txt'}: empty file or blank lines")
+    names_path = root / XTD10_NAMES
+    if not names_path.is_file() and (root / XTD10_NAMES.name).is_file():
+        raise FileNotFoundError(f"{names_path} not found: {root} looks like the inner XTD10/ folder; pass the "
+                                f"repository root {root.parent}, which holds XTD10/, MIC/ and STAIR/")
+    names = read_text_lines(names_path)
+    _check_no_blank(names_path, names, "image names")
+    dup = len(names) - len(set(names))
+    if dup:
+        first = next(n for n in names if names.count(n) > 1)
+        raise ValueError(f"{names_path}: {dup} duplicate image names, e.g. {first}")
     out = XTD10(image_names=names, root=root)
     for lang in languages:
         path = xtd10_caption_path(root, lang)
-        lines = _read_lines(path)
+        lines = read_text_lines(path)
         if len(lines) != len(names):
-            raise ValueError(f"{path} has {len(lines)} captions but test_image_names.txt has {len(names)} "
+            raise ValueError(f"{path} has {len(lines)} captions but {names_path.name} has {len(names)} "
                              "names; the files must be aligned line by line")
+        _check_no_blank(path, lines, "captions")
         out.captions[lang] = lines
     return out
+
+
+_COCO_ID = re.compile(r"(?:^|_)(\d+)\.(?:jpg|jpeg|png)$", re.IGNORECASE)
+
+
+def coco_image_id(name: str) -> int:
+    """COCO image id of a file name: ``COCO_train2014_000000061844.jpg`` and ``000000061844.jpg`` -> 61844.
+
+    Raises ValueError for a name that carries no id.
+    """
+    m = _COCO_ID.search(Path(str(name)).name)
+    if not m:
+        raise ValueError(f"{name!r} is not a COCO image file name (COCO_<split>2014_<id>.jpg or <id>.jpg)")
+    return int(m.group(1))
 
 
 def load_coco_captions(annotation_file: str | Path, image_dir: str | Path | None = None, *,
@@ -129,60 +181,66 @@ def load_coco_captions(annotation_file: str | Path, image_dir: str | Path | None
     Parameters
     ----------
     annotation_file : path
-        ``captions_train2014.json`` or the like.
+        ``captions_train2014.json``, ``captions_train2017.json`` or the like.
     image_dir : path, optional
         Folder of the images (``train2014/``); with ``check_images`` every kept
         file must exist there.
     exclude : names, optional
-        File names to drop (the XTD10 test images, which COCO lists in train2014).
+        Images to drop (the XTD10 test images, which COCO lists in train2014),
+        matched by COCO image id, so 2014-style names exclude 2017-named files
+        too. Names whose id is not in the json are counted in a warning.
     include : names, optional
-        Keep only these file names (a split file such as Rajendran et al.'s).
+        Keep only these images (a split file such as Rajendran et al.'s), matched by id likewise.
 
     Raises
     ------
     FileNotFoundError
         Missing json, or images missing from ``image_dir`` (all of them counted).
     ValueError
-        Malformed json, or an annotation pointing to an unknown image id.
+        Malformed json, duplicate image ids, an annotation pointing to an
+        unknown image id, or an ``exclude``/``include`` name without a COCO id.
     """
     annotation_file = Path(annotation_file)
     if not annotation_file.is_file():
         raise FileNotFoundError(f"COCO annotation file {annotation_file} not found")
     try:
-        doc = json.loads(annotation_file.read_text(encoding="utf-8"))
-        images = {int(im["id"]): im["file_name"] for im in doc["images"]}
+        doc = json.loads(annotation_file.read_text(encoding="utf-8-sig"))
+        pairs = [(int(im["id"]), str(im["file_name"])) for im in doc["images"]]
         annotations = doc["annotations"]
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        annotations = sorted(annotations, key=lambda a: (int(a["image_id"]), int(a.get("id", 0))))
+        for ann in annotations:
+            str(ann["caption"])
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
         raise ValueError(f"{annotation_file} is not a COCO captions file ({exc!r})") from exc
-    exclude = set(exclude or ())
-    include = set(include) if include is not None else None
+    images = dict(pairs)
+    if len(images) != len(pairs):
+        dup = len(pairs) - len(images)
+        raise ValueError(f"{annotation_file}: {dup} duplicate image ids in 'images'")
+
+    exclude_ids = {coco_image_id(n) for n in exclude or ()}
+    include_ids = {coco_image_id(n) for n in include} if include is not None else None
+    not_found = exclude_ids - set(images)
+    if not_found:
+        warnings.warn(f"{len(not_found)} of {len(exclude_ids)} images to exclude are not in {annotation_file} "
+                      f"(COCO ids, e.g. {sorted(not_found)[:3]}); nothing to drop for them", stacklevel=2)
     ids, files, caps = [], [], []
-    for ann in sorted(annotations, key=lambda a: (int(a["image_id"]), int(a.get("id", 0)))):
+    for ann in annotations:
         image_id = int(ann["image_id"])
         if image_id not in images:
             raise ValueError(f"{annotation_file}: annotation {ann.get('id')} points to unknown image id {image_id}")
-        name = images[image_id]
-        if name in exclude or (include is not None and name not in include):
+        if image_id in exclude_ids or (include_ids is not None and image_id not in include_ids):
             continue
         ids.append(image_id)
-        files.append(name)
+        files.append(images[image_id])
         caps.append(str(ann["caption"]).strip())
     out = CaptionSet(ids, files, caps, Path(image_dir) if image_dir is not None else None)
+    out.n_excluded = len(exclude_ids & set(images))
     if image_dir is not None and check_images:
         missing = [n for n in out.unique_images() if not (Path(image_dir) / n).is_file()]
         if missing:
             raise FileNotFoundError(f"{len(missing)} of {len(out.unique_images())} images missing under "
                                     f"{image_dir}, e.g. {missing[:3]}")
     return out
-
-
-def load_synthetic(root: str | Path, languages=LANGUAGES) -> tuple[CaptionSet, XTD10]:
-    """Training captions (XTD10 test images excluded) and the XTD10 test set of a dataset folder."""
-    root = Path(root)
-    xtd = load_xtd10(root / XTD10_FOLDER, languages)
-    train = load_coco_captions(root / COCO_ANNOTATIONS, root / COCO_IMAGES, exclude=set(xtd.image_names))
-    check_images_exist(root / COCO_IMAGES, xtd.image_names, "XTD10 test images")
-    return train, xtd
 
 
 def check_images_exist(image_dir: str | Path, names: list[str], what: str = "images") -> None:
@@ -215,138 +273,6 @@ def load_images(image_dir: str | Path, names: list[str], size: int) -> np.ndarra
     if bad:
         raise FileNotFoundError(f"{len(bad)} of {len(names)} images could not be read under {image_dir}: {bad[:5]}")
     return out
-
-
-# ----------------------------------------------------------------------------- synthetic scenes
-def random_scene(rng: np.random.Generator) -> Scene:
-    """A scene drawn uniformly from the grammar (group and reference differ)."""
-    while True:
-        colour, ref_colour = rng.choice(COLOURS, 2)
-        shape, ref_shape = rng.choice(SHAPES, 2)
-        if (colour, shape) != (ref_colour, ref_shape):
-            return Scene(int(rng.integers(1, 4)), str(colour), str(shape), str(rng.choice(RELATIONS)),
-                         str(ref_colour), str(ref_shape))
-
-
-def _draw_shape(draw: ImageDraw.ImageDraw, shape: str, cx: float, cy: float, r: float, rgb, angle: float):
-    if shape == "circle":
-        draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=rgb)
-    elif shape == "square":
-        h = r * 0.9
-        draw.rectangle([cx - h, cy - h, cx + h, cy + h], fill=rgb)
-    else:
-        pts = [(cx + r * np.cos(angle + k * 2 * np.pi / 3), cy + r * np.sin(angle + k * 2 * np.pi / 3))
-               for k in range(3)]
-        draw.polygon(pts, fill=rgb)
-
-
-def render_scene(scene: Scene, size: int, rng: np.random.Generator) -> Image.Image:
-    """Draw ``scene`` on a ``size``×``size`` canvas with random placement, sizes, tints and noise.
-
-    The reference object lies in one half of the canvas and the group in the
-    other half, so the spatial relation in every caption is true.
-    """
-    bg = tuple(int(v) for v in rng.integers(200, 250, 3))
-    im = Image.new("RGB", (size, size), bg)
-    draw = ImageDraw.Draw(im)
-    half = size / 2
-
-    def jitter(colour):
-        return tuple(int(np.clip(c + rng.integers(-25, 26), 0, 255)) for c in _RGB[colour])
-
-    # regions (x0, y0, x1, y1) for the group and the reference
-    full = (0.0, 0.0, float(size), float(size))
-    left, right = (0.0, 0.0, half, float(size)), (half, 0.0, float(size), float(size))
-    top, bottom = (0.0, 0.0, float(size), half), (0.0, half, float(size), float(size))
-    group_region, ref_region = {"left": (left, right), "right": (right, left), "above": (top, bottom),
-                                "below": (bottom, top)}.get(scene.relation, (full, full))
-    placed: list[tuple[float, float, float]] = []
-
-    def place(region, shape, colour, r):
-        x0, y0, x1, y1 = region
-        for _ in range(200):
-            cx, cy = rng.uniform(x0 + r + 1, x1 - r - 1), rng.uniform(y0 + r + 1, y1 - r - 1)
-            if all((cx - px) ** 2 + (cy - py) ** 2 > (r + pr + 2) ** 2 for px, py, pr in placed):
-                break
-        placed.append((cx, cy, r))
-        _draw_shape(draw, shape, cx, cy, r, jitter(colour), rng.uniform(0, 2 * np.pi))
-
-    place(ref_region, scene.ref_shape, scene.ref_colour, size * rng.uniform(0.12, 0.18))
-    for _ in range(scene.count):
-        place(group_region, scene.shape, scene.colour, size * rng.uniform(0.08, 0.12))
-    arr = np.asarray(im, dtype=np.float32) + rng.normal(0, 6, (size, size, 3))
-    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
-
-
-def coco_file_name(image_id: int) -> str:
-    return f"COCO_train2014_{image_id:012d}.jpg"
-
-
-def make_synthetic(root: str | Path, n_train: int, n_test: int, *, seed: int = 0, image_size: int = 128,
-                   captions_per_image: int = 3, languages=LANGUAGES) -> Path:
-    """Write a synthetic COCO + XTD10 miniature under ``root`` (skipped if already complete).
-
-    Every image gets ``captions_per_image`` English captions in the COCO json
-    (different paraphrase templates). The first ``n_test`` images (ids shuffled
-    among the train ids) form the XTD10 test set: per language one caption,
-    with the template drawn at random per image and language, so a test caption
-    is rarely a literal translation of the English one. The XTD10 English
-    caption is the longest COCO caption of the image, as in the paper.
-
-    Returns the ``root`` path.
-    """
-    if n_train < 1 or n_test < 1:
-        raise ValueError(f"n_train and n_test must be positive, got {n_train}, {n_test}")
-    if not 1 <= captions_per_image <= N_TEMPLATES:
-        raise ValueError(f"captions_per_image must be 1..{N_TEMPLATES}, got {captions_per_image}")
-    languages = [check_language(lang) for lang in languages]
-    if "en" not in languages:
-        languages = ["en", *languages]
-    root = Path(root)
-    done = root / ".complete.json"
-    spec = dict(n_train=n_train, n_test=n_test, seed=seed, image_size=image_size,
-                captions_per_image=captions_per_image, languages=list(languages), version=1)
-    if done.is_file() and json.loads(done.read_text()) == spec:
-        return root
-    rng = np.random.default_rng(seed)
-    (root / COCO_IMAGES).mkdir(parents=True, exist_ok=True)
-    (root / "annotations").mkdir(parents=True, exist_ok=True)
-    n = n_train + n_test
-    # COCO-like sparse ids; the test images are interleaved with the training ones.
-    image_ids = np.sort(rng.choice(np.arange(9, 600_000), n, replace=False))
-    test_pos = set(rng.choice(n, n_test, replace=False).tolist())
-    images, annotations, scenes = [], [], []
-    ann_id = 1
-    for pos, image_id in enumerate(image_ids.tolist()):
-        scene = random_scene(rng)
-        scenes.append(scene)
-        name = coco_file_name(image_id)
-        render_scene(scene, image_size, rng).save(root / COCO_IMAGES / name, quality=95)
-        images.append({"id": image_id, "file_name": name, "width": image_size, "height": image_size})
-        for t in rng.permutation(N_TEMPLATES)[:captions_per_image].tolist():
-            annotations.append({"id": ann_id, "image_id": image_id, "caption": caption(scene, "en", t)})
-            ann_id += 1
-    (root / COCO_ANNOTATIONS).write_text(json.dumps({"images": images, "annotations": annotations},
-                                                    ensure_ascii=False))
-    xtd = root / XTD10_FOLDER
-    for sub in set(XTD10_SUBFOLDER.values()):
-        (xtd / sub).mkdir(parents=True, exist_ok=True)
-    test = sorted(test_pos)
-    names = [images[p]["file_name"] for p in test]
-    (xtd / "test_image_names.txt").write_text("\n".join(names) + "\n", encoding="utf-8")
-    by_image: dict[int, list[str]] = {}
-    for a in annotations:
-        by_image.setdefault(a["image_id"], []).append(a["caption"])
-    for lang in languages:
-        if lang == "en":
-            lines = [max(by_image[images[p]["id"]], key=len) for p in test]
-        else:
-            lines = [caption(scenes[p], lang, int(rng.integers(N_TEMPLATES))) for p in test]
-        xtd10_caption_path(xtd, lang).write_text("\n".join(lines) + "\n", encoding="utf-8")
-    # the scene of every image, for figures and tests (not part of the real formats)
-    (root / "scenes.json").write_text(json.dumps({images[p]["file_name"]: scenes[p].__dict__ for p in range(n)}))
-    done.write_text(json.dumps(spec))
-    return root
 
 
 def dataset_fingerprint(texts_or_names: list[str]) -> str:
@@ -560,46 +486,3 @@ def load_multi30k(root: str | Path, split: str = "test", languages=MULTI30K_LANG
     if image_dir is not None:
         check_images_exist(image_dir, names, f"Multi30K {split} images")
     return out
-
-
-def make_synthetic_multi30k(root: str | Path, n_train: int, n_test: int, *, seed: int = 0, image_size: int = 128,
-                            n_val: int | None = None) -> Path:
-    """Write a synthetic Multi30K miniature (task-1 layout, en/de/fr) under ``root`` (skipped if complete).
-
-    Every image gets one caption per language, each with its own randomly
-    drawn paraphrase template, as Multi30K's independent descriptions would
-    differ; the scenes are drawn independently of the COCO miniature's.
-    Returns ``root``.
-    """
-    if n_train < 1 or n_test < 1:
-        raise ValueError(f"n_train and n_test must be positive, got {n_train}, {n_test}")
-    n_val = n_test if n_val is None else n_val
-    root = Path(root)
-    done = root / ".complete.json"
-    spec = dict(n_train=n_train, n_val=n_val, n_test=n_test, seed=seed, image_size=image_size, version=1)
-    if done.is_file() and json.loads(done.read_text()) == spec:
-        return root
-    rng = np.random.default_rng(seed + 30_000)  # a stream of its own: not the COCO miniature's scenes
-    images, raw, splits = root / MULTI30K_IMAGES, root / "data" / "task1" / "raw", root / "data" / "task1" / "image_splits"
-    for folder in (images, raw, splits):
-        folder.mkdir(parents=True, exist_ok=True)
-    n = n_train + n_val + n_test
-    ids = rng.choice(np.arange(1_000_000, 9_999_999), n, replace=False)
-    scenes = {}
-    bounds = {"train": (0, n_train), "val": (n_train, n_train + n_val), "test": (n_train + n_val, n)}
-    for split, (a, b) in bounds.items():
-        names, caps = [], {lang: [] for lang in MULTI30K_LANGUAGES}
-        for image_id in ids[a:b].tolist():
-            scene = random_scene(rng)
-            name = f"{image_id}.jpg"
-            render_scene(scene, image_size, rng).save(images / name, quality=95)
-            names.append(name)
-            scenes[name] = scene.__dict__
-            for lang in MULTI30K_LANGUAGES:
-                caps[lang].append(caption(scene, lang, int(rng.integers(N_TEMPLATES))))
-        (splits / f"{MULTI30K_SPLITS[split]}.txt").write_text("\n".join(names) + "\n", encoding="utf-8")
-        for lang in MULTI30K_LANGUAGES:
-            (raw / f"{MULTI30K_SPLITS[split]}.{lang}").write_text("\n".join(caps[lang]) + "\n", encoding="utf-8")
-    (root / "scenes.json").write_text(json.dumps(scenes))
-    done.write_text(json.dumps(spec))
-    return root

@@ -100,6 +100,30 @@ def alignment_bars(alignment: pd.DataFrame) -> Figure:
     return fig
 
 
+def caption_retrieval_bars(tables: Mapping[str, pd.DataFrame], column: str = "L→en R@1", *,
+                           title: str = "") -> Figure:
+    """Grouped bars of one column of `evaluate.caption_retrieval_table` per language, one bar per encoder."""
+    if not tables:
+        raise ValueError("no caption-retrieval tables to draw")
+    languages = list(next(iter(tables.values())).index)
+    width = 0.8 / len(tables)
+    fig, ax = plt.subplots(figsize=(8, 3))
+    x = np.arange(len(languages))
+    for k, (label, table) in enumerate(tables.items()):
+        if column not in table:
+            raise ValueError(f"{label}: no column {column!r}; have {list(table.columns)}")
+        ax.bar(x + (k - (len(tables) - 1) / 2) * width, table.loc[languages, column], width=width, label=label)
+    ax.set_xticks(x, languages)
+    ax.set_xlabel("query language L (its English twin is the target)")
+    ax.set_ylabel(column)
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=8, loc="lower left")
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 # ----------------------------------------------------------------------------- training (notebook 3)
 def training_curves(histories: Mapping[tuple[str, str], Sequence[Mapping]], title: str = "") -> Figure:
     """Training loss per epoch; one panel per loss (their scales differ), one line per encoder, log axis.

@@ -22,7 +22,8 @@ from torch.utils.data import TensorDataset
 
 from companion.core import fit, seed_everything, select_device
 from companion.crosslingual.data import (COCO_IMAGES, CaptionSet, XTD10, check_images_exist, load_coco_captions,
-                                         load_images, load_synthetic, load_xtd10, make_synthetic)
+                                         load_images, load_xtd10)
+from companion.crosslingual.synthetic import load_synthetic, make_synthetic
 from companion.crosslingual.grammar import LANGUAGES
 from companion.crosslingual.losses import (eta_for_features, hardest_negatives, m3l_loss, patr_loss, random_negatives,
                                            same_caption)
@@ -140,6 +141,36 @@ def embed_photo_captions(encoder: str, names: list[str], *, cache_dir: str | Pat
     texts = [PHOTO_CAPTIONS[n][lang] for lang in languages for n in names]
     arr, _ = cached(cache_dir, encoder, texts, lambda: text_encoder(encoder, threads=threads)(texts))
     return {lang: arr[k * len(names):(k + 1) * len(names)] for k, lang in enumerate(languages)}
+
+
+def subset_rows(n: int, k: int | None, seed: int = 0) -> np.ndarray:
+    """A fixed, sorted subset of ``k`` of ``n`` row indices (all rows when ``k`` is None or >= n)."""
+    if k is None or k >= n:
+        return np.arange(n)
+    if k < 1:
+        raise ValueError(f"subset size must be positive, got {k}")
+    return np.sort(np.random.default_rng(seed).choice(n, k, replace=False))
+
+
+def embed_aligned_captions(captions: dict[str, list[str]], encoder: str, *, cache_dir: str | Path,
+                           rows: np.ndarray | None = None, threads: int = 1) -> dict[str, np.ndarray]:
+    """Embed line-aligned captions (``{lang: [N captions]}``, e.g. `data.load_xtd10(...).captions`) with caching.
+
+    ``rows`` keeps a subset of the lines (same rows in every language). Returns
+    ``{lang: float32 [len(rows), D]}``; each language is cached on its own, keyed by its texts.
+    """
+    encode = None
+    out = {}
+    for lang, caps in captions.items():
+        caps = list(caps) if rows is None else [caps[i] for i in rows]
+
+        def run(caps_=caps):
+            nonlocal encode
+            encode = encode or text_encoder(encoder, threads=threads)
+            return encode(caps_)
+
+        out[lang], _ = cached(cache_dir, encoder, caps, run)
+    return out
 
 
 # Part of every checkpoint key: bump it when a change to the training code (losses, negative mining,
@@ -263,7 +294,8 @@ def main(argv=None) -> int:
     p.add_argument("--data", default="build/data/crosslingual/cli", help="synthetic dataset folder (generated if absent)")
     p.add_argument("--coco", help="real COCO captions json (captions_train2014.json); needs --images and --xtd10")
     p.add_argument("--images", help="folder of COCO train2014 images")
-    p.add_argument("--xtd10", help="XTD10 repository folder")
+    p.add_argument("--xtd10", help="XTD10 repository root (holding XTD10/, MIC/, STAIR/); "
+                   "data/real/xtd10 is a copy")
     p.add_argument("--n-train", type=int, default=1500)
     p.add_argument("--n-test", type=int, default=500)
     p.add_argument("--image-size", type=int, default=128)
@@ -331,6 +363,144 @@ def train_or_load(features: Features, encoder: str, cfg: TrainConfig, *, cache_d
                          device=device, checkpoint_path=path, progress=progress)
 
 
+# ----------------------------------------------------------------------------- equal budgets, early stopping
+def split_by_image(image_ids: np.ndarray, val_fraction: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices ``(train, val)``: a seeded ``val_fraction`` of the distinct images, with all their captions.
+
+    Raises ValueError if the fraction leaves no image on either side.
+    """
+    image_ids = np.asarray(image_ids)
+    unique = np.unique(image_ids)
+    n_val = int(round(val_fraction * len(unique)))
+    if not 0 < n_val < len(unique):
+        raise ValueError(f"val_fraction {val_fraction} of {len(unique)} images leaves an empty split")
+    val_images = np.random.default_rng(seed).choice(unique, n_val, replace=False)
+    is_val = np.isin(image_ids, val_images)
+    return np.flatnonzero(~is_val), np.flatnonzero(is_val)
+
+
+def validation_recall(model: torch.nn.Module, text: np.ndarray, image: np.ndarray, image_ids: np.ndarray,
+                      k: int = 1) -> float:
+    """English caption→image Recall@k on a validation split: each caption against the split's distinct images."""
+    from companion.metrics.retrieval import recall_at_k
+
+    ids, first = np.unique(np.asarray(image_ids), return_index=True)
+    row_of = {int(i): r for r, i in enumerate(ids)}
+    mapped = torch.from_numpy(map_texts(model, text)).double()
+    sim = -torch.cdist(mapped, torch.from_numpy(image[first]).double()).pow(2)
+    return recall_at_k(sim.numpy(), [row_of[int(i)] for i in image_ids], ks=(k,))[k]
+
+
+@dataclass
+class EarlyStopped:
+    """A model trained for ``cfg.epochs`` epochs at most and kept at its best validation epoch."""
+
+    model: torch.nn.Module
+    history: list[dict]          # per epoch run: epoch, steps, val_R@1
+    best_epoch: int              # 1-based
+    steps_per_epoch: int
+    eta: float | None
+    n_train_rows: int
+    n_val_images: int
+
+    @property
+    def best_steps(self) -> int:
+        return self.best_epoch * self.steps_per_epoch
+
+
+class _StopTraining(Exception):
+    """Raised by the per-epoch evaluation of `train_early_stopped` once patience runs out."""
+
+
+def train_early_stopped(text: np.ndarray, image: np.ndarray, image_ids: np.ndarray, cfg: TrainConfig, *,
+                        val_fraction: float = 0.15, split_seed: int = 0, patience: int | None = None,
+                        cache_path: str | Path | None = None, device: str = "auto") -> EarlyStopped:
+    """Train on English captions with a validation split of the training images; keep the best epoch.
+
+    A seeded ``val_fraction`` of the training images (`split_by_image`, the same
+    for every loss and seed: ``split_seed``) is held out. After each of at most
+    ``cfg.epochs`` epochs the English caption→image Recall@1 on it is measured
+    (`validation_recall`; Recall@10 over a validation set half the test set's size
+    saturates near 1 within a few epochs and stops telling epochs apart) and the
+    weights of the best epoch are kept (the earliest on ties). Every configuration thus gets the same budget, and each stops where
+    its own validation score peaks; no non-English caption is used for the choice.
+    With ``patience`` training stops once that many epochs pass without a new best.
+    With ``cache_path`` the best weights and the history are stored and reloaded.
+    """
+    import copy
+
+    tr, va = split_by_image(image_ids, val_fraction, split_seed)
+    n_val_images = len(np.unique(image_ids[va]))
+    scale = feature_scale(image[tr]) if cfg.scale_output else 1.0
+    batch = min(cfg.batch_size, len(tr))
+    steps_per_epoch = len(tr) // batch if len(tr) > cfg.batch_size else 1
+    if cache_path is not None and Path(cache_path).is_file():
+        state = torch.load(cache_path, map_location="cpu", weights_only=False)
+        model = build_mlp(text.shape[1], image.shape[1], cfg.n_blocks, output_scale=scale)
+        model.load_state_dict(state["model"])
+        model.eval()
+        return EarlyStopped(model, state["history"], state["best_epoch"], steps_per_epoch, state["eta"], len(tr),
+                            n_val_images)
+    best = {"score": -1.0, "epoch": 0, "state": None, "model": None}
+    history: list[dict] = []
+
+    def evaluate(model):
+        epoch = len(history) + 1
+        score = validation_recall(model, text[va], image[va], image_ids[va])
+        history.append({"epoch": epoch, "steps": epoch * steps_per_epoch, "val_R@1": score})
+        if score > best["score"]:
+            best.update(score=score, epoch=epoch, state=copy.deepcopy(model.state_dict()), model=model)
+        if patience is not None and epoch - best["epoch"] >= patience:
+            raise _StopTraining
+        return {"val_R@1": score}
+
+    eta = None
+    try:
+        _, _, eta = train_mapping(text[tr], image[tr], image_ids[tr], cfg, device=device, evaluate=evaluate,
+                                  progress=False)
+    except _StopTraining:
+        pass
+    if cfg.loss == "patr" and eta is None:  # stopped early: the margin train_mapping derived, computed again
+        eta = cfg.eta if cfg.eta is not None else eta_for_features(torch.from_numpy(image[tr]), cfg.eta_factor,
+                                                                  seed=cfg.seed)
+    model = best["model"]
+    model.load_state_dict(best["state"])
+    model.eval()
+    if cache_path is not None:
+        Path(cache_path).parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"model": model.state_dict(), "history": history, "best_epoch": best["epoch"], "eta": eta},
+                   cache_path)
+    return EarlyStopped(model, history, best["epoch"], steps_per_epoch, eta, len(tr), n_val_images)
+
+
+def early_stopped_or_load(features: Features, encoder: str, cfg: TrainConfig, *, cache_dir: str | Path,
+                          val_fraction: float = 0.15, split_seed: int = 0, patience: int | None = None,
+                          device: str = "auto") -> EarlyStopped:
+    """`train_early_stopped` on a dataset's English training captions, cached by encoder, config, split and data."""
+    from companion.crosslingual.data import dataset_fingerprint
+
+    key = dataset_fingerprint([f"rev{CACHE_VERSION}", "early-r1", encoder, cfg.key(),
+                               f"{val_fraction}:{split_seed}:{patience}",
+                               *features.train.captions, *features.test.image_names])
+    path = Path(cache_dir) / f"mlp-es-{encoder}-{cfg.loss}-{key}.pt"
+    return train_early_stopped(features.train_text[encoder], features.train_image, features.train_ids, cfg,
+                               val_fraction=val_fraction, split_seed=split_seed, patience=patience, cache_path=path,
+                               device=device)
+
+
+def optimizer_steps(rows: int, batch_size: int, epochs: int) -> int:
+    """Optimiser steps of `train_mapping` on ``rows`` rows: full batches only, one batch when rows <= batch_size."""
+    return (rows // batch_size if rows > batch_size else 1) * epochs
+
+
+def matched_epochs(steps: int, rows: int, batch_size: int) -> int:
+    """The fewest epochs on ``rows`` rows that take at least ``steps`` optimiser steps (`optimizer_steps`)."""
+    if steps < 1 or rows < 1 or batch_size < 1:
+        raise ValueError(f"steps, rows and batch_size must be positive, got {steps}, {rows}, {batch_size}")
+    per_epoch = optimizer_steps(rows, batch_size, 1)
+    return -(-steps // per_epoch)
+
+
 # ----------------------------------------------------------------------------- Multi30K (Table 3)
 @dataclass
 class AlignedFeatures:
@@ -385,7 +555,8 @@ def embed_multi30k(root: str | Path, image_dir: str | Path, *, encoder: str = "m
 def synthetic_multi30k_features(root: str | Path, *, n_train: int, n_test: int, seed: int, image_size: int,
                                 cache_dir: str | Path, encoder: str = "muse") -> AlignedFeatures:
     """Generate (if absent) the synthetic Multi30K miniature under ``root`` and embed its train and test splits."""
-    from companion.crosslingual.data import MULTI30K_IMAGES, make_synthetic_multi30k
+    from companion.crosslingual.data import MULTI30K_IMAGES
+    from companion.crosslingual.synthetic import make_synthetic_multi30k
 
     make_synthetic_multi30k(root, n_train, n_test, seed=seed, image_size=image_size)
     return embed_multi30k(root, Path(root) / MULTI30K_IMAGES, encoder=encoder, image_size=image_size,

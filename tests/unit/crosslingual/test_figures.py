@@ -127,3 +127,15 @@ def test_tsne_languages_panel_per_encoder():
     assert len(non_en.get_offsets()) == 12 and len(en.get_offsets()) == 6
     with pytest.raises(ValueError, match="no 'en'"):
         figures.tsne_languages({"muse": {"de": RNG.normal(size=(6, 4))}})
+
+
+def test_caption_retrieval_bars_one_bar_per_encoder_and_language():
+    t = pd.DataFrame({"L→en R@1": [0.9, 0.3]}, index=["de", "ja"])
+    fig = figures.caption_retrieval_bars({"muse": t, "e5": t * 0.5}, title="x")
+    ax = fig.axes[0]
+    assert len(ax.patches) == 4 and [tl.get_text() for tl in ax.get_xticklabels()] == ["de", "ja"]
+    heights = sorted(p.get_height() for p in ax.patches)
+    assert heights == pytest.approx([0.15, 0.3, 0.45, 0.9])
+    plt.close(fig)
+    with pytest.raises(ValueError, match="no column"):
+        figures.caption_retrieval_bars({"muse": t}, column="nope")

@@ -126,7 +126,8 @@ def test_bad_config_is_rejected():
 
 def test_e5_is_skipped_with_a_reason_without_avx2(monkeypatch, tmp_path):
     from companion.crosslingual import models, train
-    from companion.crosslingual.data import make_synthetic, load_synthetic, COCO_IMAGES
+    from companion.crosslingual.data import COCO_IMAGES
+    from companion.crosslingual.synthetic import load_synthetic, make_synthetic
 
     monkeypatch.setattr(models, "has_avx2", lambda: False)
     ok, why = models.text_encoder_available("e5")
@@ -277,3 +278,61 @@ def test_checkpoint_key_changes_with_config_data_and_training_revision(monkeypat
     assert other_data != path
     monkeypatch.setattr(train, "CACHE_VERSION", train.CACHE_VERSION + 1)
     assert train.checkpoint_for(feats, "muse", TrainConfig(), tmp_path) != other_data
+
+
+def test_split_by_image_keeps_captions_of_an_image_together():
+    from companion.crosslingual.train import split_by_image
+
+    ids = np.repeat(np.arange(20), 2)
+    tr, va = split_by_image(ids, 0.25, seed=1)
+    assert len(np.unique(ids[va])) == 5 and not set(ids[tr]) & set(ids[va])
+    assert sorted([*tr, *va]) == list(range(40))
+    assert (split_by_image(ids, 0.25, seed=1)[1] == va).all()
+    with pytest.raises(ValueError, match="empty split"):
+        split_by_image(ids, 0.0)
+
+
+def test_early_stopping_keeps_the_best_validation_epoch_and_reloads_it(tmp_path):
+    from companion.crosslingual.train import map_texts, train_early_stopped, validation_recall
+
+    text, image, ids = _toy(n_images=80)
+    cfg = TrainConfig(loss="m3l", epochs=6, batch_size=16, lr=3e-3, beta1=0.9, seed=0)
+    run = train_early_stopped(text, image, ids, cfg, val_fraction=0.25, cache_path=tmp_path / "es.pt", device="cpu")
+    val = [h["val_R@1"] for h in run.history]
+    assert len(val) == 6 and run.best_epoch == int(np.argmax(val)) + 1
+    assert run.best_steps == run.best_epoch * run.steps_per_epoch and run.n_val_images == 20
+    # the returned model is the best epoch's: its validation recall is the best one recorded
+    from companion.crosslingual.train import split_by_image
+    _, va = split_by_image(ids, 0.25, 0)
+    assert validation_recall(run.model, text[va], image[va], ids[va]) == pytest.approx(max(val))
+    again = train_early_stopped(text, image, ids, cfg, val_fraction=0.25, cache_path=tmp_path / "es.pt")
+    assert again.best_epoch == run.best_epoch
+    assert np.allclose(map_texts(again.model, text), map_texts(run.model, text))
+
+
+def test_matched_epochs_equalise_optimiser_steps():
+    from companion.crosslingual.train import matched_epochs
+
+    from companion.crosslingual.train import optimizer_steps
+
+    assert optimizer_steps(400, 128, 60) == optimizer_steps(1200, 128, 20) == 180
+    assert matched_epochs(180, 400, 128) == 60 and matched_epochs(10, 60, 32) == 10  # 60 rows: 1 step an epoch
+    assert matched_epochs(181, 400, 128) == 61
+    assert optimizer_steps(50, 128, 3) == 3
+    # train_mapping really takes that many steps (fit drops the last partial batch)
+    text, image, ids = _toy(n_images=70, per_image=1)
+    _, result, _ = train_mapping(text, image, ids, TrainConfig(epochs=2, batch_size=16), device="cpu", progress=False)
+    assert result.samples_seen == optimizer_steps(70, 16, 2) * 16
+    with pytest.raises(ValueError, match="positive"):
+        matched_epochs(20, 0, 128)
+
+
+def test_early_stopping_with_patience_stops_and_keeps_the_best():
+    from companion.crosslingual.train import train_early_stopped
+
+    text, image, ids = _toy(n_images=80)
+    cfg = TrainConfig(loss="patr", epochs=30, batch_size=16, lr=3e-2, beta1=0.9, seed=0)
+    run = train_early_stopped(text, image, ids, cfg, val_fraction=0.25, patience=2, device="cpu")
+    val = [h["val_R@1"] for h in run.history]
+    assert len(val) == run.best_epoch + 2 < 30 and max(val) == val[run.best_epoch - 1]
+    assert run.eta is not None and run.eta > 0
