@@ -115,8 +115,31 @@ eta_scale = eta_for_features(torch.from_numpy(feats.train_image), seed=seed)
 sq_norm = float((feats.train_image ** 2).sum(1).mean())
 print(f"mean squared norm of image features {sq_norm:.1f}; mean squared distance between images {eta_scale:.1f}")
 
+# %% [markdown]
+# ## What the frozen image features can see
+# The text side can only be mapped onto what the image features carry. A linear probe
+# (logistic regression on the standardised pooled features, fitted on the training
+# images, scored on the test images) measures, for each attribute the captions name,
+# how much of it a linear read-out finds in the features; the majority class is chance.
+# An attribute near chance cannot be retrieved from a caption in any language, English
+# included, so it bounds the ceiling of the evaluation page.
+
 # %%
-metrics = {"trainable_params": counts["trainable"], "eta_scale": eta_scale}
+import json
+
+from companion.crosslingual.evaluate import linear_probe_table
+
+scenes = pd.DataFrame(json.loads((root / "scenes.json").read_text())).T
+_, first = np.unique(feats.train_ids, return_index=True)
+train_names = [feats.train.file_names[i] for i in first]
+probe = linear_probe_table(feats.train_image[first], scenes.loc[train_names], feats.test_image,
+                           scenes.loc[feats.test.image_names], seed=seed)
+probe.round(3)
+
+# %%
+metrics = {"trainable_params": counts["trainable"], "eta_scale": eta_scale,
+           "output_scale": float(mlp.output_scale),
+           **{f"probe_{attr}": r["probe accuracy"] for attr, r in probe.iterrows()}}
 for enc in encoders_run:
     sub = alignment[alignment.encoder == enc]
     metrics[f"cos_same_{enc}"] = sub["same image"].mean()
@@ -128,4 +151,8 @@ record("crosslingual/02-model", metrics, profile=profile, seed=seed, data=data_d
 # features are computed once and cached. With mUSE, a non-English caption has mean cosine
 # {glue:text}`cos_same_muse:.2f` to the English caption of the same image and
 # {glue:text}`cos_other_muse:.2f` to that of another image (numbers from this run's data). The PATR
-# margin at our feature scale is {glue:text}`eta_scale:.0f` (squared distance).
+# margin at our feature scale is {glue:text}`eta_scale:.0f` (squared distance), and the fixed output
+# scale, the RMS norm of the training image features, is {glue:text}`output_scale:.1f`. The linear probe
+# reads the relation between the objects with accuracy {glue:text}`probe_relation:.2f` (four classes),
+# the group's colour with {glue:text}`probe_colour:.2f`, its count with {glue:text}`probe_count:.2f` and its
+# shape with {glue:text}`probe_shape:.2f` (chance in the table above).

@@ -1,11 +1,20 @@
 # %% [markdown]
 # # 5. Evaluation: Table 2, zero-shot Recall@K in eleven languages
 #
-# Every model was trained on English captions only (notebook 3; reloaded here from
-# its checkpoint, or retrained if absent). Each test caption, in each language, is
+# Every model is trained on English captions only. Each test caption, in each language, is
 # mapped by the MLP and the test images are ranked by squared Euclidean distance;
 # Recall@K (`companion.metrics.retrieval.recall_at_k`) counts captions whose own
-# image is in the top K. English is the upper bound.
+# image is in the top K. English, the language the model was trained in, is the ceiling.
+#
+# **Equal, tuned budgets.** Which loss wins depends on how long each is trained: at a
+# fixed short budget one loss may simply converge sooner. Every configuration here
+# therefore gets the same maximum number of epochs and a validation split of the
+# training images (a fixed share, the same for every run, with their English captions
+# only); after each epoch the English caption→image Recall@1 on it is measured and
+# the weights of the best epoch are kept (`train.train_early_stopped`; training stops
+# once `patience` epochs bring no new best). No non-English caption is used to choose
+# anything. Each configuration runs with several seeds, and comparisons are paired by
+# seed.
 
 # %% tags=["parameters"]
 profile = "default"
@@ -22,6 +31,10 @@ lr = 0.0003
 beta1 = 0.9
 m30k_train = 400
 m30k_test = 300
+seeds = [0, 1, 2]
+es_epochs = 40
+patience = 6
+val_fraction = 0.15
 
 # %%
 import matplotlib.pyplot as plt
@@ -29,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from companion.book import record
+from companion.book.claims import record_claims
 from companion.book.paths import cache_dir, data_dir
 from companion.core import select_device
 from companion.crosslingual.grammar import LANGUAGES
@@ -47,37 +61,94 @@ for enc, why in feats.skipped.items():
     print(f"skipped text encoder {enc}: {why}")
 
 # %%
-from companion.crosslingual.evaluate import recall_table, recall_table_from_map, ridge_map
-from companion.crosslingual.paper import table2
-from companion.crosslingual.train import TrainConfig, train_or_load
+from companion.crosslingual.evaluate import recall_table, seed_summary
+from companion.crosslingual.train import TrainConfig, early_stopped_or_load
 
-tables = {}
-for enc in encoders_run:
-    for loss in ("patr", "m3l"):
-        cfg = TrainConfig(loss=loss, epochs=epochs, batch_size=batch_size, lr=lr, beta1=beta1, seed=seed)
-        model, _, _ = train_or_load(feats, enc, cfg, cache_dir=cache_dir("crosslingual-checkpoints"),
-                                    device=device, progress=False)
-        tables[(enc, loss)] = recall_table(model, feats.test_text[enc], feats.test_image)
-
-# %% [markdown]
-# ## Recall@10, in the layout of the paper's Table 2 (ours, then the paper's)
-
-# %%
 names = {"muse": "mUSE", "e5": "e5 (LASER stand-in)"}
-ours = pd.DataFrame({f"{names[enc]} {loss.upper()}": t.loc["R@10"] for (enc, loss), t in tables.items()}).T
-ours[list(LANGUAGES)].round(3)
-
-# %%
-paper_enc = {"muse": "mUSE", "e5": "LASER"}
-reported = pd.DataFrame({f"paper: {paper_enc[enc]} {loss.upper()}": table2()[(paper_enc[enc], loss.upper())]
-                         for (enc, loss) in tables}).T
-reported[list(LANGUAGES)]
+main_enc = encoders_run[0]
+main = f"{names[main_enc]} M3L"
+# the paper's row order (LASER PATR, mUSE PATR, LASER M3L, mUSE M3L), then two ablation rows of the main model:
+# rho = 1 (the loss form without the power) and alpha2 = 0 (no negative-text term)
+plan = [(f"{names[enc]} {loss.upper()}", enc, {"loss": loss})
+        for loss in ("patr", "m3l") for enc in ("e5", "muse") if enc in encoders_run]
+plan += [(f"{main}, rho = 1", main_enc, {"loss": "m3l", "rho": 1.0}),
+         (f"{main}, alpha2 = 0", main_enc, {"loss": "m3l", "alpha2": 0.0})]
+runs, stops = {}, []
+for label, enc, knobs in plan:
+    runs[label] = []
+    for s in seeds:
+        cfg = TrainConfig(epochs=es_epochs, batch_size=batch_size, lr=lr, beta1=beta1, seed=s, **knobs)
+        run = early_stopped_or_load(feats, enc, cfg, cache_dir=cache_dir("crosslingual-checkpoints"),
+                                    val_fraction=val_fraction, patience=patience, device=device)
+        runs[label].append(recall_table(run.model, feats.test_text[enc], feats.test_image))
+        stops.append({"configuration": label, "seed": s, "best epoch": run.best_epoch, "optimiser steps": run.best_steps,
+                      "epochs run": len(run.history), "val R@1 (English)": max(h["val_R@1"] for h in run.history)})
+tables = {(enc, knobs["loss"]): runs[label] for label, enc, knobs in plan if set(knobs) == {"loss"}}
+summary = seed_summary(runs)
+print(f"{len(seeds)} seeds {seeds}; at most {es_epochs} epochs, patience {patience}; validation: "
+      f"{run.n_val_images} training images held out ({run.n_train_rows} training captions left)")
 
 # %% [markdown]
-# ## Recall@1 and @5
+# ## Recall@10, in the layout and row order of the paper's Table 2 (ours, then the paper's)
+# Seed means; `non-en sd` is the standard deviation of the non-English mean over seeds, and
+# `non-en / en` the ratio the paper's "comparable to English" is about.
 
 # %%
-pd.concat({f"{names[enc]} {loss.upper()}": t.loc[["R@1", "R@5"]] for (enc, loss), t in tables.items()}).round(3)
+summary[[*LANGUAGES, "non-en mean", "non-en sd", "non-en / en", "seeds"]].astype(float).round(3)
+
+# %%
+from companion.crosslingual.evaluate import english_ratio
+from companion.crosslingual.paper import table2
+
+paper_enc = {"muse": "mUSE", "e5": "LASER"}
+reported = pd.DataFrame({f"paper: {paper_enc[enc]} {loss.upper()}": {**table2()[(paper_enc[enc], loss.upper())],
+                                                                     "non-en / en": english_ratio(
+                                                                         table2()[(paper_enc[enc], loss.upper())])}
+                         for (enc, loss) in tables}).T
+reported[[*LANGUAGES, "non-en / en"]].round(3)
+
+# %% [markdown]
+# Where each run stopped (the epoch of its best English validation Recall@1):
+
+# %%
+stops = pd.DataFrame(stops)
+stops["still improving at the cap"] = stops["best epoch"] > es_epochs - patience
+n_capped = int(stops["still improving at the cap"].sum())
+stops.groupby("configuration", sort=False)[["best epoch", "optimiser steps", "epochs run", "val R@1 (English)",
+                                            "still improving at the cap"]].agg(["mean", "min", "max"]).round(3)
+
+# %% [markdown]
+# A run whose best epoch falls within the last `patience` epochs before the cap never
+# triggered early stopping: it was still improving when the budget ran out, and for it the
+# comparison remains one of budgets rather than of converged losses. In this run
+# {glue:text}`n_runs_capped:.0f` of {glue:text}`n_runs:.0f` runs were still improving at the cap
+# (column `still improving at the cap`, per configuration).
+
+# %% [markdown]
+# ## Paired comparisons over seeds
+# Mean non-English Recall@10 of A minus B, paired by seed (same initialisation seed, same
+# validation split), with a t interval and the one-sided paired t-test of A > B. The two
+# ablation rows separate what M3L's form does from what its negative-text term does.
+
+# %%
+from companion.crosslingual.evaluate import paired_difference
+
+seed_nonen = {label: [t.loc["R@10"].drop("en").mean() for t in ts] for label, ts in runs.items()}
+pairs = [(f"{names[enc]} M3L", f"{names[enc]} PATR") for enc in encoders_run]
+pairs += [(main, f"{main}, rho = 1"), (main, f"{main}, alpha2 = 0"), (f"{main}, rho = 1", f"{names[main_enc]} PATR")]
+paired = pd.DataFrame([{"A": a, "B": b, **paired_difference(seed_nonen[a], seed_nonen[b])} for a, b in pairs])
+paired.round(4)
+
+# %% [markdown]
+# `seeds to resolve` is how many seed pairs a one-sided 5% test would need for 80% power if
+# the true difference and spread were the ones observed here: where it exceeds the seeds run,
+# the difference is within noise at this budget.
+
+# %% [markdown]
+# ## Recall@1 and @5 (seed means)
+
+# %%
+pd.concat({label: (sum(ts) / len(ts)).loc[["R@1", "R@5"]] for label, ts in runs.items()}).round(3)
 
 # %% [markdown]
 # ## A reference the paper does not have: a linear map
@@ -85,6 +156,8 @@ pd.concat({f"{names[enc]} {loss.upper()}": t.loc[["R@1", "R@5"]] for (enc, loss)
 # English captions, shows how far the frozen encoders carry the transfer on this data.
 
 # %%
+from companion.crosslingual.evaluate import recall_table_from_map, ridge_map
+
 ridge = pd.DataFrame({names[enc]: recall_table_from_map(ridge_map(feats.train_text[enc], feats.train_image),
                                                         feats.test_text[enc], feats.test_image).loc["R@10"]
                       for enc in encoders_run}).T
@@ -95,84 +168,147 @@ from companion.crosslingual.evaluate import chance_recall
 from companion.crosslingual.figures import recall_by_language
 
 system = {(enc, loss): f"{names[enc]} {loss.upper()}" for (enc, loss) in tables}
-recall_by_language({system[key]: t.loc["R@10", list(LANGUAGES)].to_dict() for key, t in tables.items()},
+recall_by_language({system[key]: summary.loc[system[key], list(LANGUAGES)].astype(float).to_dict() for key in tables},
                    chance=chance_recall(len(feats.test), 10),
                    paper={system[(enc, loss)]: table2()[(paper_enc[enc], loss.upper())] for (enc, loss) in tables},
                    paper_names={system[(enc, loss)]: f"{paper_enc[enc]} {loss.upper()}" for (enc, loss) in tables},
-                   title=f"Zero-shot text→image Recall@10, trained on English: ours ({profile} profile, "
+                   title=f"Zero-shot text→image Recall@10 (seed means), trained on English: ours ({profile} profile, "
                          "synthetic) solid, paper (XTD10) dashed")
 plt.show()
 
 # %% [markdown]
 # ## Table 3 layout: English-only against multilingual training (Multi30K-style)
 # The paper's Table 3 trains mUSE + M3L on Multi30K either on English captions only or on
-# English, German and French together, and tests in the three languages. Multi30K is not
-# available offline either, so a second synthetic miniature is written in Multi30K's
-# task-1 layout (`data/task1/raw/<split>.<lang>`, `image_splits/<split>.txt`) and read back
-# through `data.load_multi30k`; each image has one caption per language, with its own
-# paraphrase template (Multi30K's German and French captions were written independently of
-# the English ones, not translated). In the multilingual run every image appears once per
-# language, and the rows of one image are never each other's negatives.
+# English, German and French together, and tests in the three languages. Multi30K's images
+# are not available offline (its real text is measured on [the data page](01-data)), so a
+# second synthetic miniature is written in Multi30K's task-1 layout
+# (`data/task1/raw/<split>.<lang>`, `image_splits/<split>.txt`) and read back through
+# `data.load_multi30k`; each image has one caption per language, with its own paraphrase
+# template (Multi30K's German and French captions were written independently of the English
+# ones, not translated). In the multilingual run every image appears once per language, and
+# the rows of one image are never each other's negatives.
+#
+# **Equal optimiser steps.** With the epochs fixed, the multilingual run, three times as many
+# rows, takes three times as many optimiser steps as the English-only one, and the comparison
+# would measure the budget. The English-only run therefore trains for as many epochs as it
+# takes to reach the multilingual run's steps (`train.matched_epochs`; the steps columns show
+# both); the epoch-matched English-only run is shown too.
 
 # %%
 from companion.crosslingual.paper import table3
-from companion.crosslingual.train import synthetic_multi30k_features, train_multi30k
+from companion.crosslingual.train import matched_epochs, optimizer_steps, synthetic_multi30k_features, train_multi30k
 
 m30k = synthetic_multi30k_features(root / "multi30k", n_train=m30k_train, n_test=m30k_test, seed=seed,
                                    image_size=image_size, cache_dir=cache_dir("crosslingual-embeddings"),
-                                   encoder=encoders_run[0])
+                                   encoder=main_enc)
 m30k_desc = (f"synthetic Multi30K-layout scenes ({profile} profile): {m30k_train} train images x en/de/fr "
              f"captions, {m30k_test} test images")
 print(m30k_desc)
-table3_ours = {}
-for label, train_langs in {"en,fr,de": ("en", "fr", "de"), "en": ("en",)}.items():
-    cfg = TrainConfig(loss="m3l", epochs=epochs, batch_size=batch_size, lr=lr, beta1=beta1, seed=seed)
+n_rows = len(m30k.names["train"])
+multi_steps = optimizer_steps(3 * n_rows, batch_size, epochs)
+plan3 = {"en,fr,de": (("en", "fr", "de"), epochs), "en": (("en",), matched_epochs(multi_steps, n_rows, batch_size)),
+         "en, same epochs": (("en",), epochs)}
+table3_all, table3_steps = {}, {}
+for label, (train_langs, n_epochs) in plan3.items():
+    cfg = TrainConfig(loss="m3l", epochs=n_epochs, batch_size=batch_size, lr=lr, beta1=beta1, seed=seed)
     model, _, _ = train_multi30k(m30k, train_langs, cfg, cache_dir=cache_dir("crosslingual-checkpoints"),
                                  device=device, progress=False)
-    table3_ours[label] = recall_table(model, m30k.text["test"], m30k.image["test"]).loc["R@10"]
-rows = [{"model": f"ours ({names[m30k.encoder]} M3L, {profile})", "train langs": label, **r.round(3).to_dict()}
-        for label, r in table3_ours.items()]
+    table3_all[label] = recall_table(model, m30k.text["test"], m30k.image["test"]).loc["R@10"]
+    table3_steps[label] = optimizer_steps(len(train_langs) * n_rows, batch_size, n_epochs)
+table3_ours = {k: table3_all[k] for k in ("en,fr,de", "en")}
+rows = [{"model": f"ours ({names[m30k.encoder]} M3L, {profile})", "train langs": label,
+         "epochs": plan3[label][1], "steps": table3_steps[label], **r.round(3).to_dict()}
+        for label, r in table3_all.items()]
 rows += [{"model": f"paper: {model}", "train langs": train, **values} for (model, train), values in table3().items()]
-pd.DataFrame(rows)[["model", "train langs", "en", "de", "fr"]]
-
-# %%
-metrics = {}
-for label, r in table3_ours.items():
-    for lang in ("en", "de", "fr"):
-        metrics[f"R@10_m30k_{lang}_train_{'multi' if ',' in label else 'en'}"] = r[lang]
-for (enc, loss), t in tables.items():
-    for lang in LANGUAGES:
-        for k in (1, 5, 10):
-            metrics[f"R@{k}_{lang}_{enc}_{loss}"] = t.loc[f"R@{k}", lang]
-    metrics[f"R@10_nonen_mean_{enc}_{loss}"] = t.loc["R@10", list(LANGUAGES[1:])].mean()
-for enc in encoders_run:
-    metrics[f"R@10_nonen_mean_{enc}_ridge"] = ridge.loc[names[enc], list(LANGUAGES[1:])].mean()
-record("crosslingual/05-evaluation", metrics, profile=profile, seed=seed, data=f"{data_desc}; Table 3: {m30k_desc}",
-       device=str(dev))
-
-# %% [markdown]
-# In this run, mUSE + M3L reaches Recall@10 {glue:text}`R@10_en_muse_m3l:.3f` in English and
-# {glue:text}`R@10_nonen_mean_muse_m3l:.3f` averaged over the ten other languages; mUSE + PATR
-# {glue:text}`R@10_en_muse_patr:.3f` and {glue:text}`R@10_nonen_mean_muse_patr:.3f`. The linear map
-# reaches {glue:text}`R@10_nonen_mean_muse_ridge:.3f` (non-English mean). The paper's numbers are on
-# 1,000 real COCO images with ResNet152 features; ours are on the synthetic test set of the size
-# printed at the top, so only the pattern (English above the rest, which languages lag) compares.
-#
-# In the Table 3 layout, training on English only gives Recall@10 {glue:text}`R@10_m30k_de_train_en:.3f`
-# in German and {glue:text}`R@10_m30k_fr_train_en:.3f` in French; training on all three languages gives
-# {glue:text}`R@10_m30k_de_train_multi:.3f` and {glue:text}`R@10_m30k_fr_train_multi:.3f` (English:
-# {glue:text}`R@10_m30k_en_train_en:.3f` and {glue:text}`R@10_m30k_en_train_multi:.3f`). The paper found
-# zero-shot German and French "dip slightly yet are comparable" to multilingual training.
+pd.DataFrame(rows)[["model", "train langs", "epochs", "steps", "en", "de", "fr"]]
 
 # %% [markdown]
 # ## The paper's claims, checked on this run
 # The paper states its claims in words ("well above chance", "improves", "comparable"). Each row
 # below turns one into a test with its criterion written out, next to the paper's evidence for it
-# and this run's numbers; `holds` is the test applied to this run. A claim that fails here fails on
-# synthetic scenes with EfficientNet-Lite0 features and a CPU-sized training run, not on the paper's data.
+# and this run's numbers; `holds` is the test applied to this run (seed-paired where there are
+# seeds). A claim that fails here fails on synthetic scenes with EfficientNet-Lite0 features and a
+# CPU-sized training run, not on the paper's data.
 
 # %%
 from companion.crosslingual.evaluate import claims_table
 
+claims = claims_table(tables, table3_ours, n_test=len(feats.test), table3_steps=table3_steps)
+record_claims("crosslingual", claims, profile=profile)  # for the scorecard
 with pd.option_context("display.max_colwidth", None):
-    display(claims_table(tables, table3_ours, n_test=len(feats.test)))
+    display(claims)
+
+# %% [markdown]
+# ## Headline: how much of the way from chance to the ceiling
+# The baseline is chance (Recall@10 of a random ranking of the test images); the ceiling is
+# the same model queried with each test image's English caption, the language it was trained
+# in; ours is the same model's mean Recall@10 over the ten other languages (seed means). The
+# last row is what a perfect reader of the captions would reach: one that knows each test
+# image's scene and ranks the images with that scene first (`synthetic.oracle_recall_at_k`;
+# it falls short of 1 only where more than ten test images share a scene). The distance from
+# the English row to it is what the image features and the mapping leave on the table, in
+# every language alike.
+
+# %%
+import json
+
+from companion.crosslingual.evaluate import headroom_table
+from companion.crosslingual.synthetic import oracle_recall_at_k
+
+headline = {"headline_baseline": chance_recall(len(feats.test), 10),
+            "headline_ours": float(summary.loc[main, "non-en mean"]),
+            "headline_ceiling": float(summary.loc[main, "en"])}
+oracle = oracle_recall_at_k(json.loads((root / "scenes.json").read_text()), feats.test.image_names, k=10)
+headroom = headroom_table(headline["headline_baseline"], headline["headline_ours"], headline["headline_ceiling"],
+                          what="Recall@10", names=("chance", f"{main}, non-English mean", f"{main}, English"))
+headroom.loc["perfect reader of the scene (oracle)"] = ["Recall@10", oracle, np.nan]
+headroom.round(3)
+
+# %%
+metrics = {**headline, "oracle_R@10": oracle, "n_runs": len(stops), "n_runs_capped": n_capped}
+metrics.update(claims_total=len(claims), claims_testable=int(claims["holds"].notna().sum()),
+               claims_held=int(claims["holds"].fillna(False).astype(bool).sum()))
+for label, r in table3_all.items():
+    train_key = {"en,fr,de": "multi", "en": "en", "en, same epochs": "en_sameepochs"}[label]
+    for lang in ("en", "de", "fr"):
+        metrics[f"R@10_m30k_{lang}_train_{train_key}"] = r[lang]
+for (enc, loss), ts in tables.items():
+    mean = sum(ts) / len(ts)
+    for lang in LANGUAGES:
+        for k in (1, 5, 10):
+            metrics[f"R@{k}_{lang}_{enc}_{loss}"] = mean.loc[f"R@{k}", lang]
+for label, enc, knobs in plan:
+    key = f"{enc}_{knobs['loss']}" + "".join(f"_{k}_{v:g}".replace(".", "p") for k, v in knobs.items() if k != "loss")
+    metrics[f"R@10_nonen_mean_{key}"] = summary.loc[label, "non-en mean"]
+    metrics[f"R@10_nonen_sd_{key}"] = summary.loc[label, "non-en sd"] if len(seeds) > 1 else 0.0
+    metrics[f"ratio_nonen_en_{key}"] = summary.loc[label, "non-en / en"]
+for i, r in paired.iterrows():  # in the order of the paired table
+    metrics[f"paired_diff_{i}"] = r["diff"]
+for enc in encoders_run:
+    metrics[f"R@10_nonen_mean_{enc}_ridge"] = ridge.loc[names[enc], list(LANGUAGES[1:])].mean()
+record("crosslingual/05-evaluation", metrics, profile=profile, seed=seed, device=str(dev),
+       data=f"{data_desc}; Table 2: seeds {seeds}, early-stopped (<= {es_epochs} epochs, patience {patience}, "
+            f"validation {val_fraction:g} of the training images); Table 3: {m30k_desc}")
+
+# %% [markdown]
+# In this run (seed means), mUSE + M3L reaches Recall@10 {glue:text}`R@10_en_muse_m3l:.3f` in English and
+# {glue:text}`R@10_nonen_mean_muse_m3l:.3f` averaged over the ten other languages (seed sd
+# {glue:text}`R@10_nonen_sd_muse_m3l:.3f`); mUSE + PATR {glue:text}`R@10_en_muse_patr:.3f` and
+# {glue:text}`R@10_nonen_mean_muse_patr:.3f`. Without the power (ρ = 1) M3L reaches
+# {glue:text}`R@10_nonen_mean_muse_m3l_rho_1:.3f`, and without the negative-text term (α2 = 0)
+# {glue:text}`R@10_nonen_mean_muse_m3l_alpha2_0:.3f`. The linear map reaches
+# {glue:text}`R@10_nonen_mean_muse_ridge:.3f` (non-English mean). The paper's numbers are on 1,000 real COCO
+# images with ResNet152 features; ours are on the synthetic test set of the size printed at the top, so
+# only the pattern (English above the rest, which languages lag, which loss leads) compares.
+#
+# The main model's non-English Recall@10 ({glue:text}`headline_ours:.3f`) is to be read between chance
+# ({glue:text}`headline_baseline:.3f`) and the same model queried in English ({glue:text}`headline_ceiling:.3f`);
+# the share of that gap it closes is in the headline table above, which also shows the oracle. {glue:text}`claims_held:.0f` of the
+# {glue:text}`claims_testable:.0f` testable claims hold on this run.
+#
+# In the Table 3 layout at equal optimiser steps, training on English only gives Recall@10
+# {glue:text}`R@10_m30k_de_train_en:.3f` in German and {glue:text}`R@10_m30k_fr_train_en:.3f` in French;
+# training on all three languages gives {glue:text}`R@10_m30k_de_train_multi:.3f` and
+# {glue:text}`R@10_m30k_fr_train_multi:.3f` (English-only with the same epochs, a third of the steps:
+# {glue:text}`R@10_m30k_de_train_en_sameepochs:.3f` and {glue:text}`R@10_m30k_fr_train_en_sameepochs:.3f`).
+# The paper found zero-shot German and French "dip slightly yet are comparable" to multilingual training.
