@@ -81,7 +81,7 @@ baselines: install
 	$(PY) -m companion.book baselines --update $(CHAPTER_ARGS)
 
 lab: install
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --config=notebooks/jupyter_server_config.py $(LAB_ARGS)
 
 platforms: install
 	$(PY) .ci/check_platforms.py

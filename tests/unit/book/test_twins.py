@@ -29,3 +29,21 @@ def test_a_twin_that_drifts_is_named_with_the_cell(tmp_path):
     assert "cell 1 differs" in twin_problem(notebook)
     script.unlink()
     assert "no text twin" in twin_problem(notebook)
+
+
+def test_lab_saves_notebooks_without_outputs():
+    """`make lab` loads notebooks/jupyter_server_config.py, whose pre-save hook strips outputs."""
+    from types import SimpleNamespace
+
+    from companion.book.paths import NOTEBOOKS
+
+    config = SimpleNamespace(ContentsManager=SimpleNamespace())
+    exec((NOTEBOOKS / "jupyter_server_config.py").read_text(), {"c": config})
+    model = {"type": "notebook", "content": {"cells": [
+        {"cell_type": "code", "execution_count": 4, "outputs": [{"output_type": "stream", "text": "x"}], "source": ""},
+        {"cell_type": "markdown", "source": "# t"}]}}
+    config.ContentsManager.pre_save_hook(model=model, path="notebooks/x.ipynb")
+    assert model["content"]["cells"][0]["outputs"] == [] and model["content"]["cells"][0]["execution_count"] is None
+    text = {"type": "file", "content": "keep me"}
+    config.ContentsManager.pre_save_hook(model=text, path="a.txt")
+    assert text["content"] == "keep me"
