@@ -34,6 +34,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from companion.core.cache import CorruptCacheError, set_aside
 from companion.core.checkpoint import load_checkpoint, save_checkpoint
 from companion.core.device import autocast, resolved_precision, select_device
+from companion.core.progress import progress_enabled
 from companion.core.distributed import current_context, device_for, mean_across_ranks
 
 StepFn = Callable[[torch.nn.Module, Any], "torch.Tensor | dict[str, torch.Tensor]"]
@@ -59,11 +60,7 @@ class TrainResult:
         return [row[key] for row in self.history if key in row]
 
 
-def _progress_enabled(progress: bool | None) -> bool:
-    if progress is not None:
-        return progress
-    # The book runner sets COMPANION_PROGRESS=0: progress bars are noise on a rendered page.
-    return os.environ.get("COMPANION_PROGRESS", "1") != "0"
+_progress_enabled = progress_enabled  # the book runner sets COMPANION_PROGRESS=0
 
 
 def _move(batch: Any, device: torch.device) -> Any:

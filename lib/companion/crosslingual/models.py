@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from companion.core.progress import progress
 from companion.crosslingual.data import dataset_fingerprint
 
 TEXT_DIMS = {"muse": 512, "e5": 384}
@@ -147,7 +148,7 @@ class PooledImageEncoder(nn.Module):
 def encode_images(images: np.ndarray, encoder: PooledImageEncoder, batch_size: int = 64) -> np.ndarray:
     """float [N, H, W, 3] in [0, 1] -> float32 [N, D] pooled features."""
     out = []
-    for start in range(0, len(images), batch_size):
+    for start in progress(range(0, len(images), batch_size), "image features"):
         out.append(encoder(torch.from_numpy(np.ascontiguousarray(images[start:start + batch_size]))).numpy())
     return np.concatenate(out).astype(np.float32) if out else np.zeros((0, encoder.dim), np.float32)
 

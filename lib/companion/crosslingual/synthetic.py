@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from companion.core.progress import progress
 from companion.crosslingual.data import (COCO_ANNOTATIONS, COCO_IMAGES, MULTI30K_IMAGES, MULTI30K_LANGUAGES,
                                          MULTI30K_SPLITS, XTD10_LAYOUT, XTD10_NAMES, CaptionSet, XTD10,
                                          check_images_exist, load_coco_captions, load_xtd10, xtd10_caption_path)
@@ -138,7 +139,7 @@ def make_synthetic(root: str | Path, n_train: int, n_test: int, *, seed: int = 0
     test_pos = set(rng.choice(n, n_test, replace=False).tolist())
     images, annotations, scenes = [], [], []
     ann_id = 1
-    for pos, image_id in enumerate(image_ids.tolist()):
+    for pos, image_id in enumerate(progress(image_ids.tolist(), "synthetic scenes")):
         scene = random_scene(rng)
         scenes.append(scene)
         name = coco_file_name(image_id)

@@ -17,6 +17,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
+from companion.core.progress import progress
+
 # name, relative frequency, aspect-ratio range (long side / short side)
 CATEGORIES = (
     ("bar", 0.40, (4.0, 10.0)),     # long thin objects: the large-shape-variation case
@@ -60,7 +62,7 @@ def generate_synthetic_coco(
         (root / split).mkdir(parents=True, exist_ok=True)
         (root / "annotations").mkdir(parents=True, exist_ok=True)
         images, annotations = [], []
-        for i in range(n):
+        for i in progress(range(n), f"synthetic {split} images"):
             image, anns = _draw_image(rng, image_size, max_objects)
             name = f"{i:06d}.png"
             Image.fromarray(image).save(root / split / name)

@@ -58,6 +58,7 @@ from PIL import Image
 from scipy import ndimage
 from scipy.special import expit
 
+from companion.core.progress import progress
 from companion.mammography import LABELS
 from companion.mammography.data import LATERALITIES, PAPER_PATIENTS, VIEWS, scenario_targets, write_manifest
 
@@ -351,7 +352,7 @@ def make_synthetic(root, n_ffdm: int = 120, n_ddsm: int = 200, n_interval: int =
         for label, count in _class_counts(total, PAPER_PATIENTS[dataset]).items():
             plan += [(dataset, label, False)] * count
     plan += [("ffdm", "malignant", True)] * n_interval
-    for index, (dataset, label, interval) in enumerate(plan):
+    for index, (dataset, label, interval) in enumerate(progress(plan, "mammography phantoms")):
         rng = np.random.default_rng([seed, index])
         patient = f"{dataset.upper()}-{index:05d}"
         images, latent = render_patient(rng, image_size, label, dataset, interval, spec)
