@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from companion.core.cache import cache_key
+
 # Bump when a change to the pipeline or the measures makes cached tables stale.
 CACHE_VERSION = 1
 
@@ -51,8 +53,9 @@ class TrainConfig:
         return config
 
     def key(self) -> str:
-        text = json.dumps({**asdict(self), "version": CACHE_VERSION}, sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:12]
+        # the chapter's and core's source are part of the key: a code change never reuses an old run
+        return cache_key(self, "companion.colortransfer", "companion.core", extra={"version": CACHE_VERSION},
+                         length=12)
 
 
 @dataclass

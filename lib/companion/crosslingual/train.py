@@ -21,6 +21,7 @@ import torch
 from torch.utils.data import TensorDataset
 
 from companion.core import fit, seed_everything, select_device
+from companion.core.cache import source_fingerprint
 from companion.crosslingual.data import (COCO_IMAGES, CaptionSet, XTD10, check_images_exist, load_coco_captions,
                                          load_images, load_xtd10)
 from companion.crosslingual.synthetic import load_synthetic, make_synthetic
@@ -200,7 +201,9 @@ class TrainConfig:
     seed: int = 0
 
     def key(self) -> str:
-        return json.dumps(self.__dict__, sort_keys=True)
+        # the chapter's and core's source are part of the key: a code change never reuses an old training
+        return json.dumps({**self.__dict__, "code": source_fingerprint("companion.crosslingual", "companion.core")},
+                          sort_keys=True)
 
 
 def make_step(cfg: TrainConfig, eta: float | None):

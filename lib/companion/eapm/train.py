@@ -8,7 +8,6 @@ a linear warm-up over the first 500 iterations, gradient norm clipped at 35, bat
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import time
 from dataclasses import asdict, dataclass, field
@@ -17,6 +16,7 @@ from pathlib import Path
 import torch
 
 from companion.core import fit, seed_everything, select_device
+from companion.core.cache import cache_key
 from companion.eapm.data import (CocoDetection, coco2017, collate, read_json_or_none, synthetic_dataset,
                                  write_json_atomic)
 from companion.eapm.models import BACKBONES, build_detector, recompute_batch_norm
@@ -51,8 +51,8 @@ class TrainConfig:
 
     def key(self) -> str:
         """A short, stable hash of the configuration and ``CACHE_VERSION`` (for cache file names)."""
-        blob = json.dumps({**asdict(self), "cache_version": CACHE_VERSION}, sort_keys=True)
-        return hashlib.sha1(blob.encode()).hexdigest()[:10]
+        # the chapter's and core's source are part of the key: a code change never reuses an old training
+        return cache_key(self, "companion.eapm", "companion.core", extra={"cache_version": CACHE_VERSION}, length=10)
 
     def label(self) -> str:
         """How the paper's tables name this setting."""

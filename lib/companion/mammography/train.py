@@ -31,6 +31,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from companion.core.cache import cache_key
 from companion.core.device import autocast, select_device
 from companion.core.seed import seed_everything
 from companion.core.train import TrainResult, fit
@@ -83,8 +84,9 @@ class TrainConfig:
 
     def key(self) -> str:
         """A short hash of the configuration and ``CACHE_VERSION`` (names its checkpoints)."""
-        blob = json.dumps({**asdict(self), "cache_version": CACHE_VERSION}, sort_keys=True)
-        return hashlib.sha1(blob.encode()).hexdigest()[:12]
+        # the chapter's and core's source are part of the key: a code change never reuses an old checkpoint
+        return cache_key(self, "companion.mammography", "companion.core", extra={"cache_version": CACHE_VERSION},
+                         length=12)
 
 
 @dataclass
