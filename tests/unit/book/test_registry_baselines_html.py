@@ -92,3 +92,19 @@ def test_check_site_finds_broken_links_and_network_assets(tmp_path):
         "page.html: loads //fonts.example.org/f.css from the network",
     ]
     assert check_site(tmp_path / "nothing") == [f"{tmp_path / 'nothing'}/index.html does not exist: the book was not built"]
+
+
+def test_pages_showing_warnings_tracebacks_or_machine_paths_are_named(tmp_path):
+    from companion.book.htmlcheck import page_noise
+
+    html = ('<div class="output stderr highlight"><pre>/tmp/ipykernel_1/2.py:3: UserWarning: careful</pre></div>'
+            '<p>images in <code>/build-host/repo/build/data/x.png</code></p>'
+            '<div class="output traceback"><pre>Traceback (most recent call last):</pre></div>'
+            '<script>var p = "/build-host/only-in-a-script";</script>')
+    problems = page_noise(html, paths=["/build-host/"])
+    assert problems == ["shows stderr output: /tmp/ipykernel_1/2.py:3: UserWarning: careful",
+                        "shows traceback output: Traceback (most recent call last):",
+                        "shows a path of the build machine: /build-host/repo/build/data/x.png"]
+    assert page_noise('<div class="output stream"><pre>AUC 0.91 on /data</pre></div>', paths=["/build-host/"]) == []
+    (tmp_path / "index.html").write_text(html)
+    assert any("index.html: shows stderr output" in p for p in check_site(tmp_path))
