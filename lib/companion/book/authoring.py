@@ -122,6 +122,26 @@ def twin_problem(notebook: str | Path) -> str | None:
     return None
 
 
+def definitions(notebook: str | Path) -> list[str]:
+    """``"cell N: def name"`` for every function or class a code cell of ``notebook`` defines.
+
+    Notebooks narrate and plot; what they compute lives in the library with unit tests (CONTRIBUTING.md), so
+    a test requires this list to be empty. IPython magics are blanked before parsing.
+    """
+    import ast
+
+    found = []
+    for index, cell in enumerate(nbformat.read(notebook, as_version=4).cells):
+        if cell.cell_type != "code":
+            continue
+        source = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in cell.source.splitlines())
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                kind = "class" if isinstance(node, ast.ClassDef) else "def"
+                found.append(f"cell {index}: {kind} {node.name}")
+    return found
+
+
 def all_notebooks(root: Path = NOTEBOOKS) -> list[Path]:
     return sorted(p for p in root.glob("*/*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 

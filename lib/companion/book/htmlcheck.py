@@ -1,11 +1,17 @@
-"""Check a built site: every local link and asset resolves, and no page needs the network.
+"""Check a built site: every local link and asset resolves, no page needs the network, no page shows noise.
 
 Links to other sites (``<a href="https://...">``) are allowed; a script, stylesheet,
 image or font loaded from another host is not, because the book must render offline.
+A published page must not show what only the build machine knows or what a reader cannot act on: an output
+printed to stderr (warnings, tracebacks) or a path of the machine that built it (the repository, the home or
+temporary folder). Fix those at their source (the library or the notebook), not in the HTML.
 """
 
 from __future__ import annotations
 
+import re
+import tempfile
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -44,12 +50,14 @@ def check_site(html_dir: str | Path) -> list[str]:
     if not (root / "index.html").is_file():
         return [f"{root}/index.html does not exist: the book was not built"]
     problems = []
+    paths = machine_paths()
     for page in sorted(root.rglob("*.html")):
         if page.relative_to(root).parts[0] in ("_static", "_sources"):
             continue  # theme template fragments, not pages
         parser = _Refs()
         parser.feed(page.read_text(errors="replace"))
         rel_page = page.relative_to(root)
+        problems += [f"{rel_page}: {p}" for p in page_noise(page.read_text(errors="replace"), paths)]
         for url in parser.assets:
             if url.startswith("data:"):
                 continue
@@ -61,6 +69,32 @@ def check_site(html_dir: str | Path) -> list[str]:
             if _is_external(url) or url.startswith(("mailto:", "javascript:", "#")):
                 continue
             problems += _check_local(root, page, url)
+    return problems
+
+
+_STDERR = re.compile(r'<div class="output (stderr|traceback)[^"]*">(.*?)</div>', re.S)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def machine_paths() -> list[str]:
+    """Folders whose appearance on a page gives away the build machine (repository, home, temporary folder)."""
+    from companion.book.paths import REPO_ROOT
+
+    paths = {str(REPO_ROOT.parent), str(Path.home()), tempfile.gettempdir(), "/tmp"}
+    return sorted((p.rstrip("/") + "/" for p in paths if p not in ("/", "")), key=len, reverse=True)
+
+
+def page_noise(html: str, paths: list[str] | None = None) -> list[str]:
+    """What a published page shows that it should not: stderr/traceback outputs and machine paths."""
+    problems = []
+    for kind, block in _STDERR.findall(html):
+        first = unescape(_TAG.sub("", block)).strip().splitlines()
+        problems.append(f"shows {kind} output: {first[0][:120] if first else '(empty)'}")
+    text = unescape(_TAG.sub(" ", re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)))
+    for path in paths if paths is not None else machine_paths():
+        at = text.find(path)
+        if at >= 0:
+            problems.append(f"shows a path of the build machine: {text[at:at + 80].split()[0]}")
     return problems
 
 

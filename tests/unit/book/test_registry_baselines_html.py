@@ -190,3 +190,19 @@ def test_a_notebook_run_by_hand_records_apart_from_the_book(build, monkeypatch):
     monkeypatch.setenv("COMPANION_RECORD_PROFILE", "default")
     assert record("demo/05-eval", {"auc": 0.8}, profile="default", seed=0, data="d", glue=False).profile == "default"
     assert load_results("default")["demo/05-eval"]["metrics"] == {"auc": 0.8}
+
+
+def test_pages_showing_warnings_tracebacks_or_machine_paths_are_named(tmp_path):
+    from companion.book.htmlcheck import page_noise
+
+    html = ('<div class="output stderr highlight"><pre>/tmp/ipykernel_1/2.py:3: UserWarning: careful</pre></div>'
+            '<p>images in <code>/build-host/repo/build/data/x.png</code></p>'
+            '<div class="output traceback"><pre>Traceback (most recent call last):</pre></div>'
+            '<script>var p = "/build-host/only-in-a-script";</script>')
+    problems = page_noise(html, paths=["/build-host/"])
+    assert problems == ["shows stderr output: /tmp/ipykernel_1/2.py:3: UserWarning: careful",
+                        "shows traceback output: Traceback (most recent call last):",
+                        "shows a path of the build machine: /build-host/repo/build/data/x.png"]
+    assert page_noise('<div class="output stream"><pre>AUC 0.91 on /data</pre></div>', paths=["/build-host/"]) == []
+    (tmp_path / "index.html").write_text(html)
+    assert any("index.html: shows stderr output" in p for p in check_site(tmp_path))
