@@ -37,6 +37,8 @@ lr_step_iterations = 150
 flip = True
 
 # %%
+import os
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -56,7 +58,8 @@ data, data_desc = book_data(profile, seed, manifest=manifest, n_ffdm=n_ffdm, n_d
 manifest_frame = data.manifest
 pd.set_option("display.max_colwidth", None)
 print(data_desc)
-manifest_frame.drop(columns=["code"]).head(6)
+# file names only: the loader resolves image_path against the manifest's folder on this machine
+manifest_frame.drop(columns=["code"]).assign(image_path=manifest_frame["image_path"].map(os.path.basename)).head(6)
 
 # %% [markdown]
 # ## The manifest
