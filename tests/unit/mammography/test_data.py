@@ -326,3 +326,17 @@ def test_vendored_cbis_ddsm_cohort():
     assert (report["without_callback_rows"], report["without_callback_only_images"],
             report["excluded_patients"]) == (682, 399, 138)
     assert set(frame["label"]) == {"malignant", "recalled_benign"}
+
+
+def test_sixteen_bit_images_keep_their_full_range(tmp_path):
+    """A 16-bit mammogram (the usual export) is read with all its grey levels, not its top 8 bits."""
+    from PIL import Image
+
+    from companion.mammography.data import load_image
+
+    ramp = (np.arange(64 * 64, dtype=np.uint32).reshape(64, 64) * 13).astype(np.uint16)
+    path = tmp_path / "ramp16.png"
+    Image.fromarray(ramp).save(path)
+    image = load_image(path)
+    assert image.dtype == np.float32 and image.min() == 0.0 and image.max() == 1.0
+    assert len(np.unique(image)) == 64 * 64  # 4,096 levels survive; 8 bits would leave 256
