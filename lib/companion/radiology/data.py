@@ -42,6 +42,41 @@ FINDING_RATES = {
 FINDINGS = tuple(FINDING_RATES)
 NORMAL_FRACTION = 0.4
 
+#: The keyword labeller's vocabulary: a regular expression per finding, matched per sentence and
+#: negated by a preceding "no", "without", "free of", ... (`companion.metrics.findings`). Written
+#: from the real IU X-ray training reports: "granulomatous disease" counts as granuloma, airspace
+#: disease / opacity, infiltrate and pneumonia as consolidation, spondylosis and osteophytes as
+#: degenerative spine; "noncalcified nodule" is still a nodule mention, "nodular" too.
+FINDING_PATTERNS = {
+    "cardiomegaly": r"cardiomegaly|(heart|cardiac silhouette|heart size|cardiac size)\s+(is\s+|are\s+|appears\s+|remains\s+)?"
+                    r"(again\s+)?((mildly|moderately|markedly|slightly|severely|minimally|borderline|stably)\s+)?"
+                    r"(enlarged|large)\b|enlarged (heart|cardiac)",
+    "calcified_granuloma": r"granulom",
+    "pleural_effusion": r"effusion",
+    "consolidation": r"consolidat|air\s?space (disease|opacit)|pneumonia|infiltrat",
+    "nodule": r"(?<!non)(?<!non-)nodul",
+    "pneumothorax": r"pneumothora",
+    "degenerative_spine": r"degenerative|spondylosis|osteophyt",
+}
+assert set(FINDING_PATTERNS) == set(FINDINGS)
+
+_LABELLER = None
+
+
+def finding_labeller():
+    """The chapter's `companion.metrics.findings.KeywordLabeller` over `FINDING_PATTERNS`."""
+    global _LABELLER
+    if _LABELLER is None:
+        from companion.metrics.findings import KeywordLabeller
+
+        _LABELLER = KeywordLabeller(FINDING_PATTERNS)
+    return _LABELLER
+
+
+def label_findings(reports) -> list[frozenset[str]]:
+    """The findings each report asserts, by the chapter's keyword labeller (a list of frozensets)."""
+    return finding_labeller().label_all(reports)
+
 
 # --------------------------------------------------------------------------- loading
 
@@ -139,6 +174,28 @@ def load_annotation(root: str | Path, check_images: bool = True, skip_unreadable
         warnings.warn(f"{root}: skipped {len(bad)} studies with missing/unreadable images "
                       f"(first: {bad[:5]})", stacklevel=2)
     return out
+
+
+def load_reports(root: str | Path) -> dict[str, list[Study]]:
+    """Read only the index ``<root>/annotation.json``: reports and ids, no image is opened or required.
+
+    This is how the chapter reads the vendored real IU X-ray text (``data/real/iu_xray``, which
+    has no images): the same validation of the index as `load_annotation` (missing folder or
+    file, malformed JSON, missing split or key, duplicate id, empty report), while image paths
+    are kept as written and never checked. Use `load_annotation` for anything that needs pixels.
+    """
+    return load_annotation(root, check_images=False)
+
+
+def real_reports_root() -> Path:
+    """``data/real/iu_xray`` of this checkout: the real IU X-ray reports (no images) vendored with their terms."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        candidate = parent / "data" / "real" / "iu_xray"
+        if (candidate / "annotation.json").is_file():
+            return candidate
+    raise FileNotFoundError(f"data/real/iu_xray/annotation.json not found above {here}: the real IU X-ray "
+                            "reports are vendored in the repository's data/real/iu_xray folder")
 
 
 def _image_problem(paths) -> tuple[type, str] | None:
@@ -479,3 +536,46 @@ def primary_finding(study: Study) -> str:
     if not study.findings:
         return "normal"
     return min(study.findings, key=lambda f: FINDING_RATES[f])
+
+
+# --------------------------------------------------------------------------- report text statistics
+
+
+def report_sentences(report: str) -> list[str]:
+    """The sentences of a report after R2Gen's cleaning (`companion.metrics.nlg.clean_report`), non-empty."""
+    from companion.metrics.nlg import clean_report
+
+    return [" ".join(s.split()).rstrip(" .") for s in clean_report(report).split(" . ") if s.strip(" .")]
+
+
+def report_statistics(reports: list[str]) -> dict[str, float]:
+    """Length, vocabulary, repetition and the labeller's normal fraction of a list of reports.
+
+    Words and the vocabulary are counted on R2Gen-cleaned text (what the scorers see); a report
+    is "normal" when the keyword labeller finds none of the chapter's seven findings in it (real
+    reports also name findings outside that vocabulary, e.g. hiatal hernia or atelectasis, so
+    this is an upper bound of the truly normal fraction). Two reports are the same when their
+    cleaned texts are equal.
+    """
+    from companion.metrics.nlg import clean_report
+
+    if not reports:
+        raise ValueError("no reports")
+    cleaned = [" ".join(clean_report(r).replace(" .", " ").split()) for r in reports]
+    words = np.array([len(c.split()) for c in cleaned])
+    counts = Counter(cleaned)
+    labels = label_findings(reports)
+    return {"reports": len(reports), "mean_words": float(words.mean()), "median_words": float(np.median(words)),
+            "vocabulary": len({w for c in cleaned for w in c.split()}),
+            "distinct_reports": len(counts),
+            "repeated_fraction": float(sum(n for n in counts.values() if n > 1) / len(reports)),
+            "top_report_count": counts.most_common(1)[0][1],
+            "normal_fraction": float(np.mean([not x for x in labels])),
+            "mean_sentences": float(np.mean([len(report_sentences(r)) for r in reports]))}
+
+
+def sentence_frequencies(reports: list[str], top: int = 10) -> list[tuple[str, int, float]]:
+    """The ``top`` most frequent cleaned sentences: (sentence, count, fraction of reports containing it)."""
+    per_report = Counter(s for r in reports for s in set(report_sentences(r)))
+    total = Counter(s for r in reports for s in report_sentences(r))
+    return [(s, n, per_report[s] / len(reports)) for s, n in total.most_common(top)]

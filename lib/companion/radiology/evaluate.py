@@ -63,14 +63,148 @@ def random_reports(train_reports: list[str], n: int, seed: int = 0) -> list[str]
     return [train_reports[j] for j in rng.integers(len(train_reports), size=n)]
 
 
-def most_frequent_report(train_reports: list[str], n: int) -> list[str]:
-    """Baseline: the most frequent training report (ties: first seen) for every test study."""
+def most_frequent_report_info(train_reports: list[str]) -> dict:
+    """The most frequent training report, counted on R2Gen-cleaned text (what the scorers compare).
+
+    Reports are normalised with `companion.metrics.nlg.clean_report` and whitespace-collapsed before
+    counting, so two reports that differ only in case, punctuation or spacing are one. Ties are
+    broken by the first occurrence in training order. Returns ``{"report": raw text of its first
+    occurrence, "count": occurrences, "tied": how many distinct reports share that count,
+    "distinct": distinct normalised reports, "n": training reports}``.
+    """
+    from companion.metrics.nlg import clean_report
+
     if not train_reports:
         raise ValueError("no training reports")
-    counts = Counter(train_reports)
+    keys = [" ".join(clean_report(r).split()) for r in train_reports]
+    counts = Counter(keys)
     best = max(counts.values())
-    top = next(r for r in train_reports if counts[r] == best)
-    return [top] * n
+    first = next(i for i, k in enumerate(keys) if counts[k] == best)
+    return {"report": train_reports[first], "count": best, "tied": sum(v == best for v in counts.values()),
+            "distinct": len(counts), "n": len(train_reports)}
+
+
+def most_frequent_report(train_reports: list[str], n: int) -> list[str]:
+    """Baseline: the most frequent training report (`most_frequent_report_info`) for every test study."""
+    return [most_frequent_report_info(train_reports)["report"]] * n
+
+
+def normal_template_report(train_reports: list[str]) -> str:
+    """Baseline text: a constant "normal" report assembled from the training reports.
+
+    For each structure a normal chest report covers (heart, mediastinum, lungs, pleura, bones), the
+    most frequent training sentence that mentions it and asserts none of the chapter's findings
+    (keyword labeller), joined in that order: the normal template a radiologist would dictate.
+    """
+    from companion.radiology.data import finding_labeller, report_sentences
+
+    if not train_reports:
+        raise ValueError("no training reports")
+    labeller = finding_labeller()
+    counts = Counter(s for r in train_reports for s in report_sentences(r))
+    structures = {"heart": ("heart", "cardiac"), "mediastinum": ("mediastin",), "lungs": ("lung",),
+                  "pleura": ("effusion", "pneumothora"), "bones": ("bony", "osseous", "bone")}
+    used, out = set(), []
+    for words in structures.values():
+        for sentence, _ in counts.most_common():
+            if sentence in used or labeller(sentence) or not any(w in sentence for w in words):
+                continue
+            out.append(sentence[0].upper() + sentence[1:] + ".")
+            used.add(sentence)
+            break
+    return " ".join(out)
+
+
+def image_blind_systems(train_reports: list[str], n: int, seed: int = 0) -> dict[str, list[str]]:
+    """The three report-only baselines for ``n`` test studies: most frequent, constant normal, random."""
+    return {"most frequent training report": most_frequent_report(train_reports, n),
+            "constant normal report": [normal_template_report(train_reports)] * n,
+            "random training report": random_reports(train_reports, n, seed=seed)}
+
+
+SCORE_COLUMNS = ("finding_f1", "finding_precision", "finding_recall", "exact_match", "normal_agreement",
+                 "BLEU_1", "BLEU_2", "BLEU_3", "BLEU_4", "METEOR", "ROUGE_L")
+
+
+def score_table(references: list[str], systems: dict[str, list[str]], n_boot: int = 1000, seed: int = 0,
+                level: float = 0.95, true_findings: list | None = None) -> "pandas.DataFrame":
+    """Every system on one test set: clinical measures and text overlap, with bootstrap intervals.
+
+    Clinical measures (`companion.metrics.findings`): the keyword labeller's findings of each
+    generated report against ``true_findings`` (default: the labeller's findings of the
+    reference reports); micro F1/precision/recall over study x finding pairs, exact set and
+    normal/abnormal agreement. Text overlap: CORPUS BLEU-1..4 (one definition everywhere: the
+    corpus BLEU of Table 1, intervals by resampling the per-report n-gram counts), corpus METEOR
+    (METEOR's own aggregate; no interval, it would need the jar per resample) and ROUGE-L (the
+    mean per-report score, which is its corpus value). One METEOR process scores every system.
+    All intervals are percentile intervals over the same ``n_boot`` resamples of test studies.
+
+    Returns a DataFrame indexed by system with the columns of `SCORE_COLUMNS` and, for every
+    column except METEOR, ``<column>_low`` / ``<column>_high``.
+    """
+    import pandas as pd
+
+    from companion.metrics.findings import bootstrap_finding_scores
+    from companion.metrics.nlg import score_systems
+    from companion.radiology.data import FINDINGS, label_findings
+
+    n = len(references)
+    if true_findings is None:
+        true_findings = label_findings(references)
+    if len(true_findings) != n:
+        raise ValueError(f"{len(true_findings)} true finding sets for {n} references")
+    scored = score_systems(list(references), systems)
+    resamples = np.random.default_rng(seed).integers(n, size=(n_boot, n))
+    q = [(1 - level) / 2, (1 + level) / 2]
+    rows = {}
+    for name, hyps in systems.items():
+        corpus, each = scored[name]
+        row = {}
+        clinical = bootstrap_finding_scores(true_findings, label_findings(hyps), FINDINGS, n_boot=n_boot, seed=seed,
+                                            level=level)
+        for key, col in (("f1", "finding_f1"), ("precision", "finding_precision"), ("recall", "finding_recall"),
+                         ("exact_match", "exact_match"), ("normal_agreement", "normal_agreement")):
+            row[col], row[f"{col}_low"], row[f"{col}_high"] = clinical[key]
+        stats = bleu_statistics(references, hyps)
+        point = corpus_bleu(stats)
+        reps = corpus_bleu(stats[resamples])
+        for k in range(4):
+            row[f"BLEU_{k + 1}"] = float(point[k])
+            row[f"BLEU_{k + 1}_low"], row[f"BLEU_{k + 1}_high"] = map(float, np.quantile(reps[:, k], q))
+        row["METEOR"] = corpus["METEOR"]
+        rouge = np.asarray(each["ROUGE_L"], float)
+        row["ROUGE_L"] = float(rouge.mean())
+        row["ROUGE_L_low"], row["ROUGE_L_high"] = map(float, np.quantile(rouge[resamples].mean(1), q))
+        rows[name] = row
+    return pd.DataFrame(rows).T
+
+
+def table1(ours: dict[str, dict], paper: dict | None = None) -> "pandas.DataFrame":
+    """Table 1 in the paper's layout: the paper's rows (`paper.TABLE1`) above ours.
+
+    ``ours`` maps a row label to a dict with some of ``BLEU_1..4, ROUGE_L, METEOR`` (and optional
+    ``<metric>_low`` / ``<metric>_high``, shown as "value (low-high)"). Columns in the paper's order.
+    """
+    import pandas as pd
+
+    from companion.radiology.paper import METRIC_NAMES, TABLE1
+
+    paper = TABLE1 if paper is None else paper
+    rows = {f"paper: {k}": {m: (f"{v:.2f}" if v is not None else "-") for m, v in zip(METRIC_NAMES, vals)}
+            for k, vals in paper.items()}
+    for label, scores in ours.items():
+        cells = {}
+        for m in METRIC_NAMES:
+            if m not in scores or scores[m] is None:
+                cells[m] = "-"
+            elif f"{m}_low" in scores:
+                cells[m] = f"{float(scores[m]):.3f} ({float(scores[f'{m}_low']):.3f}-{float(scores[f'{m}_high']):.3f})"
+            else:
+                cells[m] = f"{float(scores[m]):.3f}"
+        rows[label] = cells
+    table = pd.DataFrame(rows).T[list(METRIC_NAMES)]
+    table.columns = ["BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "ROUGE-L", "METEOR"]
+    return table
 
 
 def recall_image_text(image: torch.Tensor, text: torch.Tensor, reports: list[str] | None = None,
