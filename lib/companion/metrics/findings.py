@@ -11,7 +11,7 @@ labeller:
   matches *f*'s regular expression and no negation cue ("no", "without", "free of", "not", ...)
   precedes the match in that sentence (a NegEx-style rule restricted to one sentence). Hedged
   mentions ("could obscure a nodule") count as present; "but", "however", ... end a negation's
-  scope. The vocabulary (finding -> pattern) is
+  scope; a few cues after the finding negate it too ("has resolved", "not seen"). The vocabulary (finding -> pattern) is
   the caller's: each chapter passes its own.
 * `finding_scores` compares predicted and true finding sets: micro-averaged precision, recall
   and F1 over (study, finding) pairs, macro F1 over findings, exact set agreement and
@@ -30,12 +30,15 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["KeywordLabeller", "finding_scores", "bootstrap_finding_scores", "NEGATION_CUES", "TERMINATION_CUES", "SCORE_NAMES"]
+__all__ = ["KeywordLabeller", "finding_scores", "bootstrap_finding_scores", "NEGATION_CUES", "POST_NEGATION_CUES", "TERMINATION_CUES", "SCORE_NAMES"]
 
 #: Words that negate a finding named later in the same sentence.
 NEGATION_CUES = (r"\bno\b(?!\s+(?:interval\s+|significant\s+)?change)", r"\bnot\b", r"\bwithout\b", r"\bfree of\b", r"\bclear of\b", r"\bnegative for\b",
                  r"\bno evidence\b", r"\bresolved\b", r"\bresolution of\b", r"\bnor\b", r"\bneither\b",
                  r"\brule out\b")
+#: Words that negate a finding named EARLIER in the same sentence ("the pneumothorax has resolved").
+POST_NEGATION_CUES = (r"\bresolved\b", r"\bresolution\b", r"\bnot (?:definitely |clearly )?(?:seen|identified|visualized|"
+                      r"present|demonstrated|evident)\b", r"\bremoved\b", r"\bexcluded\b")
 #: Words after which an earlier negation no longer applies ("no effusion, but a small nodule").
 TERMINATION_CUES = (r"\bbut\b", r"\bhowever\b", r"\balthough\b", r"\bexcept\b", r"\bapart from\b")
 SCORE_NAMES = ("precision", "recall", "f1", "macro_f1", "exact_match", "normal_agreement")
@@ -53,6 +56,9 @@ class KeywordLabeller:
         A match of any of these *before* the finding's match, in the same sentence, negates it.
     terminations : sequence of regular expressions
         A negation followed by one of these ("but", "however", ...) stops applying.
+    post_negations : sequence of regular expressions
+        A match of any of these *after* the finding, in the same sentence (up to a termination
+        cue), negates it ("the pneumothorax has resolved").
 
     Examples
     --------
@@ -62,7 +68,7 @@ class KeywordLabeller:
     """
 
     def __init__(self, vocabulary: Mapping[str, str], negations: Sequence[str] = NEGATION_CUES,
-                 terminations: Sequence[str] = TERMINATION_CUES):
+                 terminations: Sequence[str] = TERMINATION_CUES, post_negations: Sequence[str] = POST_NEGATION_CUES):
         if not vocabulary:
             raise ValueError("vocabulary is empty: give at least one finding -> pattern")
         self.findings = tuple(vocabulary)
@@ -70,6 +76,7 @@ class KeywordLabeller:
             self.patterns = {k: re.compile(v, re.IGNORECASE) for k, v in vocabulary.items()}
             self.negation = re.compile("|".join(negations), re.IGNORECASE) if negations else None
             self.termination = re.compile("|".join(terminations), re.IGNORECASE) if terminations else None
+            self.post_negation = re.compile("|".join(post_negations), re.IGNORECASE) if post_negations else None
         except re.error as exc:
             raise ValueError(f"invalid pattern in vocabulary or negations: {exc}") from exc
 
@@ -88,7 +95,13 @@ class KeywordLabeller:
                     stops = list(self.termination.finditer(before))
                     if stops:
                         before = before[stops[-1].end():]
-                if self.negation is not None and self.negation.search(before):
+                after = sentence[match.end():]
+                if self.termination is not None:
+                    stop = self.termination.search(after)
+                    if stop:
+                        after = after[: stop.start()]
+                if (self.negation is not None and self.negation.search(before)) or (
+                        self.post_negation is not None and self.post_negation.search(after)):
                     negated.add(name)
                 else:
                     asserted.add(name)

@@ -17,7 +17,8 @@ from pathlib import Path
 import torch
 
 from companion.core import fit, seed_everything, select_device
-from companion.radiology.data import ReportImageDataset, generate_synthetic, load_annotation, resplit
+from companion.radiology.data import ReportImageDataset, load_annotation, resplit
+from companion.radiology.synthetic import make_synthetic
 from companion.radiology.losses import symmetric_cross_entropy
 from companion.radiology.models import (DENSENET_TRUNKS, TEXT_MODES, VISION_KINDS, PromptTunedTextEncoder, RadiologyCLIP,
                                         VisionEncoder, load_text_backbone)
@@ -177,7 +178,7 @@ def main(argv=None) -> None:
                         "default: generate a synthetic one under --out")
     parser.add_argument("--split", default="file", choices=["file", "paper", "r2gen"],
                         help="keep annotation.json's split, or re-split by study id 7:2:1 (paper) / 7:1:2 (r2gen)")
-    parser.add_argument("--n-studies", type=int, default=400, help="synthetic studies when --data is not given")
+    parser.add_argument("--n-studies", type=int, default=600, help="synthetic studies when --data is not given")
     parser.add_argument("--out", type=Path, default=Path("build/radiology-train"), help="checkpoints and history")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     defaults = TrainConfig()
@@ -194,7 +195,7 @@ def main(argv=None) -> None:
     config = TrainConfig(**{k: getattr(args, k) for k in asdict(defaults) if k != "extra"})
     data = args.data
     if data is None:
-        data = generate_synthetic(args.out / "data", args.n_studies, config.image_size, config.seed, "paper")
+        data = make_synthetic(args.out / "data", args.n_studies, config.image_size, config.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     model, result, datasets = train(config, data, device=args.device, checkpoint_dir=args.out, split=args.split)
@@ -220,8 +221,8 @@ def chapter_data(profile: str, n_studies: int, image_size: int, seed: int, data_
         if not (root / "annotation.json").is_file():
             raise FileNotFoundError(f"data_root {root} has no annotation.json (R2Gen's IU X-ray layout expected)")
         return root
-    return generate_synthetic(data_dir("radiology", profile) / f"synthetic-{n_studies}-{image_size}px-seed{seed}",
-                              n_studies, image_size, seed, "paper")
+    return make_synthetic(data_dir("radiology", profile) / f"synthetic-v2-{n_studies}-{image_size}px-seed{seed}",
+                          n_studies, image_size, seed)
 
 
 def cached_train(config: TrainConfig, data_root, profile: str, *, device="auto", split: str = "file",

@@ -110,10 +110,10 @@ def test_training_cli_runs_end_to_end_on_synthetic_data(tmp_path, capsys):
 
 
 def test_max_train_studies_trains_on_a_prefix_but_returns_every_study(tmp_path):
-    from companion.radiology.data import generate_synthetic
+    from companion.radiology.synthetic import make_synthetic
     from companion.radiology.train import TrainConfig, train
 
-    root = generate_synthetic(tmp_path / "iu", 16, 48, seed=0)
+    root = make_synthetic(tmp_path / "iu", 16, 48, seed=0)
     config = TrainConfig(vision_trunk="densenet-small", text_layers=1, n_prompts=2, image_size=48, max_length=24,
                          epochs=1, batch_size=4, max_train_studies=4)
     _, result, datasets = train(config, root, device="cpu", progress=False)
@@ -128,11 +128,11 @@ def test_max_train_studies_trains_on_a_prefix_but_returns_every_study(tmp_path):
 
 def test_checkpoint_holds_trainable_weights_and_retrieval_embeds_candidates_text_only(tmp_path):
     from companion.core import load_checkpoint
-    from companion.radiology.data import generate_synthetic
+    from companion.radiology.synthetic import make_synthetic
     from companion.radiology.evaluate import embed, retrieve, run_retrieval
     from companion.radiology.train import TrainConfig, train
 
-    root = generate_synthetic(tmp_path / "iu", 16, 48, seed=0)
+    root = make_synthetic(tmp_path / "iu", 16, 48, seed=0)
     config = TrainConfig(vision_trunk="densenet-small", text_layers=1, n_prompts=2, image_size=48, max_length=24,
                          epochs=1, batch_size=4)
     model, _, datasets = train(config, root, device="cpu", checkpoint_dir=tmp_path / "ck", progress=False)
