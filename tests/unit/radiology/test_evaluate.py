@@ -263,7 +263,7 @@ def test_ablation_claims_without_seeds_or_runs():
     one_seed = _ablation_rows({"proposed": [0.3], "plain": [0.1]}, {"proposed": [1.0], "plain": [1.0]},
                               {"proposed": [1.0], "plain": [1.0]})
     table = ablation_claims(one_seed)
-    assert len(table) == 1 and not table.loc[0, "holds"] and "no test" in table.loc[0, "this run"]
+    assert len(table) == 1 and not table.loc[0, "holds"] and "no t-test" in table.loc[0, "this run"]
     with pytest.raises(ValueError, match="no 'proposed'"):
         ablation_claims(one_seed[one_seed.run == "plain"])
     with pytest.raises(ValueError, match="lacks columns.*finding_f1"):
@@ -307,3 +307,17 @@ def test_score_table_headroom_and_claims(monkeypatch):
     assert list(table.columns) == ["BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "ROUGE-L", "METEOR"]
     assert table.loc["paper: Proposed method", "BLEU-1"] == "0.48" and table.loc["ours", "METEOR"] == "0.300"
     assert isinstance(table, pd.DataFrame)
+
+
+def test_plain_claim_by_paired_bootstrap_over_studies_with_one_seed():
+    from companion.radiology.evaluate import ablation_claims
+
+    truth = [{"nodule"}, set(), {"cardiomegaly"}, set()] * 30
+    good = list(truth)
+    bad = [set()] * len(truth)
+    rows = _ablation_rows({"proposed": [1.0], "plain": [0.0]}, {"proposed": [1.0], "plain": [1.0]},
+                          {"proposed": [1.0], "plain": [1.0]})
+    table = ablation_claims(rows, findings={("proposed", 0): good, ("plain", 0): bad}, truth=truth, n_boot=100)
+    assert table.loc[0, "holds"] and "paired bootstrap" in table.loc[0, "this run"]
+    table = ablation_claims(rows, findings={("proposed", 0): bad, ("plain", 0): good}, truth=truth, n_boot=100)
+    assert not table.loc[0, "holds"]
