@@ -315,7 +315,7 @@ def make_synthetic(root: str | Path, n_studies: int, image_size: int = 128, seed
     if split not in SPLIT_RATIOS:
         raise ValueError(f"split must be one of {sorted(SPLIT_RATIOS)}, got {split!r}")
     root = Path(root)
-    settings = {"n_studies": n_studies, "image_size": image_size, "seed": seed, "split": split, "version": 2}
+    settings = {"n_studies": n_studies, "image_size": image_size, "seed": seed, "split": split, "version": 3}
     stamp = root / "generator.json"
     if stamp.is_file() and (root / "annotation.json").is_file() and json.loads(stamp.read_text()) == settings:
         return root
@@ -324,7 +324,8 @@ def make_synthetic(root: str | Path, n_studies: int, image_size: int = 128, seed
     entries = {}
     for i in range(n_studies):
         sid = f"CXR{i + 1}_IM-{1000 + i}"
-        names = [f for f in FINDINGS if f in sample_findings(rng)]
+        drawn = sample_findings(rng)
+        names = [f for f in FINDINGS if f in drawn]
         report, where = compose_report(names, pools, rng)
         folder = root / "images" / sid
         folder.mkdir(parents=True, exist_ok=True)

@@ -306,7 +306,7 @@ def chapter_data(profile: str, n_studies: int, image_size: int, seed: int, data_
         if not (root / "annotation.json").is_file():
             raise FileNotFoundError(f"data_root {root} has no annotation.json (R2Gen's IU X-ray layout expected)")
         return root
-    return make_synthetic(data_dir("radiology", profile) / f"synthetic-v2-{n_studies}-{image_size}px-seed{seed}",
+    return make_synthetic(data_dir("radiology", profile) / f"synthetic-v3-{n_studies}-{image_size}px-seed{seed}",
                           n_studies, image_size, seed)
 
 

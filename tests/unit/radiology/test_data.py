@@ -151,3 +151,10 @@ def test_real_reports_vendored_and_their_statistics():
     assert stats["distinct_reports"] < stats["reports"] and stats["top_report_count"] > 10
     top = sentence_frequencies([s.report for s in studies["train"]], top=3)
     assert len(top) == 3 and top[0][1] >= top[1][1] >= top[2][1] and "lungs" in top[0][0]
+
+
+def test_generated_findings_follow_the_documented_rates(tmp_path):
+    root = make_synthetic(tmp_path / "iu", 300, 32, seed=5)
+    studies = [s for part in load_annotation(root).values() for s in part]
+    normal = np.mean([not s.findings for s in studies])
+    assert abs(normal - NORMAL_FRACTION) < 0.08  # 300 draws: about 3 standard deviations
