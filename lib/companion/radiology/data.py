@@ -6,9 +6,11 @@ The on-disk format (R2Gen's ``iu_xray`` folder)::
     <root>/images/<id>/0.png (frontal), 1.png (lateral)
 
 Each entry is ``{"id": str, "report": str, "image_path": [frontal, lateral], "split": str}``
-with image paths relative to ``<root>/images``. The synthetic generator writes exactly this
-layout (plus an optional ``"findings"`` list per study, which real IU X-ray lacks and the
-loader does not require), so every run goes through the same loader.
+with image paths relative to ``<root>/images``. The synthetic generator
+(`companion.radiology.synthetic.make_synthetic`) writes exactly this layout (plus an optional
+``"findings"`` list per study, which real IU X-ray lacks and the loader does not require), so
+every run goes through the same loader. `load_reports` reads the index alone (the vendored real
+reports in ``data/real/iu_xray`` have no images).
 """
 
 from __future__ import annotations
@@ -41,6 +43,41 @@ FINDING_RATES = {
 }
 FINDINGS = tuple(FINDING_RATES)
 NORMAL_FRACTION = 0.4
+
+#: The keyword labeller's vocabulary: a regular expression per finding, matched per sentence and
+#: negated by a preceding "no", "without", "free of", ... (`companion.metrics.findings`). Written
+#: from the real IU X-ray training reports: "granulomatous disease" counts as granuloma, airspace
+#: disease / opacity, infiltrate and pneumonia as consolidation, spondylosis and osteophytes as
+#: degenerative spine; "noncalcified nodule" is still a nodule mention, "nodular" too.
+FINDING_PATTERNS = {
+    "cardiomegaly": r"cardiomegaly|(heart|cardiac silhouette|heart size|cardiac size)\s+(is\s+|are\s+|appears\s+|remains\s+)?"
+                    r"(again\s+)?((mildly|moderately|markedly|slightly|severely|minimally|borderline|stably)\s+)?"
+                    r"(enlarged|large)\b|enlarged (heart|cardiac)",
+    "calcified_granuloma": r"granulom",
+    "pleural_effusion": r"(?<!pericardial )effusion",
+    "consolidation": r"consolidat|air\s?space (disease|opacit)|pneumonia|infiltrat",
+    "nodule": r"(?<!non)(?<!non-)nodul",
+    "pneumothorax": r"pneumothora",
+    "degenerative_spine": r"degenerative|spondylosis|osteophyt",
+}
+assert set(FINDING_PATTERNS) == set(FINDINGS)
+
+_LABELLER = None
+
+
+def finding_labeller():
+    """The chapter's `companion.metrics.findings.KeywordLabeller` over `FINDING_PATTERNS`."""
+    global _LABELLER
+    if _LABELLER is None:
+        from companion.metrics.findings import KeywordLabeller
+
+        _LABELLER = KeywordLabeller(FINDING_PATTERNS)
+    return _LABELLER
+
+
+def label_findings(reports) -> list[frozenset[str]]:
+    """The findings each report asserts, by the chapter's keyword labeller (a list of frozensets)."""
+    return finding_labeller().label_all(reports)
 
 
 # --------------------------------------------------------------------------- loading
@@ -139,6 +176,28 @@ def load_annotation(root: str | Path, check_images: bool = True, skip_unreadable
         warnings.warn(f"{root}: skipped {len(bad)} studies with missing/unreadable images "
                       f"(first: {bad[:5]})", stacklevel=2)
     return out
+
+
+def load_reports(root: str | Path) -> dict[str, list[Study]]:
+    """Read only the index ``<root>/annotation.json``: reports and ids, no image is opened or required.
+
+    This is how the chapter reads the vendored real IU X-ray text (``data/real/iu_xray``, which
+    has no images): the same validation of the index as `load_annotation` (missing folder or
+    file, malformed JSON, missing split or key, duplicate id, empty report), while image paths
+    are kept as written and never checked. Use `load_annotation` for anything that needs pixels.
+    """
+    return load_annotation(root, check_images=False)
+
+
+def real_reports_root() -> Path:
+    """``data/real/iu_xray`` of this checkout: the real IU X-ray reports (no images) vendored with their terms."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        candidate = parent / "data" / "real" / "iu_xray"
+        if (candidate / "annotation.json").is_file():
+            return candidate
+    raise FileNotFoundError(f"data/real/iu_xray/annotation.json not found above {here}: the real IU X-ray "
+                            "reports are vendored in the repository's data/real/iu_xray folder")
 
 
 def _image_problem(paths) -> tuple[type, str] | None:
@@ -243,224 +302,6 @@ class ReportImageDataset(torch.utils.data.Dataset):
         return out
 
 
-# --------------------------------------------------------------------------- synthetic data
-
-_NORMAL_SENTENCES = {
-    "heart": ["The heart is normal in size.", "Heart size is within normal limits.",
-              "The cardiac silhouette is normal.", "Normal heart size."],
-    "mediastinum": ["The mediastinum is unremarkable.", "Mediastinal contours are normal.",
-                    "The cardiomediastinal silhouette is within normal limits."],
-    "lungs": ["The lungs are clear.", "No focal airspace consolidation.",
-              "No focal consolidation is seen.", "Lungs are clear bilaterally."],
-    "pleura": ["No pleural effusion or pneumothorax.", "There is no pneumothorax or effusion.",
-               "No XXXX of a pleural effusion.", "No pleural effusions."],
-    "bones": ["The osseous structures are intact.", "No acute bony abnormality.",
-              "Visualized XXXX of the chest are within normal limits."],
-}
-_FINDING_SENTENCES = {
-    "cardiomegaly": ["The heart is enlarged.", "Cardiomegaly is present.",
-                     "Stable cardiomegaly.", "The cardiac silhouette is enlarged."],
-    "pleural_effusion": ["There is a {side} pleural effusion.", "Blunting of the {side} costophrenic angle "
-                         "consistent with small effusion.", "Small {side} pleural effusion."],
-    "calcified_granuloma": ["Calcified granuloma in the {side} {zone}.", "There is a calcified granuloma "
-                            "in the {side} lung {zone}.", "Stable calcified small granuloma in {side} {zone}."],
-    "nodule": ["There is a nodule in the {side} {zone}.", "A {side} {zone} pulmonary nodule is noted.",
-               "Nodular opacity in the {side} {zone}, XXXX further evaluation."],
-    "consolidation": ["Focal airspace consolidation in the {side} {zone}.", "There is {side} {zone} "
-                      "airspace disease.", "Patchy opacity in the {side} {zone} concerning for pneumonia."],
-    "pneumothorax": ["There is a {side} pneumothorax.", "Small {side} apical pneumothorax.",
-                     "{Side} pneumothorax is present."],
-    "degenerative_spine": ["Degenerative changes of the thoracic spine.", "There are degenerative changes "
-                           "in the spine.", "Mild thoracic spondylosis."],
-}
-# Which normal statement a finding replaces (so a report never says both).
-_REPLACES = {"cardiomegaly": "heart", "pleural_effusion": "pleura", "pneumothorax": "pleura",
-             "consolidation": "lungs", "degenerative_spine": "bones"}
-
-
-def compose_report(findings: dict[str, dict], rng: np.random.Generator) -> str:
-    """A report for ``findings`` (name -> {side, zone}) from paraphrased sentence templates.
-
-    Normal statements cover each structure a finding does not replace; findings come first or
-    mixed in, in random order, as in IU X-ray.
-    """
-    abnormal = []
-    for name, where in findings.items():
-        template = _FINDING_SENTENCES[name][rng.integers(len(_FINDING_SENTENCES[name]))]
-        side = where.get("side", "right")
-        abnormal.append(template.format(side=side, Side=side.capitalize(), zone=where.get("zone", "base")))
-    replaced = {_REPLACES[n] for n in findings if n in _REPLACES}
-    normal = [v[rng.integers(len(v))] for k, v in _NORMAL_SENTENCES.items()
-              if k not in replaced and rng.random() < 0.85]
-    rng.shuffle(normal)
-    sentences = abnormal + normal
-    if rng.random() < 0.5:
-        rng.shuffle(sentences)
-    return " ".join(sentences)
-
-
-def sample_findings(rng: np.random.Generator) -> dict[str, dict]:
-    """Findings of one study: ``{}`` with probability NORMAL_FRACTION, else at least one finding."""
-    if rng.random() < NORMAL_FRACTION:
-        return {}
-    while True:
-        chosen = {}
-        for name, rate in FINDING_RATES.items():
-            if rng.random() < rate:
-                chosen[name] = {"side": ["right", "left"][rng.integers(2)],
-                                "zone": ["base", "upper lobe", "midlung"][rng.integers(3)]}
-        if "pneumothorax" in chosen and "pleural_effusion" in chosen:
-            del chosen["pleural_effusion"]  # both replace the pleura sentence; keep the rarer one
-        if chosen:
-            return chosen
-
-
-def _ellipse(yy, xx, cy, cx, ry, rx):
-    return ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1.0
-
-
-def draw_frontal(findings: dict[str, dict], size: int, rng: np.random.Generator) -> np.ndarray:
-    """A PA chest phantom [size, size] in [0, 1]: bright = dense (bone, heart, fluid), dark = air."""
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
-    img = np.full((size, size), 0.55, np.float32)  # soft tissue
-    jitter = rng.normal(0, 0.015, 4)
-    lung_r = _ellipse(yy, xx, 0.47 + jitter[0], 0.32, 0.30, 0.14)
-    lung_l = _ellipse(yy, xx, 0.47 + jitter[1], 0.68, 0.30, 0.14)
-    lungs = lung_r | lung_l
-    img[lungs] = 0.18
-    # ribs: bright bands across the lungs
-    for k in range(6):
-        y0 = 0.22 + 0.085 * k + jitter[2] * 0.5
-        band = np.abs(yy - (y0 + 0.08 * (xx - 0.5) ** 2 * 4)) < 0.012
-        img[band & lungs] += 0.12
-    # mediastinum and spine
-    img[np.abs(xx - 0.5) < 0.055 + 0.01 * (yy < 0.35)] = 0.7
-    spine = np.abs(xx - 0.5) < 0.025
-    img[spine] = 0.8
-    # heart: bright ellipse at the lower mediastinum, shifted left (patient's left is image right)
-    heart_scale = 1.45 if "cardiomegaly" in findings else 1.0
-    heart = _ellipse(yy, xx, 0.63, 0.55, 0.11 * heart_scale ** 0.6, 0.11 * heart_scale)
-    img[heart] = 0.75
-    # diaphragm: dense below the domes
-    dome = 0.78 + 0.05 * np.cos((xx - 0.32) * 9) * (xx < 0.5) + 0.05 * np.cos((xx - 0.68) * 9) * (xx >= 0.5)
-    img[yy > dome] = 0.72
-
-    def side_x(where):
-        return 0.32 if where["side"] == "right" else 0.68  # radiological convention: right on the left
-
-    def zone_y(where):
-        return {"base": 0.62, "upper lobe": 0.32, "midlung": 0.47}[where["zone"]]
-
-    if "pleural_effusion" in findings:
-        cx = side_x(findings["pleural_effusion"])
-        level = 0.64 + rng.uniform(-0.03, 0.03)
-        # fluid with a meniscus rising towards the chest wall, blunting the costophrenic angle
-        meniscus = level - 0.06 * np.abs(xx - cx) / 0.14
-        fluid = (yy > meniscus) & (np.abs(xx - cx) < 0.17) & (yy < 0.85)
-        img[fluid] = np.maximum(img[fluid], 0.68)
-    if "calcified_granuloma" in findings:
-        w = findings["calcified_granuloma"]
-        img[_ellipse(yy, xx, zone_y(w) + rng.uniform(-.03, .03), side_x(w) + rng.uniform(-.04, .04), .018, .018)] = 0.98
-    if "nodule" in findings:
-        w = findings["nodule"]
-        img[_ellipse(yy, xx, zone_y(w) + rng.uniform(-.03, .03), side_x(w) + rng.uniform(-.04, .04), .04, .04)] = 0.62
-    if "consolidation" in findings:
-        w = findings["consolidation"]
-        cy, cx = zone_y(w), side_x(w)
-        patch = _ellipse(yy, xx, cy, cx, 0.09, 0.08) & lungs
-        mottle = rng.uniform(0.45, 0.65, size=img.shape).astype(np.float32)
-        img[patch] = np.maximum(img[patch], mottle[patch])
-    if "pneumothorax" in findings:
-        cx = side_x(findings["pneumothorax"])
-        lateral = np.sign(cx - 0.5)
-        # collapsed lung edge: the outer rim of the lung is black (no markings) with a thin pleural line
-        edge = cx + lateral * 0.06
-        rim = lungs & (lateral * (xx - edge) > 0) & (yy < 0.55)
-        img[rim] = 0.03
-        img[lungs & (np.abs(xx - edge) < 0.006) & (yy < 0.55)] = 0.5
-    if "degenerative_spine" in findings:
-        for k in range(5):
-            y0 = 0.25 + 0.1 * k + rng.uniform(-.02, .02)
-            for sx in (0.47, 0.53):
-                img[_ellipse(yy, xx, y0, sx + (sx - 0.5) * 0.6, 0.012, 0.02)] = 0.97
-    img += rng.normal(0, 0.03, img.shape).astype(np.float32)
-    return np.clip(img, 0, 1)
-
-
-def draw_lateral(findings: dict[str, dict], size: int, rng: np.random.Generator) -> np.ndarray:
-    """A lateral phantom: one lung field, heart anterior, spine posterior, findings projected."""
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
-    img = np.full((size, size), 0.55, np.float32)
-    lung = _ellipse(yy, xx, 0.47, 0.5, 0.32, 0.28)
-    img[lung] = 0.22
-    img[np.abs(xx - 0.82) < 0.04] = 0.8  # spine, posterior
-    scale = 1.4 if "cardiomegaly" in findings else 1.0
-    img[_ellipse(yy, xx, 0.62, 0.33, 0.12 * scale ** 0.6, 0.12 * scale)] = 0.72
-    img[yy > 0.8 - 0.04 * (xx - 0.5)] = 0.72
-    if "pleural_effusion" in findings:
-        img[(yy > 0.72) & (xx > 0.6) & (xx < 0.8)] = 0.68  # posterior costophrenic sulcus
-    if "calcified_granuloma" in findings:
-        img[_ellipse(yy, xx, 0.5 + rng.uniform(-.1, .1), 0.55 + rng.uniform(-.1, .1), .018, .018)] = 0.98
-    if "nodule" in findings:
-        img[_ellipse(yy, xx, 0.45 + rng.uniform(-.1, .1), 0.55, .04, .04)] = 0.62
-    if "consolidation" in findings:
-        patch = _ellipse(yy, xx, 0.55, 0.55, 0.1, 0.1) & lung
-        img[patch] = np.maximum(img[patch], 0.5)
-    if "degenerative_spine" in findings:
-        for k in range(5):
-            img[_ellipse(yy, xx, 0.25 + 0.1 * k, 0.78, 0.012, 0.02)] = 0.97
-    img += rng.normal(0, 0.03, img.shape).astype(np.float32)
-    return np.clip(img, 0, 1)
-
-
-def generate_synthetic(root: str | Path, n_studies: int, image_size: int = 128, seed: int = 0,
-                       split: str = "paper") -> Path:
-    """Write a synthetic IU X-ray (R2Gen layout) with ``n_studies`` studies under ``root``.
-
-    Deterministic in ``seed``. If ``root/annotation.json`` already exists with the same
-    generator settings (stored in ``root/generator.json``) nothing is rewritten.
-
-    Parameters
-    ----------
-    root : path
-        Output folder (created).
-    n_studies : int
-        Number of studies; each gets a frontal and a lateral PNG of ``image_size`` pixels.
-    split : {"paper", "r2gen"}
-        Ratios of the split written into annotation.json (by study id, seeded).
-
-    Returns
-    -------
-    Path to ``root``.
-    """
-    if n_studies < 3:
-        raise ValueError(f"n_studies must be >= 3, got {n_studies}")
-    if image_size < 32:
-        raise ValueError(f"image_size must be >= 32 pixels, got {image_size}")
-    root = Path(root)
-    settings = {"n_studies": n_studies, "image_size": image_size, "seed": seed, "split": split, "version": 1}
-    stamp = root / "generator.json"
-    if stamp.is_file() and (root / "annotation.json").is_file() and json.loads(stamp.read_text()) == settings:
-        return root
-    rng = np.random.default_rng(seed)
-    entries = {}
-    for i in range(n_studies):
-        sid = f"CXR{i + 1}_IM-{1000 + i}"
-        findings = sample_findings(rng)
-        report = compose_report(findings, rng)
-        folder = root / "images" / sid
-        folder.mkdir(parents=True, exist_ok=True)
-        for view, draw in ((0, draw_frontal), (1, draw_lateral)):
-            Image.fromarray((draw(findings, image_size, rng) * 255).astype(np.uint8)).save(folder / f"{view}.png")
-        entries[sid] = {"id": sid, "report": report, "image_path": [f"{sid}/0.png", f"{sid}/1.png"],
-                        "findings": sorted(findings)}
-    assignment = split_by_study(entries, SPLIT_RATIOS[split], seed)
-    annotation = {s: [dict(entries[i], split=s) for i in ids] for s, ids in assignment.items()}
-    (root / "annotation.json").write_text(json.dumps(annotation, indent=1))
-    stamp.write_text(json.dumps(settings))
-    return root
-
-
 def finding_table(studies: list[Study]) -> dict[str, int]:
     """Counts of each finding (and of normal studies) in ``studies`` that carry findings."""
     counts = Counter()
@@ -479,3 +320,46 @@ def primary_finding(study: Study) -> str:
     if not study.findings:
         return "normal"
     return min(study.findings, key=lambda f: FINDING_RATES[f])
+
+
+# --------------------------------------------------------------------------- report text statistics
+
+
+def report_sentences(report: str) -> list[str]:
+    """The sentences of a report after R2Gen's cleaning (`companion.metrics.nlg.clean_report`), non-empty."""
+    from companion.metrics.nlg import clean_report
+
+    return [" ".join(s.split()).rstrip(" .") for s in clean_report(report).split(" . ") if s.strip(" .")]
+
+
+def report_statistics(reports: list[str]) -> dict[str, float]:
+    """Length, vocabulary, repetition and the labeller's normal fraction of a list of reports.
+
+    Words and the vocabulary are counted on R2Gen-cleaned text (what the scorers see); a report
+    is "normal" when the keyword labeller finds none of the chapter's seven findings in it (real
+    reports also name findings outside that vocabulary, e.g. hiatal hernia or atelectasis, so
+    this is an upper bound of the truly normal fraction). Two reports are the same when their
+    cleaned texts are equal.
+    """
+    from companion.metrics.nlg import clean_report
+
+    if not reports:
+        raise ValueError("no reports")
+    cleaned = [" ".join(clean_report(r).replace(" .", " ").split()) for r in reports]
+    words = np.array([len(c.split()) for c in cleaned])
+    counts = Counter(cleaned)
+    labels = label_findings(reports)
+    return {"reports": len(reports), "mean_words": float(words.mean()), "median_words": float(np.median(words)),
+            "vocabulary": len({w for c in cleaned for w in c.split()}),
+            "distinct_reports": len(counts),
+            "repeated_fraction": float(sum(n for n in counts.values() if n > 1) / len(reports)),
+            "top_report_count": counts.most_common(1)[0][1],
+            "normal_fraction": float(np.mean([not x for x in labels])),
+            "mean_sentences": float(np.mean([len(report_sentences(r)) for r in reports]))}
+
+
+def sentence_frequencies(reports: list[str], top: int = 10) -> list[tuple[str, int, float]]:
+    """The ``top`` most frequent cleaned sentences: (sentence, count, fraction of reports containing it)."""
+    per_report = Counter(s for r in reports for s in set(report_sentences(r)))
+    total = Counter(s for r in reports for s in report_sentences(r))
+    return [(s, n, per_report[s] / len(reports)) for s, n in total.most_common(top)]

@@ -113,8 +113,11 @@ class PromptTunedTextEncoder(nn.Module):
     n_projection_layers : int
         K residual projection layers.
     mode : {"prompt", "frozen", "finetune"}
-        "prompt": backbone frozen, prompts trained (the paper); "frozen": no prompts, backbone
-        frozen (only pooling/projections train); "finetune": no prompts, every weight trains.
+        "prompt": backbone frozen, prompts trained (the paper); "frozen": no prompts and the whole
+        text tower locked (BERT, pooling, projections and head stay at their initial weights; only
+        the vision encoder and the temperature train: the paper's "BioBERT with frozen weights"
+        with nothing added on the text side that could learn); "finetune": no prompts, every
+        weight trains.
     """
 
     def __init__(self, backbone, n_prompts: int = 16, embed_dim: int = 256, n_projection_layers: int = 2,
@@ -138,10 +141,15 @@ class PromptTunedTextEncoder(nn.Module):
         self.head = nn.Linear(dim, embed_dim)
         for p in self.backbone.parameters():
             p.requires_grad_(mode == "finetune")
+        if mode == "frozen":
+            for p in self.parameters():
+                p.requires_grad_(False)
 
     def train(self, mode: bool = True):
         super().train(mode)
-        if self.mode != "finetune":
+        if self.mode == "frozen":
+            super().train(False)  # a locked tower keeps its dropout off
+        elif self.mode != "finetune":
             self.backbone.eval()  # a frozen backbone keeps its dropout off
         return self
 
@@ -168,6 +176,10 @@ class PromptTunedTextEncoder(nn.Module):
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """input_ids, attention_mask [B, L] -> report embeddings [B, D] (not normalised)."""
+        if self.mode == "frozen":
+            with torch.no_grad():
+                hidden, mask, _ = self.encode_tokens(input_ids, attention_mask)
+                return self.head(self.projections(self.pooling(hidden, mask)))
         hidden, mask, _ = self.encode_tokens(input_ids, attention_mask)
         h = self.projections(self.pooling(hidden, mask))
         return self.head(h)

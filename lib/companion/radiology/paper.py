@@ -33,7 +33,7 @@ REPORTED = [
     for (label, key), value in zip(_METRICS, TABLE1["Proposed method"])
 ] + [
     PaperNumber("Table 3", f"{label}, plain DenseNet121 (IU X-ray)", value, ours=f"radiology/04-ablations:plain_{key}",
-                note="ours: mean per-report score over ablation seeds (ROUGE-L equals the corpus value; "
-                     "BLEU is mean sentence BLEU); the paper's BLEU-2..4 of this row equal Show-Tell's in Table 1")
+                note="ours: corpus scores (corpus BLEU, as in Table 1) averaged over ablation seeds; "
+                     "the paper's BLEU-2..4 of this row equal Show-Tell's in Table 1")
     for (label, key), value in zip(_METRICS, TABLE3["DenseNet"])
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,7 +18,8 @@ from pathlib import Path
 import torch
 
 from companion.core import fit, seed_everything, select_device
-from companion.radiology.data import ReportImageDataset, generate_synthetic, load_annotation, resplit
+from companion.radiology.data import ReportImageDataset, label_findings, load_annotation, resplit
+from companion.radiology.synthetic import make_synthetic
 from companion.radiology.losses import symmetric_cross_entropy
 from companion.radiology.models import (DENSENET_TRUNKS, TEXT_MODES, VISION_KINDS, PromptTunedTextEncoder, RadiologyCLIP,
                                         VisionEncoder, load_text_backbone)
@@ -27,8 +29,9 @@ _CHOICES = {"vision": VISION_KINDS, "vision_trunk": tuple(DENSENET_TRUNKS), "tex
 
 
 # Part of every checkpoint key: bump it when a change to the training code makes checkpoints trained
-# before it stale. 1: the first versioned key.
-CACHE_VERSION = 1
+# before it stale. 1: the first versioned key. 2: best-validation selection (a <key>.best.pt beside
+# each checkpoint), validation finding F1 in the history.
+CACHE_VERSION = 2
 
 
 @dataclass
@@ -55,8 +58,19 @@ class TrainConfig:
     weight_decay: float = 1e-4
     temperature: float = 0.07
     max_train_studies: int | None = None  # train on the first N training studies only (CPU ablation sweeps)
+    train_fraction: float = 1.0          # train on the first round(fraction * N) training studies (data sweep)
+    select_best: bool = True             # keep the epoch with the best validation finding F1 (else the last)
     seed: int = 0
     extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_params(cls, params: dict) -> "TrainConfig":
+        """A configuration from notebook parameters or a profile; a key that is not a field is refused."""
+        fields = {f for f in cls.__dataclass_fields__ if f != "extra"}
+        unknown = sorted(set(params) - fields)
+        if unknown:
+            raise ValueError(f"unknown TrainConfig key(s) {unknown}; known: {sorted(fields)}")
+        return cls(**params)
 
     def key(self) -> str:
         """A short hash of the configuration and ``CACHE_VERSION`` (names its checkpoint)."""
@@ -127,6 +141,32 @@ def mean_loss(model: RadiologyCLIP, dataset: ReportImageDataset, batch_size: int
     return total / max(n, 1)
 
 
+def _best_epoch(history: list[dict]) -> int:
+    """The epoch (1-based) with the highest validation finding F1, ties to the lower validation loss."""
+    rows = [r for r in history if "val_finding_f1" in r]
+    if not rows:
+        return len(history)
+    return int(max(rows, key=lambda r: (r["val_finding_f1"], -r["val_loss"], -r["epoch"]))["epoch"])
+
+
+@torch.no_grad()
+def validation_retrieval(model, candidates: ReportImageDataset, val: ReportImageDataset, truth, device) -> dict:
+    """Finding F1 and exact-set agreement of retrieval on the validation split (the selection criterion).
+
+    Every validation image retrieves its nearest training report; the keyword labeller's findings
+    of that report are compared with ``truth`` (the labeller's findings of the validation reports).
+    """
+    from companion.metrics.findings import finding_scores
+    from companion.radiology.data import FINDINGS
+    from companion.radiology.evaluate import embed, retrieve
+
+    images, _ = embed(model, val, device=device, parts=("image",))
+    _, texts = embed(model, candidates, device=device, parts=("text",))
+    picked = label_findings([candidates.reports[j] for j in retrieve(images, texts)])
+    s = finding_scores(truth, picked, FINDINGS)
+    return {"val_finding_f1": s["f1"], "val_exact_match": s["exact_match"]}
+
+
 def prepare_datasets(data_root, tokenizer, config: TrainConfig, split: str = "file") -> dict[str, ReportImageDataset]:
     studies = resplit(load_annotation(data_root), split, seed=config.seed)
     return {name: ReportImageDataset(studies[name], tokenizer, config.image_size, config.max_length)
@@ -144,7 +184,10 @@ def train(config: TrainConfig, data_root, *, device="auto", checkpoint_dir=None,
     notebook re-run with the same configuration is instant and a later notebook reuses it. It
     holds the trainable weights only: a frozen BERT is rebuilt from its pretrained files (and
     checked against the fingerprint stored with the checkpoint), not written every epoch.
-    Validation loss is logged every epoch (``val_loss``).
+    Validation loss and the validation retrieval's finding F1 and exact-set agreement are logged
+    every epoch (``val_loss``, ``val_finding_f1``, ``val_exact_match``). With ``select_best``
+    (default) the returned model holds the weights of the epoch with the best validation
+    finding F1 (``result.best_epoch``; saved as ``<key>.best.pt`` beside the checkpoint).
     """
     device = select_device(device)
     model, tokenizer = build_model(config)
@@ -157,14 +200,47 @@ def train(config: TrainConfig, data_root, *, device="auto", checkpoint_dir=None,
         if config.max_train_studies < 2:
             raise ValueError(f"max_train_studies must be >= 2 (contrastive batches), got {config.max_train_studies}")
         train_set = train_set.head(config.max_train_studies)
+    if not 0.0 < config.train_fraction <= 1.0:
+        raise ValueError(f"train_fraction must be in (0, 1], got {config.train_fraction}")
+    if config.train_fraction < 1.0:
+        train_set = train_set.head(max(2, int(round(config.train_fraction * len(train_set)))))
     val = datasets.get("val")
-    evaluate = (lambda m: {"val_loss": mean_loss(m, val, config.batch_size, device)}) if val is not None else None
     checkpoint = Path(checkpoint_dir) / f"{config.key()}.pt" if checkpoint_dir is not None else None
+    best_path = checkpoint.with_suffix(".best.pt") if checkpoint is not None else None
+    best = {"score": -math.inf, "state": None, "epoch": 0}
+    val_truth = label_findings(val.reports) if val is not None else None
+    candidates = datasets["train"]
+
+    def evaluate(m):
+        out = {"val_loss": mean_loss(m, val, config.batch_size, device)}
+        scores = validation_retrieval(m, candidates, val, val_truth, device)
+        out.update(scores)
+        # best-validation selection on finding F1 of retrieval (ties: the lower validation loss)
+        key = (scores["val_finding_f1"], -out["val_loss"])
+        if best["state"] is None or key > best["score"]:
+            state = {k: v.detach().cpu().clone() for k, v in m.state_dict().items()
+                     if not k.startswith("text.backbone.") or config.text_mode == "finetune"}
+            best.update(score=key, state=state)
+            if best_path is not None:
+                best_path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = best_path.with_suffix(".tmp")
+                torch.save({"state": state}, tmp)
+                tmp.replace(best_path)
+        return out
+
     result = fit(model, clip_step, train_set, optimizer=make_optimizer(model, config),
                  epochs=config.epochs, batch_size=config.batch_size, seed=config.seed, device=device,
-                 evaluate=evaluate, checkpoint_path=checkpoint, drop_last=len(train_set) > config.batch_size,
+                 evaluate=evaluate if val is not None else None, checkpoint_path=checkpoint,
+                 drop_last=len(train_set) > config.batch_size,
                  progress=progress, description=f"{config.vision}/{config.text_mode}",
                  checkpoint_trainable_only=True)
+    if val is not None and config.select_best:
+        if best_path is not None and best_path.is_file():
+            saved = torch.load(best_path, map_location="cpu", weights_only=True)
+            model.load_state_dict(saved["state"], strict=False)
+        elif best["state"] is not None:
+            model.load_state_dict(best["state"], strict=False)
+    result.best_epoch = _best_epoch(result.history) if (val is not None and config.select_best) else len(result.history)
     model.eval()
     return model, result, datasets
 
@@ -177,7 +253,7 @@ def main(argv=None) -> None:
                         "default: generate a synthetic one under --out")
     parser.add_argument("--split", default="file", choices=["file", "paper", "r2gen"],
                         help="keep annotation.json's split, or re-split by study id 7:2:1 (paper) / 7:1:2 (r2gen)")
-    parser.add_argument("--n-studies", type=int, default=400, help="synthetic studies when --data is not given")
+    parser.add_argument("--n-studies", type=int, default=600, help="synthetic studies when --data is not given")
     parser.add_argument("--out", type=Path, default=Path("build/radiology-train"), help="checkpoints and history")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     defaults = TrainConfig()
@@ -190,11 +266,21 @@ def main(argv=None) -> None:
         else:
             kind = int if name in ("text_layers", "max_train_studies") else (type(value) if value is not None else str)
             parser.add_argument(flag, type=kind, default=value, choices=_CHOICES.get(name))
+    parser.add_argument("--profile", choices=["smoke", "default", "full"],
+                        help="start from page 3's parameters of this profile (notebooks/radiology/profiles.yml); "
+                             "explicit flags override them")
+    args, _ = parser.parse_known_args(argv)
+    if args.profile is not None:
+        from companion.book.profiles import resolve
+
+        params = resolve("radiology", "03-training", args.profile)
+        parser.set_defaults(**{k: v for k, v in params.items() if k in TrainConfig.__dataclass_fields__},
+                            n_studies=params.get("n_studies", 600))
     args = parser.parse_args(argv)
     config = TrainConfig(**{k: getattr(args, k) for k in asdict(defaults) if k != "extra"})
     data = args.data
     if data is None:
-        data = generate_synthetic(args.out / "data", args.n_studies, config.image_size, config.seed, "paper")
+        data = make_synthetic(args.out / "data", args.n_studies, config.image_size, config.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     model, result, datasets = train(config, data, device=args.device, checkpoint_dir=args.out, split=args.split)
@@ -220,8 +306,15 @@ def chapter_data(profile: str, n_studies: int, image_size: int, seed: int, data_
         if not (root / "annotation.json").is_file():
             raise FileNotFoundError(f"data_root {root} has no annotation.json (R2Gen's IU X-ray layout expected)")
         return root
-    return generate_synthetic(data_dir("radiology", profile) / f"synthetic-{n_studies}-{image_size}px-seed{seed}",
-                              n_studies, image_size, seed, "paper")
+    return make_synthetic(data_dir("radiology", profile) / f"synthetic-v3-{n_studies}-{image_size}px-seed{seed}",
+                          n_studies, image_size, seed)
+
+
+def train_or_load(config: TrainConfig, data_root, cache_dir, *, device="auto", split: str = "file",
+                  datasets: dict | None = None, progress: bool | None = None):
+    """`train` with its checkpoint in ``cache_dir``: a finished run with this configuration is loaded, not retrained."""
+    return train(config, data_root, device=device, checkpoint_dir=cache_dir, split=split, datasets=datasets,
+                 progress=progress)
 
 
 def cached_train(config: TrainConfig, data_root, profile: str, *, device="auto", split: str = "file",
@@ -239,8 +332,10 @@ def cached_train(config: TrainConfig, data_root, profile: str, *, device="auto",
 ABLATIONS = {
     "proposed": {},
     "plain": {"vision": "plain"},                 # Table 3: DenseNet121 + GAP, no multi-scale/attention/mixing
-    "frozen": {"text_mode": "frozen"},            # BERT frozen, no prompts ("did not converge")
-    "finetune": {"text_mode": "finetune"},        # every BERT weight trains ("overfit")
+    "frozen": {"text_mode": "frozen"},            # text tower locked, no prompts ("did not converge")
+    "finetune": {"text_mode": "finetune", "backbone_lr": 1e-4},  # every BERT weight trains ("overfit")
+    "data_25": {"train_fraction": 0.25},          # limited data: first quarter of the training studies
+    "data_50": {"train_fraction": 0.5},
     "no_scaling": {"prompt_scaling": False},      # prompts without α(x)
     "fixed_pool": {"learn_pool_weight": False},   # w fixed at 0.5
     "efficientnet": {"vision": "efficientnet"},   # ImageNet-pretrained EfficientNet-Lite0 trunk

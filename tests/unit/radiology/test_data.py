@@ -4,13 +4,15 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from companion.radiology.data import (FINDINGS, NORMAL_FRACTION, generate_synthetic, load_annotation, resplit,
+from companion.radiology.data import (FINDINGS, NORMAL_FRACTION, label_findings, load_annotation, load_reports,
+                                      real_reports_root, report_statistics, resplit, sentence_frequencies,
                                       split_by_study)
+from companion.radiology.synthetic import _sentences, make_synthetic, oracle_reports
 
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
-    return generate_synthetic(tmp_path_factory.mktemp("iu") / "iu", 30, image_size=48, seed=3)
+    return make_synthetic(tmp_path_factory.mktemp("iu") / "iu", 30, image_size=48, seed=3)
 
 
 def test_annotation_round_trip(dataset):
@@ -24,24 +26,39 @@ def test_annotation_round_trip(dataset):
     assert list(s.findings) == first["findings"]
 
 
-def test_generator_is_deterministic_and_reports_match_findings(tmp_path):
-    a = generate_synthetic(tmp_path / "a", 40, 48, seed=7)
-    b = generate_synthetic(tmp_path / "b", 40, 48, seed=7)
+def test_generator_is_deterministic_and_the_labeller_reads_back_its_findings(tmp_path):
+    a = make_synthetic(tmp_path / "a", 40, 48, seed=7)
+    b = make_synthetic(tmp_path / "b", 40, 48, seed=7)
     assert (a / "annotation.json").read_text() == (b / "annotation.json").read_text()
     assert (a / "images/CXR5_IM-1004/0.png").read_bytes() == (b / "images/CXR5_IM-1004/0.png").read_bytes()
     studies = [s for part in load_annotation(a).values() for s in part]
+    assert [frozenset(s.findings) for s in studies] == label_findings([s.report for s in studies])
+    assert any(s.findings for s in studies) and any(not s.findings for s in studies)
+
+
+def test_synthetic_reports_are_made_of_real_sentences_and_normal_reports_repeat(tmp_path):
+    real = [s.report for s in load_reports(real_reports_root())["train"]]
+    real_sentences = {x for r in real for x in _sentences(r)}
+    root = make_synthetic(tmp_path / "iu", 120, 32, seed=1)
+    studies = [s for part in load_annotation(root).values() for s in part]
     for s in studies:
-        text = s.report.lower()
-        if "cardiomegaly" in s.findings:
-            assert "enlarged" in text or "cardiomegaly" in text
-        if "pneumothorax" in s.findings:
-            assert "pneumothorax is present" in text or "there is a" in text or "apical pneumothorax" in text
-        if not s.findings:
-            assert "granuloma" not in text and "enlarged" not in text
+        for sentence in _sentences(s.report):
+            assert sentence in real_sentences or sentence.rstrip(".") in real_sentences, sentence
+    normal = Counter(s.report for s in studies if not s.findings)
+    assert len(normal) < sum(normal.values())  # the frequent real normal reports recur
+
+
+def test_oracle_retrieves_a_report_with_the_same_findings():
+    train_f = [(), ("nodule",), ("cardiomegaly", "nodule"), ("nodule",)]
+    reports = ["n0", "nod1", "cm+nod", "nod3"]
+    out, missing = oracle_reports([("nodule",), (), ("cardiomegaly",)], train_f, reports, seed=0)
+    assert out[0] in ("nod1", "nod3") and out[1] == "n0" and out[2] == "cm+nod" and missing == 1
+    with pytest.raises(ValueError):
+        oracle_reports([()], [()], ["a", "b"])
 
 
 def test_finding_frequencies_are_imbalanced():
-    from companion.radiology.data import sample_findings
+    from companion.radiology.synthetic import sample_findings
 
     rng = np.random.default_rng(0)
     draws = [sample_findings(rng) for _ in range(4000)]
@@ -95,7 +112,7 @@ def test_malformed_json_and_entries(tmp_path):
 
 
 def test_missing_and_corrupt_images(tmp_path):
-    root = generate_synthetic(tmp_path / "iu", 12, 48, seed=0)
+    root = make_synthetic(tmp_path / "iu", 12, 48, seed=0)
     victim = load_annotation(root)["train"][0]
     victim.image_paths[1].write_bytes(b"not a png")
     with pytest.raises(ValueError, match="unreadable"):
@@ -106,3 +123,38 @@ def test_missing_and_corrupt_images(tmp_path):
     victim.image_paths[1].unlink()
     with pytest.raises(FileNotFoundError, match="missing"):
         load_annotation(root)
+
+
+def test_load_reports_reads_the_index_without_images(tmp_path):
+    entry = {"id": "s1", "report": "The lungs are clear.", "image_path": ["s1/0.png", "s1/1.png"], "cls": 3}
+    (tmp_path / "annotation.json").write_text(json.dumps({"train": [entry], "val": [], "test": []}))
+    with pytest.raises(FileNotFoundError, match="0.png"):
+        load_annotation(tmp_path)  # images are required by default ...
+    assert load_reports(tmp_path)["train"][0].report == "The lungs are clear."  # ... not for the index alone
+    (tmp_path / "annotation.json").write_text(json.dumps({"train": [entry, entry], "val": [], "test": []}))
+    with pytest.raises(ValueError, match="duplicate"):
+        load_reports(tmp_path)
+    (tmp_path / "annotation.json").write_text(json.dumps({"train": [{**entry, "report": " "}], "val": [], "test": []}))
+    with pytest.raises(ValueError, match="empty"):
+        load_reports(tmp_path)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_reports(tmp_path / "missing")
+
+
+def test_real_reports_vendored_and_their_statistics():
+    root = real_reports_root()
+    assert (root / "README.md").is_file() and "Demner-Fushman" in (root / "README.md").read_text()
+    studies = load_reports(root)
+    assert {k: len(v) for k, v in studies.items()} == {"train": 2069, "val": 296, "test": 590}
+    stats = report_statistics([s.report for s in studies["train"]])
+    assert 20 < stats["mean_words"] < 50 and 0.4 < stats["normal_fraction"] < 0.8
+    assert stats["distinct_reports"] < stats["reports"] and stats["top_report_count"] > 10
+    top = sentence_frequencies([s.report for s in studies["train"]], top=3)
+    assert len(top) == 3 and top[0][1] >= top[1][1] >= top[2][1] and "lungs" in top[0][0]
+
+
+def test_generated_findings_follow_the_documented_rates(tmp_path):
+    root = make_synthetic(tmp_path / "iu", 300, 32, seed=5)
+    studies = [s for part in load_annotation(root).values() for s in part]
+    normal = np.mean([not s.findings for s in studies])
+    assert abs(normal - NORMAL_FRACTION) < 0.08  # 300 draws: about 3 standard deviations
