@@ -8,7 +8,6 @@ Without ``--data`` a synthetic IU X-ray is generated first (``--n-studies``, ``-
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 import torch
 
 from companion.core import fit, seed_everything, select_device
+from companion.core.cache import cache_key
 from companion.radiology.data import ReportImageDataset, label_findings, load_annotation, resplit
 from companion.radiology.synthetic import make_synthetic
 from companion.radiology.losses import symmetric_cross_entropy
@@ -74,8 +74,9 @@ class TrainConfig:
 
     def key(self) -> str:
         """A short hash of the configuration and ``CACHE_VERSION`` (names its checkpoint)."""
-        blob = json.dumps({**asdict(self), "cache_version": CACHE_VERSION}, sort_keys=True)
-        return hashlib.sha1(blob.encode()).hexdigest()[:12]
+        # the chapter's and core's source are part of the key: a code change never reuses an old checkpoint
+        return cache_key(self, "companion.radiology", "companion.core", extra={"cache_version": CACHE_VERSION},
+                         length=12)
 
 
 def text_backbone(name: str | None):

@@ -6,7 +6,7 @@ import pytest
 
 import companion.core.cache as cache
 
-CHAPTERS = ["eapm", "mammography", "colortransfer", "crosslingual"]
+CHAPTERS = ["radiology", "eapm", "mammography", "colortransfer", "crosslingual"]
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
