@@ -7,6 +7,23 @@
 # BVLC AlexNet {cite}`krizhevsky2012` with a new output layer; we build it with Caffe's layer
 # sizes (96-256-384-384-256 channels, 4096-unit FC layers) in `companion.mammography.models`.
 
+# %% tags=["remove-cell"]
+# Installs the book's library when it is missing (Colab, a fresh Jupyter); does nothing otherwise.
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+if importlib.util.find_spec("companion") is None:
+    source = os.environ.get("COMPANION_SOURCE", "https://github.com/companion-book/five-papers")
+    clone = Path(os.environ.get("COMPANION_CLONE_DIR", Path.home() / "companion-book"))
+    if not clone.exists():
+        subprocess.run(["git", "clone", "--depth", "1", source, str(clone)], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", f"{clone / 'lib'}[notebook]"], check=True)
+    sys.path.insert(0, str(clone / "lib"))
+    print(f"installed the companion library from {source} into {clone}")
+
 # %% tags=["parameters"]
 profile = "default"
 seed = 0

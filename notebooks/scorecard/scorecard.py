@@ -8,6 +8,23 @@
 # Our runs use the embedded synthetic data unless a row says otherwise, so agreement in *size* is not expected;
 # the chapters discuss which *comparisons* (rankings, gaps, trends) carry over.
 
+# %% tags=["remove-cell"]
+# Installs the book's library when it is missing (Colab, a fresh Jupyter); does nothing otherwise.
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+if importlib.util.find_spec("companion") is None:
+    source = os.environ.get("COMPANION_SOURCE", "https://github.com/companion-book/five-papers")
+    clone = Path(os.environ.get("COMPANION_CLONE_DIR", Path.home() / "companion-book"))
+    if not clone.exists():
+        subprocess.run(["git", "clone", "--depth", "1", source, str(clone)], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", f"{clone / 'lib'}[notebook]"], check=True)
+    sys.path.insert(0, str(clone / "lib"))
+    print(f"installed the companion library from {source} into {clone}")
+
 # %% tags=["parameters"]
 profile = "default"
 device = "auto"

@@ -15,6 +15,23 @@
 # exercise the same code. All scores below are **synthetic**: simulated classifier outputs and a
 # handful of hand-written IU X-ray-style reports, generated from the `seed` parameter.
 
+# %% tags=["remove-cell"]
+# Installs the book's library when it is missing (Colab, a fresh Jupyter); does nothing otherwise.
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+if importlib.util.find_spec("companion") is None:
+    source = os.environ.get("COMPANION_SOURCE", "https://github.com/companion-book/five-papers")
+    clone = Path(os.environ.get("COMPANION_CLONE_DIR", Path.home() / "companion-book"))
+    if not clone.exists():
+        subprocess.run(["git", "clone", "--depth", "1", source, str(clone)], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", f"{clone / 'lib'}[notebook]"], check=True)
+    sys.path.insert(0, str(clone / "lib"))
+    print(f"installed the companion library from {source} into {clone}")
+
 # %% tags=["parameters"]
 profile = "default"
 seed = 0
@@ -352,7 +369,6 @@ with warnings.catch_warnings():
             [[t.split()] for t in references], [t.split() for t in hypotheses]),
     }
 pd.Series(bleu_rows, name="BLEU-4").to_frame()
-
 
 # %% [markdown]
 # * On the same tokens, nltk's `corpus_bleu` *is* coco-caption's BLEU (to about 1e-9; coco adds
