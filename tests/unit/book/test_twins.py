@@ -3,12 +3,27 @@
 import nbformat
 import pytest
 
-from companion.book.authoring import all_notebooks, twin_problem, write_notebook, write_twin
+from companion.book.authoring import all_notebooks, definitions, twin_problem, write_notebook, write_twin
 
 
 @pytest.mark.parametrize("notebook", all_notebooks(), ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_every_notebook_matches_its_twin(notebook):
     assert twin_problem(notebook) is None
+
+
+@pytest.mark.parametrize("notebook", all_notebooks(), ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_no_notebook_defines_functions_or_classes(notebook):
+    """Notebooks narrate and plot; what they compute lives in the library, with unit tests."""
+    assert definitions(notebook) == []
+
+
+def test_definitions_are_found_in_code_cells_only(tmp_path):
+    script = tmp_path / "01-demo.py"
+    script.write_text('# %% [markdown]\n# def not_code(): pass\n\n# %%\n%matplotlib inline\n'
+                      'def helper():\n    class Inner:\n        pass\n')
+    notebook = tmp_path / "01-demo.ipynb"
+    write_notebook(str(script), str(notebook))
+    assert definitions(notebook) == ["cell 1: def helper", "cell 1: class Inner"]
 
 
 def test_a_twin_that_drifts_is_named_with_the_cell(tmp_path):
