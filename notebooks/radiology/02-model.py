@@ -116,8 +116,8 @@ seed_everything(seed)
 model.eval()
 with torch.no_grad():
     v, t = model(images, ids, mask)
-ours = float(symmetric_cross_entropy(v, t, model.temperature))
-clip = float(clip_info_nce(v, t, model.temperature))
+ours = symmetric_cross_entropy(v, t, model.temperature).item()  # .item(): a number, no autograd warning
+clip = clip_info_nce(v, t, model.temperature).item()
 print(f"symmetric cross-entropy {ours:.6f}   CLIP InfoNCE {clip:.6f}   difference {abs(ours - clip):.1e}")
 
 # %%
