@@ -10,6 +10,8 @@
 PROFILE ?= default
 DEVICE  ?= auto
 LAB_ARGS ?=
+# chapters executed at once by the runner (each kernel keeps one thread, so the numbers do not depend on it)
+JOBS    ?= 2
 CHAPTER ?=
 PYTHON3 ?= python3
 VENV    := .venv
@@ -51,7 +53,7 @@ $(MATHJAX):
 	cp -r build/npm/package/es5/output/chtml/fonts/woff-v2 book/_static/mathjax/output/chtml/fonts/
 
 notebooks: install
-	$(PY) -m companion.book run --profile $(PROFILE) --device $(DEVICE) $(CHAPTER_ARGS)
+	$(PY) -m companion.book run --profile $(PROFILE) --device $(DEVICE) $(CHAPTER_ARGS) --jobs $(JOBS)
 
 site: install
 	$(PY) -m companion.book site >/dev/null

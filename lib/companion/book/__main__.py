@@ -26,6 +26,8 @@ def main(argv=None) -> int:
     run_p.add_argument("--cell-timeout", type=float, default=None, metavar="SECONDS",
                        help="stop the run when one cell runs longer (0: no limit); default $COMPANION_CELL_TIMEOUT, "
                             "else 900 s in smoke, 4 h in default, 48 h in full")
+    run_p.add_argument("--jobs", type=int, default=1,
+                       help="chapters executed at once (each kernel keeps its --threads; default 1)")
     run_p.add_argument("--threads", type=int, default=None,
                        help="torch/OpenMP threads of every kernel (default $COMPANION_THREADS, else 1, or torch's own count in full; "
                             "0: leave it to torch)")
@@ -55,7 +57,7 @@ def main(argv=None) -> int:
             if threads < 0:
                 raise ProfileError(f"--threads must be >= 0 (0: torch's default), got {threads}")
             run(args.profile, args.chapter, args.notebook, args.device, cell_timeout=args.cell_timeout,
-                threads=threads)
+                threads=threads, jobs=args.jobs)
         except (ProfileError, NotebookFailed) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1

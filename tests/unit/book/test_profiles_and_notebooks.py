@@ -152,3 +152,22 @@ def test_authoring_writes_the_same_file_twice(tmp_path):
     assert [c["cell_type"] for c in cells] == ["markdown", "code", "code"]
     assert cells[1]["metadata"] == {"tags": ["parameters"]}
     assert all(c["outputs"] == [] and c["execution_count"] is None for c in cells if c["cell_type"] == "code")
+
+
+@pytest.mark.slow
+def test_chapters_run_side_by_side_and_a_failing_one_is_named(fake_chapter, tmp_path, monkeypatch):
+    """`run(..., jobs=2)`: chapters execute at once; one failing chapter does not stop the other, the run fails."""
+    from companion.book import registry
+    from companion.book.runner import NotebookFailed, run
+
+    monkeypatch.setenv("COMPANION_BUILD", str(tmp_path / "build"))
+    (fake_chapter / "other").mkdir()
+    _write_nb(fake_chapter / "other" / "01-b.ipynb", 'profile = "default"\ndevice = "auto"\nseed = 0\n',
+              ["raise ValueError('broken on purpose')"])
+    (fake_chapter / "other" / "profiles.yml").write_text("smoke:\n  all: {seed: 1}\n")
+    lines = []
+    with pytest.raises(NotebookFailed, match=r"01-b.ipynb failed .*broken on purpose"):
+        run("smoke", ["demo", "other"], device="cpu", kernel="python3", log=lines.append, jobs=2)
+    assert any(line.strip().startswith("demo/01-a") for line in lines), lines
+    assert any("other" in line and "FAILED" in line for line in lines), lines
+    assert set(registry.load_timings("smoke")) == {"demo/01-a"}
