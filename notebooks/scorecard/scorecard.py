@@ -34,8 +34,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from companion.book.registry import load_results
-from companion.book.scorecard import (CLAIM_KEYS, HEADLINE_KEYS, PAPER_CHAPTERS, claims_rows, headroom_rows,
-                                      reported_table, styled)
+from companion.book.scorecard import HEADROOM_LABELS, PAPER_CHAPTERS, claims_rows, headroom_rows, reported_table, styled
 
 if not load_results(profile):
     display(Markdown(f"**Nothing recorded in profile `{profile}` yet.** Run `make book` (or "
@@ -43,11 +42,14 @@ if not load_results(profile):
                      "chapters' notebooks record."))
 headroom = pd.DataFrame(headroom_rows(profile))
 print(f"Registry profile: {profile}")
-styled(headroom.drop(columns="data"), numeric=HEADLINE_KEYS + CLAIM_KEYS + ("gap closed",))
+styled(headroom.drop(columns="data").rename(columns=HEADROOM_LABELS),
+       numeric=tuple(HEADROOM_LABELS.values()) + ("gap closed",))
 
 # %% [markdown]
-# *gap closed* is (ours − baseline) / (ceiling − baseline): 0 is no better than the trivial baseline, 1 is the
-# ceiling. The data each row comes from:
+# *baseline*, *ours* and *ceiling* are the chapter's headline measure (its evaluation page says which) for a
+# trivial system, our model and a perfect reader of the data; *gap closed* is (ours − baseline) /
+# (ceiling − baseline): 0 is no better than the trivial baseline, 1 is the ceiling. *claims* counts the paper's
+# claims listed, *testable* those a run could decide, *held* those that held. The data each row comes from:
 
 # %% tags=["hide-input"]
 headroom[["chapter", "data"]].style.hide(axis="index")

@@ -77,6 +77,9 @@ def scorecard_rows(profile: str) -> list[dict]:
 
 HEADLINE_KEYS = ("headline_baseline", "headline_ours", "headline_ceiling")
 CLAIM_KEYS = ("claims_total", "claims_testable", "claims_held")
+# How the scorecard's headroom table names the registry's columns (short enough for a page width).
+HEADROOM_LABELS = {"headline_baseline": "baseline", "headline_ours": "ours", "headline_ceiling": "ceiling",
+                   "claims_total": "claims", "claims_testable": "testable", "claims_held": "held"}
 
 
 def headroom_rows(profile: str) -> list[dict]:
