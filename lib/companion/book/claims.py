@@ -9,8 +9,11 @@ the baselines never mistake it for one.
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
+
+import numpy as np
 
 from companion.book.paths import build_dir
 
@@ -23,17 +26,10 @@ def claims_path(chapter: str, profile: str) -> Path:
 
 def _verdict(value) -> str:
     """'yes' / 'no' / the table's own words; an empty verdict (None) reads 'not testable here'."""
-    if value is True or value is False:
+    if isinstance(value, (bool, np.bool_)):
         return "yes" if value else "no"
-    if value is None or (isinstance(value, float) and value != value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return "not testable here"
-    try:  # numpy.bool_
-        import numpy as np
-
-        if isinstance(value, np.bool_):
-            return "yes" if bool(value) else "no"
-    except ImportError:  # pragma: no cover
-        pass
     return str(value)
 
 

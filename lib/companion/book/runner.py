@@ -249,15 +249,22 @@ def execute(job: NotebookJob, kernel: str = KERNEL, timeout: float | None = None
     return JobOutcome(job.key, output, seconds, run_id)
 
 
-def _run_chapter(jobs, kernel, timeout, threads) -> tuple[list[JobOutcome], str | None]:
-    """One chapter's notebooks in order, in a worker process; stops at its first failure (returned as text)."""
+def _run_chapter(jobs, kernel, timeout, threads, on_done=None) -> tuple[list[JobOutcome], str | None, str | None]:
+    """One chapter's notebooks in order; stops at its first failure.
+
+    Returns the outcomes, and the failing notebook's key and message (None, None when all ran). ``on_done`` is
+    called after each notebook when this runs in the runner's own process.
+    """
     outcomes = []
     for job in jobs:
         try:
-            outcomes.append(execute(job, kernel=kernel, timeout=timeout, threads=threads))
+            outcome = execute(job, kernel=kernel, timeout=timeout, threads=threads)
         except NotebookFailed as exc:
-            return outcomes, str(exc)
-    return outcomes, None
+            return outcomes, job.key, str(exc)
+        outcomes.append(outcome)
+        if on_done:
+            on_done(outcome)
+    return outcomes, None, None
 
 
 # Pages that read other chapters' results run after every chapter has finished.
@@ -268,45 +275,11 @@ def run(profile: str, chapters=None, notebooks=None, device: str = "auto", kerne
         log=print, cell_timeout: float | None = None, threads: int = 1, jobs: int = 1) -> list[JobOutcome]:
     """Validate every job, then execute them in book order; write a timing log.
 
-    Stops at the first failing notebook (`NotebookFailed`); the notebooks after it do not run. With
-    ``jobs`` > 1, that many chapters run at once (each chapter's notebooks still in order, each kernel
-    pinned to ``threads``, so the numbers are the same as in a serial run); a failing chapter stops only
-    itself, and the run then fails naming it.
+    A chapter stops at its first failing notebook (`NotebookFailed`); the notebooks after it do not run. With
+    ``jobs`` = 1 the run stops there; with ``jobs`` > 1 that many chapters run at once in worker processes
+    (each chapter's notebooks in order, each kernel pinned to ``threads``, so the numbers are those of a
+    serial run), the other chapters finish, and the run then fails naming every failure.
     """
-    if jobs > 1:
-        return _run_parallel(profile, chapters, notebooks, device, kernel, log, cell_timeout, threads, jobs)
-    check_device(device)
-    timeout = cell_timeout_for(profile, cell_timeout)
-    jobs = plan(profile, chapters, notebooks, device)
-    limit = f"{timeout:g} s per cell" if timeout else "no cell time limit"
-    pinned = f"{threads} thread{'s' if threads != 1 else ''}" if threads else "torch's default thread count"
-    log(f"running {len(jobs)} notebook(s) in profile {profile!r} on device {device!r} ({pinned}, {limit})")
-    outcomes = []
-    timings_path = results_dir(profile) / "timings.json"
-    timings = registry.load_timings(profile)
-
-    def where():
-        chapters_run = sorted({j.chapter for j in jobs})
-        folders = chapters_run[0] if len(chapters_run) == 1 else "{" + ",".join(chapters_run) + "}"
-        log(f"executed notebooks: {_shown(executed_dir())}/{folders}/; "
-            f"results: {_shown(results_dir(profile))}/ (run log in {registry.RUNS_DIR}/)")
-
-    for job in jobs:
-        try:
-            outcome = execute(job, kernel=kernel, timeout=timeout, threads=threads)
-        except NotebookFailed:
-            log(f"  {job.key:45s} FAILED")
-            where()
-            raise
-        outcomes.append(outcome)
-        timings[job.key] = round(outcome.seconds, 1)
-        registry.write_json_atomic(timings_path, timings)
-        log(f"  {job.key:45s} {outcome.seconds:7.1f} s")
-    where()
-    return outcomes
-
-
-def _run_parallel(profile, chapters, notebooks, device, kernel, log, cell_timeout, threads, jobs):
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -316,36 +289,50 @@ def _run_parallel(profile, chapters, notebooks, device, kernel, log, cell_timeou
     groups: dict[str, list] = {}
     for job in planned:
         groups.setdefault(job.chapter, []).append(job)
-    first = [c for c in groups if c not in _RUNS_LAST]
     limit = f"{timeout:g} s per cell" if timeout else "no cell time limit"
     pinned = f"{threads} thread{'s' if threads != 1 else ''}" if threads else "torch's default thread count"
-    log(f"running {len(planned)} notebook(s) in profile {profile!r} on device {device!r}, {jobs} chapters at a "
-        f"time ({pinned} per kernel, {limit})")
+    at_once = f", {jobs} chapters at a time" if jobs > 1 else ""
+    log(f"running {len(planned)} notebook(s) in profile {profile!r} on device {device!r}{at_once} "
+        f"({pinned} per kernel, {limit})")
     timings_path = results_dir(profile) / "timings.json"
     timings = registry.load_timings(profile)
     outcomes, failures = [], []
 
-    def collect(chapter, result):
-        done, failure = result
-        for outcome in done:
-            outcomes.append(outcome)
-            timings[outcome.key] = round(outcome.seconds, 1)
-            log(f"  {outcome.key:45s} {outcome.seconds:7.1f} s")
-        registry.write_json_atomic(timings_path, timings)  # only this process writes the timing log
-        if failure:
-            log(f"  {chapter:45s} FAILED")
-            failures.append(failure)
+    def done(outcome):  # only this process writes the timing log
+        outcomes.append(outcome)
+        timings[outcome.key] = round(outcome.seconds, 1)
+        registry.write_json_atomic(timings_path, timings)
+        log(f"  {outcome.key:45s} {outcome.seconds:7.1f} s")
 
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(_run_chapter, groups[c], kernel, timeout, threads): c for c in first}
-        for future in as_completed(futures):
-            collect(futures[future], future.result())
+    def finished(result, reported=False):
+        ran, failed_key, message = result
+        if not reported:
+            for outcome in ran:
+                done(outcome)
+        if failed_key:
+            log(f"  {failed_key:45s} FAILED")
+            failures.append(message)
+
+    first = [c for c in groups if c not in _RUNS_LAST]
+    if jobs > 1:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [pool.submit(_run_chapter, groups[c], kernel, timeout, threads) for c in first]
+            for future in as_completed(futures):
+                finished(future.result())
+    else:
+        for chapter in first:
+            finished(_run_chapter(groups[chapter], kernel, timeout, threads, on_done=done), reported=True)
+            if failures:
+                break
     for chapter in (c for c in groups if c in _RUNS_LAST):
         if failures:
             break
-        collect(chapter, _run_chapter(groups[chapter], kernel, timeout, threads))
-    log(f"executed notebooks: {_shown(executed_dir())}/; results: {_shown(results_dir(profile))}/ "
-        f"(run log in {registry.RUNS_DIR}/)")
+        finished(_run_chapter(groups[chapter], kernel, timeout, threads, on_done=done), reported=True)
+
+    chapters_run = sorted(groups)
+    folders = chapters_run[0] if len(chapters_run) == 1 else "{" + ",".join(chapters_run) + "}"
+    log(f"executed notebooks: {_shown(executed_dir())}/{folders}/; "
+        f"results: {_shown(results_dir(profile))}/ (run log in {registry.RUNS_DIR}/)")
     if failures:
         raise NotebookFailed("\n".join(failures))
     return outcomes

@@ -60,9 +60,6 @@ class TrainResult:
         return [row[key] for row in self.history if key in row]
 
 
-_progress_enabled = progress_enabled  # the book runner sets COMPANION_PROGRESS=0
-
-
 def _move(batch: Any, device: torch.device) -> Any:
     if isinstance(batch, torch.Tensor):
         return batch.to(device, non_blocking=True)
@@ -194,7 +191,7 @@ def fit(
         persistent_workers=num_workers > 0,
     )
 
-    show = _progress_enabled(progress) and context.is_main
+    show = progress_enabled(progress) and context.is_main
     if show:
         from tqdm.auto import tqdm
 

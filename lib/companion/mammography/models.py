@@ -15,6 +15,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from companion.core.backbones import parameter_counts  # noqa: F401 (the model page's parameter table)
+
 BACKBONES = ("alexnet", "efficientnet_lite0")
 
 
@@ -198,13 +200,6 @@ def build_model(backbone: str = "alexnet", num_classes: int = 3, *, width: float
     if backbone == "efficientnet_lite0":
         return Lite0Classifier(num_classes, pretrained=pretrained)
     raise ValueError(f"unknown backbone {backbone!r}; choose one of {', '.join(BACKBONES)}")
-
-
-def parameter_counts(model: nn.Module) -> dict:
-    """Trainable and frozen parameter counts."""
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    total = sum(p.numel() for p in model.parameters())
-    return {"trainable": trainable, "frozen": total - trainable, "total": total}
 
 
 def layer_shapes(model: ModifiedAlexNet, input_size: int = 227) -> list[tuple[str, tuple]]:

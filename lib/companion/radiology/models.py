@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from companion.core.backbones import parameter_counts as count_parameters  # noqa: F401 (the chapter's name)
+
 TEXT_MODES = ("prompt", "frozen", "finetune")
 VISION_KINDS = ("modified", "plain", "efficientnet")
 
@@ -396,10 +398,3 @@ class RadiologyCLIP(nn.Module):
     def forward(self, images, input_ids, attention_mask):
         """-> (image embeddings [B, D], text embeddings [B, D]), unit length."""
         return self.encode_image(images), self.encode_text(input_ids, attention_mask)
-
-
-def count_parameters(module: nn.Module) -> dict[str, int]:
-    """{"trainable": n, "frozen": n, "total": n}."""
-    trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
-    total = sum(p.numel() for p in module.parameters())
-    return {"trainable": trainable, "frozen": total - trainable, "total": total}
