@@ -268,7 +268,7 @@ def _run_chapter(jobs, kernel, timeout, threads, on_done=None) -> tuple[list[Job
 
 
 # Pages that read other chapters' results run after every chapter has finished.
-_RUNS_LAST = ("scorecard",)
+_RUNS_LAST = ("scorecard", "course")
 
 
 def run(profile: str, chapters=None, notebooks=None, device: str = "auto", kernel: str = KERNEL,

@@ -190,3 +190,100 @@ def write_handouts(notebooks, out: Path | None = None) -> list[tuple[Path, int]]
         nbformat.write(student, target)
         written.append((target, removed))
     return written
+
+
+# --- the course: sessions, their notebooks and exercises, and how long each notebook runs ---------------
+
+# One session per paper plus the evaluation toolkit; each names the notebook folders it uses.
+SESSIONS = (
+    ("0. Set-up and the evaluation toolkit", ("getting-started", "toolkit")),
+    ("1. Radiology report generation", ("radiology",)),
+    ("2. Recalled-benign mammograms", ("mammography",)),
+    ("3. Cross-lingual image retrieval", ("crosslingual",)),
+    ("4. EAPM for object detection", ("eapm",)),
+    ("5. Superpixel colour transfer", ("colortransfer",)),
+)
+
+
+def read_timing_snapshot(path: Path) -> dict:
+    """A committed timing measurement (`write_timing_snapshot`); ValueError naming the file if it is not one."""
+    import json
+
+    try:
+        snapshot = json.loads(Path(path).read_text())
+        if not isinstance(snapshot["seconds"], dict) or not snapshot["profile"]:
+            raise KeyError("seconds")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{path}: not a timing snapshot written by write_timing_snapshot ({exc})") from exc
+    return snapshot
+
+
+def write_timing_snapshot(profile: str, path: Path, note: str) -> dict:
+    """Freeze this build's timing log of ``profile`` (with the machine, load and commit) into ``path``.
+
+    The course page shows it when the build it runs in has not executed ``profile`` itself (CI builds the book
+    in ``smoke`` only). ``note`` says how the numbers were taken (e.g. what else shared the CPU).
+    """
+    import json
+    import os
+    import platform
+    import subprocess
+
+    from companion.book.registry import load_timings
+
+    seconds = load_timings(profile)
+    if not seconds:
+        raise ValueError(f"no timing log for profile {profile!r} in this build: run the notebooks in it first")
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                            cwd=NOTEBOOKS).stdout.strip()
+    snapshot = {"profile": profile, "commit": commit, "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+                "load average at the end": round(os.getloadavg()[0], 1), "note": note, "seconds": seconds}
+    Path(path).write_text(json.dumps(snapshot, indent=1) + "\n")
+    return snapshot
+
+
+def course_table(profile: str, snapshots=()):
+    """One row per notebook of every session: exercises, code solutions, and seconds per profile.
+
+    Seconds come from this build's timing log of each profile (`registry.load_timings`); for a profile this
+    build has not run, from a committed snapshot in ``snapshots`` (its ``source`` column says which).
+    """
+    import pandas as pd
+
+    from companion.book.registry import load_timings
+
+    by_profile = {}
+    for name in ("smoke", "default"):
+        own = load_timings(name)
+        if own:
+            by_profile[name] = (own, "this build")
+    for path in snapshots:
+        snap = read_timing_snapshot(path)
+        if snap["profile"] not in by_profile:
+            by_profile[snap["profile"]] = (snap["seconds"], f"snapshot at {snap['commit']} ({Path(path).name})")
+    rows = []
+    for session, folders in SESSIONS:
+        for path in chapter_notebooks(folders):
+            report = check_notebook(nbformat.read(path, as_version=4), f"{path.parent.name}/{path.name}")
+            key = f"{path.parent.name}/{path.stem}"
+            row = {"session": session, "notebook": key, "exercises": len(report.exercises),
+                   "code solutions": report.code_solutions}
+            for name, unit, scale in (("smoke", "s", 1), ("default", "min", 60)):
+                seconds, _ = by_profile.get(name, ({}, ""))
+                row[f"{name} ({unit})"] = round(seconds[key] / scale, 1) if key in seconds else float("nan")
+            rows.append(row)
+    table = pd.DataFrame(rows)
+    table.attrs["sources"] = {name: source for name, (_, source) in by_profile.items()}
+    return table
+
+
+def exercise_table(folders=None):
+    """Every exercise of the notebooks in ``folders`` (default: all): notebook, label, title, kind of solution."""
+    import pandas as pd
+
+    rows = []
+    for path in chapter_notebooks(folders):
+        report = check_notebook(nbformat.read(path, as_version=4), f"{path.parent.name}/{path.name}")
+        rows += [{"notebook": f"{path.parent.name}/{path.stem}", "label": e.label, "exercise": e.title,
+                  "solution": e.solution} for e in report.exercises]
+    return pd.DataFrame(rows, columns=["notebook", "label", "exercise", "solution"])
