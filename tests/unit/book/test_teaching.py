@@ -114,3 +114,31 @@ def test_strip_solutions_run_executes_the_students_copies_apart_from_the_book(tm
     assert not (tmp_path / "build" / "site").exists() and not registry.load_timings("smoke")
     assert (student / "results" / "smoke" / "timings.json").is_file()
     assert _tagged(root / "01-a.ipynb")  # the source keeps its solutions
+
+
+def test_course_table_takes_times_from_the_build_or_a_named_snapshot(tmp_path, monkeypatch):
+    from companion.book.teaching import SESSIONS, course_table, read_timing_snapshot, write_timing_snapshot
+
+    monkeypatch.setenv("COMPANION_BUILD", str(tmp_path / "build"))
+    registry.write_json_atomic(registry.results_dir("smoke") / "timings.json", {"eapm/01-data": 12.0})
+    with pytest.raises(ValueError, match="no timing log for profile 'default'"):
+        write_timing_snapshot("default", tmp_path / "snap.json", note="n/a")
+    registry.write_json_atomic(registry.results_dir("default") / "timings.json", {"eapm/01-data": 300.0})
+    snap = write_timing_snapshot("default", tmp_path / "snap.json", note="measured alone")
+    assert read_timing_snapshot(tmp_path / "snap.json")["seconds"] == {"eapm/01-data": 300.0}
+    assert snap["note"] == "measured alone" and snap["machine"]
+
+    table = course_table("smoke", snapshots=[tmp_path / "snap.json"])
+    row = table.set_index("notebook").loc["eapm/01-data"]
+    assert row["smoke (s)"] == 12.0 and row["default (min)"] == 5.0
+    assert table.attrs["sources"]["default"] == "this build"  # the build's own log wins over the snapshot
+    assert set(table["session"]) == {s for s, _ in SESSIONS}
+
+    (registry.results_dir("default") / "timings.json").unlink()
+    table = course_table("smoke", snapshots=[tmp_path / "snap.json"])
+    assert table.attrs["sources"]["default"].startswith("snapshot at ")
+    assert table.set_index("notebook").loc["eapm/02-model"].isna()["default (min)"]
+
+    (tmp_path / "bad.json").write_text('{"profile": "default"}')
+    with pytest.raises(ValueError, match="bad.json: not a timing snapshot"):
+        course_table("smoke", snapshots=[tmp_path / "bad.json"])
