@@ -68,24 +68,27 @@ device = "auto"
 
 # %% [markdown]
 # ## Notebooks, exercises and run times
-# One row per notebook: how many exercises it holds, how many have code solutions, and its wall-clock time in
-# the `smoke` and `default` profiles (one CPU thread per notebook). The *sources* line says where each column's
-# times come from: this build's own timing log, or, for a profile this build did not run, a snapshot committed
-# with the machine and load it was measured at.
+# Per session, then per notebook: how many exercises, how many with code solutions, and the wall-clock time in
+# the `smoke` and `default` profiles (one CPU thread per notebook). A session's total is shown only when every
+# one of its notebooks has a time. Where the times come from is printed first: this build's own timing log, or,
+# for a profile this build did not run, a snapshot committed with the machine and load it was measured at.
 
 # %% tags=["hide-input"]
 import json
 
-from companion.book.teaching import course_table, exercise_table
+from companion.book.teaching import course_summary, course_table, exercise_table
 
 snapshot = Path("timings-default.json")
 course = course_table(profile, snapshots=[snapshot] if snapshot.exists() else [])
-print("sources:", course.attrs["sources"] or "no timing log in this build yet")
-if snapshot.exists():
+for name, source in course.attrs["sources"].items():
+    print(f"{name} times: {source}")
+if snapshot.exists() and course.attrs["sources"].get("default", "").startswith("snapshot"):
     meta = json.loads(snapshot.read_text())
-    print(f"default snapshot: commit {meta['commit']}, {meta['machine']}, load average "
-          f"{meta['load average at the end']} at the end; {meta['note']}")
-course.style.hide(axis="index").format(precision=1, na_rep="not run")
+    print(f"  measured on {meta['machine']}, load average {meta['load average at the end']} at the end; {meta['note']}")
+course_summary(course).style.format(precision=1, na_rep="not run")
+
+# %% tags=["hide-input"]
+course.set_index(["session", "notebook"]).style.format(precision=1, na_rep="not run")
 
 # %% [markdown]
 # ## Every exercise

@@ -277,6 +277,14 @@ def course_table(profile: str, snapshots=()):
     return table
 
 
+def course_summary(table):
+    """Per session of a `course_table`: notebooks, exercises, code solutions and total run time per profile."""
+    totals = table.groupby("session", sort=False).agg(
+        notebooks=("notebook", "size"), exercises=("exercises", "sum"), **{"code solutions": ("code solutions", "sum")},
+        **{col: (col, lambda x: x.sum(min_count=len(x))) for col in table.columns if col.endswith(")")})
+    return totals.rename(columns={"default (min)": "default, total (min)", "smoke (s)": "smoke, total (s)"})
+
+
 def exercise_table(folders=None):
     """Every exercise of the notebooks in ``folders`` (default: all): notebook, label, title, kind of solution."""
     import pandas as pd

@@ -3,6 +3,7 @@
 import json
 
 import nbformat
+import numpy as np
 import pytest
 
 from companion.book import baselines, profiles, registry
@@ -117,7 +118,7 @@ def test_strip_solutions_run_executes_the_students_copies_apart_from_the_book(tm
 
 
 def test_course_table_takes_times_from_the_build_or_a_named_snapshot(tmp_path, monkeypatch):
-    from companion.book.teaching import SESSIONS, course_table, read_timing_snapshot, write_timing_snapshot
+    from companion.book.teaching import SESSIONS, course_summary, course_table, read_timing_snapshot, write_timing_snapshot
 
     monkeypatch.setenv("COMPANION_BUILD", str(tmp_path / "build"))
     registry.write_json_atomic(registry.results_dir("smoke") / "timings.json", {"eapm/01-data": 12.0})
@@ -133,6 +134,8 @@ def test_course_table_takes_times_from_the_build_or_a_named_snapshot(tmp_path, m
     assert row["smoke (s)"] == 12.0 and row["default (min)"] == 5.0
     assert table.attrs["sources"]["default"] == "this build"  # the build's own log wins over the snapshot
     assert set(table["session"]) == {s for s, _ in SESSIONS}
+    summary = course_summary(table).loc["4. EAPM for object detection"]
+    assert summary["notebooks"] == 6 and np.isnan(summary["smoke, total (s)"])  # 5 of 6 notebooks have no time
 
     (registry.results_dir("default") / "timings.json").unlink()
     table = course_table("smoke", snapshots=[tmp_path / "snap.json"])
