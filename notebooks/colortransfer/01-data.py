@@ -46,8 +46,9 @@ from companion.colortransfer.data import BUNDLED, load_image, load_pair, pairs
 
 # %% [markdown]
 # ## The photos
-# Every bundled photo at its native size. The `max_side` parameter (here shown in the
-# table) is the longer side the chapter downscales them to for this profile.
+# Every bundled photo at its native size (the table's height and width), with its mean
+# lightness and chroma in CIE Lab. The chapter downscales every photo so that its longer
+# side is `max_side` pixels, a parameter of the profile (printed under the pair list).
 
 # %%
 rows = []
@@ -66,6 +67,7 @@ photos.round(2)
 
 # %%
 chosen = pairs(n_pairs)
+print(f"profile {profile}: {len(chosen)} pairs, photos downscaled to a longer side of {max_side} px")
 pd.DataFrame([dict(pair=p.name, target=p.target, reference=p.reference, kind=p.kind) for p in chosen])
 
 # %%

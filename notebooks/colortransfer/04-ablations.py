@@ -127,9 +127,10 @@ metrics["n_contribution_pairs"] = float(table.pair.nunique())  # recorded with t
 #   for ours and {glue:text}`segment_chroma_spread_deep_hard_argmax_regrain:.2f` for the hard
 #   match (ours better on {glue:text}`ours_wins_spread_deep_hard_argmax_regrain:.0f` pairs), and
 #   the two results differ by {glue:text}`diff_from_ours_deep_hard_argmax_regrain:.3f` on average
-#   (mean absolute RGB difference, 0-1 scale). At τ = 0.02 the attention is already close to
-#   hard (the model page records how peaked its rows are), so compare this difference with
-#   those below before crediting the softmax with much.
+#   (mean absolute RGB difference, 0-1 scale). At τ = 0.02 each attention row already puts
+#   much of its weight on its best match (the model page records the mean largest weight per
+#   row, and its τ exercise the effective number of matches), so compare this difference
+#   with those below before crediting the softmax with much.
 # - **Deep features** (colour statistics with the same soft attention): the results move by
 #   {glue:text}`diff_from_ours_stats_soft_regrain:.3f`; the Giraud-like constrained match of
 #   colour statistics by {glue:text}`diff_from_ours_stats_constrained_regrain:.3f`, with a

@@ -3,7 +3,7 @@
 #
 # The paper's figures redrawn from our runs: the inputs (Fig. 1), superpixels and
 # super-features (Fig. 2), the attention map (Fig. 3), direct superpixel matching for
-# three temperatures (Fig. 4), fusion without and with attention (Fig. 5), and the
+# three temperatures (Fig. 4), fusion after a hard match and after attention (Fig. 5), and the
 # comparison grid (Fig. 6). All images are the bundled photos at a longer side of
 # `max_side` pixels (see the parameters cell).
 

@@ -63,3 +63,22 @@ def test_cli_flags_override_the_profile(tmp_path, capsys):
     assert not info["cached"] and "claim" in capsys.readouterr().out
     assert main(["--profile", "smoke", "--max-side", "32", "--contribution-pairs", "1", "--features",
                  "handcrafted", "--device", "cpu", "--out", str(tmp_path)])["cached"]
+
+
+def test_the_runs_use_the_papers_settings():
+    """Every profile runs `transfer` at its defaults, so the defaults must be the paper's settings (Sec. 4.1)."""
+    import inspect
+
+    from companion.colortransfer.matching import n_superpixels
+    from companion.colortransfer.paper import REPORTED
+    from companion.colortransfer.pipeline import transfer
+
+    paper = {n.quantity.split(" (")[0]: n.value for n in REPORTED if n.source == "Sec. 4.1"}
+    defaults = {k: v.default for k, v in inspect.signature(transfer).parameters.items()}
+    assert defaults["tau"] == paper["attention temperature tau"]
+    assert defaults["delta_s"] == paper["fusion spatial scale delta_s"]
+    assert defaults["delta_c"] == paper["fusion colour scale delta_c"]
+    assert defaults["segments_factor"] == paper["superpixels per sqrt(n)"] and n_superpixels(10_000) == 300
+    assert defaults["attention"] == "soft" and defaults["regrain"] and defaults["depth"] == "shallow"
+    full = profile_config("full")
+    assert full.contribution_pairs == len(pairs()) and full.max_side >= profile_config("default").max_side
