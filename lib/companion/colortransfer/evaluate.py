@@ -15,6 +15,7 @@ import pandas as pd
 
 from companion.colortransfer import baselines
 from companion.colortransfer.data import Pair, load_pair
+from companion.metrics.comparison import gap_closed
 
 METHODS = ("reinhard", "pitie_idt", "histogram", "ours_hard_argmax", "ours")
 METHOD_LABELS = {
@@ -502,18 +503,6 @@ def paired_tests_table(table: pd.DataFrame, measures=("segment_chroma_spread", "
 NOT_CONTROLS = ("ours", "ours_exact_eq4", "identity")
 
 
-def gap_closed(ours: float, baseline: float, ceiling: float) -> float:
-    """Share of the way from ``baseline`` to ``ceiling`` that ``ours`` goes: (ours - baseline) / (ceiling - baseline).
-
-    Works for either direction of a measure (a lower-is-better ceiling sits below the
-    baseline); 1 means ours reaches the ceiling, 0 the baseline, a negative value is worse
-    than the baseline, above 1 beyond the ceiling. NaN when ceiling equals baseline (no gap).
-    """
-    if ceiling == baseline or not np.isfinite(ceiling - baseline):
-        return float("nan")
-    return float((ours - baseline) / (ceiling - baseline))
-
-
 def headroom_table(table: pd.DataFrame, measure: str = "segment_chroma_spread", *, baseline: str = "reinhard",
                    ceiling: str = "best control", regrain: bool = True) -> pd.DataFrame:
     """Baseline, ours and ceiling of the headline measure side by side, with the share of the gap closed.
@@ -568,5 +557,5 @@ def headroom_table(table: pd.DataFrame, measure: str = "segment_chroma_spread", 
     return pd.DataFrame({"row": [baseline, "ours", ceiling],
                          "label": [CONTRIBUTION_ROWS[r][0] for r in (baseline, "ours", ceiling)],
                          "measure": [measure] * 3, "mean": [base, ours, top], "pairs": [n] * 3,
-                         "share of the gap closed": [0.0, gap_closed(ours, base, top), 1.0]},
+                         "share of the gap closed": [0.0, gap_closed(ours, base, top, higher_is_better=sense > 0), 1.0]},
                         index=pd.Index(["baseline", "ours", "ceiling"], name="role"))

@@ -65,12 +65,15 @@ def paired_difference(a, b, level: float = 0.95, alternative: str = "greater") -
     return out
 
 
-def gap_closed(ours: float, baseline: float, ceiling: float) -> float:
+def gap_closed(ours: float, baseline: float, ceiling: float, higher_is_better: bool = True) -> float:
     """Share of the gap from ``baseline`` to ``ceiling`` that ``ours`` closes: (ours − baseline) / (ceiling − baseline).
 
-    0 is no better than the baseline, 1 is the ceiling. NaN when the ceiling is not above the baseline (there is
-    no gap to close: a data set the baseline already solves, or a ceiling that was not measured).
+    0 is no better than the baseline, 1 is the ceiling, a negative value is worse than the baseline. For a
+    lower-is-better measure (``higher_is_better=False``) the ceiling lies below the baseline. NaN when the ceiling
+    is not better than the baseline (there is no gap to close: a data set the baseline already solves, or a
+    ceiling that was not measured).
     """
-    if not ceiling > baseline:
+    gap = (ceiling - baseline) if higher_is_better else (baseline - ceiling)
+    if not gap > 0:
         return float("nan")
-    return (ours - baseline) / (ceiling - baseline)
+    return float((ours - baseline) / (ceiling - baseline))

@@ -42,4 +42,7 @@ def test_edge_cases_are_explicit():
 def test_gap_closed():
     assert gap_closed(0.5, 0.5, 1.0) == 0.0 and gap_closed(1.0, 0.5, 1.0) == 1.0
     assert gap_closed(0.6, 0.2, 0.6) == pytest.approx(1.0)
-    assert np.isnan(gap_closed(0.6, 0.7, 0.7))
+    assert np.isnan(gap_closed(0.6, 0.7, 0.7)) and np.isnan(gap_closed(0.6, 0.7, 0.5))
+    assert gap_closed(5.0, 10.0, 0.0, higher_is_better=False) == pytest.approx(0.5)  # lower is better
+    assert gap_closed(12.0, 10.0, 6.0, higher_is_better=False) == pytest.approx(-0.5)  # worse than the baseline
+    assert np.isnan(gap_closed(5.0, 10.0, 12.0, higher_is_better=False))
