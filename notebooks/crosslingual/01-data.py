@@ -50,23 +50,16 @@ import numpy as np
 import pandas as pd
 
 from companion.book import record
-from companion.book.paths import cache_dir, data_dir
+from companion.book.paths import cache_dir
 from companion.core import select_device
+from companion.crosslingual.features import chapter_features
 from companion.crosslingual.grammar import LANGUAGES
-from companion.crosslingual.train import synthetic_features
 
 pd.set_option("display.max_colwidth", None)
 dev = select_device(device)
-root = data_dir("crosslingual", profile)
-feats = synthetic_features(root, n_train=n_train, n_test=n_test, seed=seed, image_size=image_size,
-                           captions_per_image=captions_per_image, cache_dir=cache_dir("crosslingual-embeddings"),
-                           text_encoders=encoders)
-encoders_run = list(feats.train_text)
-data_desc = (f"synthetic scenes ({profile} profile): {len(feats.train.unique_images())} train images / "
-             f"{len(feats.train)} English captions, {len(feats.test)} test images x 11 languages")
-print(data_desc)
-for enc, why in feats.skipped.items():
-    print(f"skipped text encoder {enc}: {why}")
+feats = chapter_features(profile, n_train=n_train, n_test=n_test, seed=seed, image_size=image_size,
+                         captions_per_image=captions_per_image, encoders=encoders)
+root, encoders_run, data_desc = feats.root, feats.encoders, feats.description
 
 # %% [markdown]
 # ## The files, in the real layouts
@@ -143,7 +136,7 @@ plt.show()
 # %%
 from companion.crosslingual.data import REAL_MULTI30K, REAL_XTD10, load_multi30k, load_xtd10
 from companion.crosslingual.evaluate import caption_retrieval_table
-from companion.crosslingual.train import embed_aligned_captions, subset_rows
+from companion.crosslingual.features import embed_aligned_captions, subset_rows
 
 real_xtd = load_xtd10(REAL_XTD10)
 real_m30k = load_multi30k(REAL_MULTI30K, "test")

@@ -43,22 +43,15 @@ import numpy as np
 import pandas as pd
 
 from companion.book import record
-from companion.book.paths import cache_dir, data_dir
+from companion.book.paths import cache_dir
 from companion.core import select_device
+from companion.crosslingual.features import chapter_features
 from companion.crosslingual.grammar import LANGUAGES
-from companion.crosslingual.train import synthetic_features
 
 dev = select_device(device)
-root = data_dir("crosslingual", profile)
-feats = synthetic_features(root, n_train=n_train, n_test=n_test, seed=seed, image_size=image_size,
-                           captions_per_image=captions_per_image, cache_dir=cache_dir("crosslingual-embeddings"),
-                           text_encoders=encoders)
-encoders_run = list(feats.train_text)
-data_desc = (f"synthetic scenes ({profile} profile): {len(feats.train.unique_images())} train images / "
-             f"{len(feats.train)} English captions, {len(feats.test)} test images x 11 languages")
-print(data_desc)
-for enc, why in feats.skipped.items():
-    print(f"skipped text encoder {enc}: {why}")
+feats = chapter_features(profile, n_train=n_train, n_test=n_test, seed=seed, image_size=image_size,
+                         captions_per_image=captions_per_image, encoders=encoders)
+root, encoders_run, data_desc = feats.root, feats.encoders, feats.description
 
 # %% [markdown]
 # ## The frozen embeddings

@@ -48,22 +48,15 @@ import numpy as np
 import pandas as pd
 
 from companion.book import record
-from companion.book.paths import cache_dir, data_dir
+from companion.book.paths import cache_dir
 from companion.core import select_device
+from companion.crosslingual.features import chapter_features
 from companion.crosslingual.grammar import LANGUAGES
-from companion.crosslingual.train import synthetic_features
 
 dev = select_device(device)
-root = data_dir("crosslingual", profile)
-feats = synthetic_features(root, n_train=n_train, n_test=n_test, seed=seed, image_size=image_size,
-                           captions_per_image=captions_per_image, cache_dir=cache_dir("crosslingual-embeddings"),
-                           text_encoders=encoders)
-encoders_run = list(feats.train_text)
-data_desc = (f"synthetic scenes ({profile} profile): {len(feats.train.unique_images())} train images / "
-             f"{len(feats.train)} English captions, {len(feats.test)} test images x 11 languages")
-print(data_desc)
-for enc, why in feats.skipped.items():
-    print(f"skipped text encoder {enc}: {why}")
+feats = chapter_features(profile, n_train=n_train, n_test=n_test, seed=seed, image_size=image_size,
+                         captions_per_image=captions_per_image, encoders=encoders)
+root, encoders_run, data_desc = feats.root, feats.encoders, feats.description
 
 # %%
 from companion.crosslingual.evaluate import recall_table
@@ -72,9 +65,9 @@ from companion.crosslingual.train import TrainConfig, train_or_load
 runs = {}
 for enc in encoders_run:
     for loss in ("m3l", "patr"):
-        cfg = TrainConfig(loss=loss, epochs=epochs, batch_size=batch_size, lr=lr, beta1=beta1, seed=seed)
-        model, result, eta = train_or_load(feats, enc, cfg, cache_dir=cache_dir("crosslingual-checkpoints"),
-                                           device=device)
+        cfg = TrainConfig(encoder=enc, loss=loss, epochs=epochs, batch_size=batch_size, lr=lr, beta1=beta1,
+                          seed=seed)
+        model, result, eta = train_or_load(cfg, feats, cache_dir("crosslingual-checkpoints"), device=device)
         runs[(enc, loss)] = (model, result, eta)
         print(f"{enc}/{loss}: device {result.device}, precision {result.precision}, "
               f"resumed from epoch {result.resumed_from_epoch}, {result.seconds:.1f} s"

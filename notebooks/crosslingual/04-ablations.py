@@ -47,29 +47,20 @@ import numpy as np
 import pandas as pd
 
 from companion.book import record
-from companion.book.paths import cache_dir, data_dir
+from companion.book.paths import cache_dir
 from companion.core import select_device
+from companion.crosslingual.features import chapter_features
 from companion.crosslingual.grammar import LANGUAGES
-from companion.crosslingual.train import synthetic_features
 
 dev = select_device(device)
-root = data_dir("crosslingual", profile)
-feats = synthetic_features(root, n_train=n_train, n_test=n_test, seed=seed, image_size=image_size,
-                           captions_per_image=captions_per_image, cache_dir=cache_dir("crosslingual-embeddings"),
-                           text_encoders=encoders)
-encoders_run = list(feats.train_text)
-data_desc = (f"synthetic scenes ({profile} profile): {len(feats.train.unique_images())} train images / "
-             f"{len(feats.train)} English captions, {len(feats.test)} test images x 11 languages")
-print(data_desc)
-for enc, why in feats.skipped.items():
-    print(f"skipped text encoder {enc}: {why}")
+feats = chapter_features(profile, n_train=n_train, n_test=n_test, seed=seed, image_size=image_size,
+                         captions_per_image=captions_per_image, encoders=encoders)
+root, encoders_run, data_desc = feats.root, feats.encoders, feats.description
 
 # %%
-from companion.crosslingual.evaluate import ablation_score
-from companion.crosslingual.train import TrainConfig
+from companion.crosslingual.train import TrainConfig, ablation_score
 
 enc = encoders_run[0]
-kw = dict(cache_dir=cache_dir("crosslingual-checkpoints"), device=device)
 base = dict(epochs=epochs, batch_size=batch_size, lr=lr, beta1=beta1, seed=seed)
 settings = [("rho (M3L)", rho, enc, dict(loss="m3l", rho=rho)) for rho in rhos]
 settings += [("eta factor (PATR)", f, enc, dict(loss="patr", eta_factor=f)) for f in eta_factors]
@@ -80,7 +71,9 @@ settings += [("negatives (M3L)", "random", enc, dict(loss="m3l", negatives="rand
              ("bias init (M3L)", "off", enc, dict(loss="m3l", init_bias=False))]
 # the text encoder (M3L); same checkpoints as notebook 3
 settings += [("encoder (M3L)", other, other, dict(loss="m3l")) for other in encoders_run[1:]]
-rows = [{"knob": knob, "value": value, **ablation_score(feats, encoder, TrainConfig(**knobs, **base), **kw)}
+rows = [{"knob": knob, "value": value,
+         **ablation_score(TrainConfig(encoder=encoder, **knobs, **base), feats, cache_dir("crosslingual-checkpoints"),
+                          device=device)}
         for knob, value, encoder, knobs in settings]
 ablations = pd.DataFrame(rows)
 ablations.round(3)

@@ -125,7 +125,7 @@ def test_bad_config_is_rejected():
 
 
 def test_e5_is_skipped_with_a_reason_without_avx2(monkeypatch, tmp_path):
-    from companion.crosslingual import models, train
+    from companion.crosslingual import features, models
     from companion.crosslingual.data import COCO_IMAGES
     from companion.crosslingual.synthetic import load_synthetic, make_synthetic
 
@@ -137,9 +137,9 @@ def test_e5_is_skipped_with_a_reason_without_avx2(monkeypatch, tmp_path):
     # the pipeline skips it, says why, and still embeds with the other encoder
     root = make_synthetic(tmp_path / "ds", 3, 2, seed=0, image_size=16, captions_per_image=1)
     tr, te = load_synthetic(root, ["en", "de"])
-    monkeypatch.setattr(train, "text_encoder_available", models.text_encoder_available)
-    monkeypatch.setattr(train, "PooledImageEncoder", lambda *a, **k: _FakeCNN())
-    feats = train.embed_dataset(tr, te, root / COCO_IMAGES, text_encoders=("e5",), languages=["en", "de"],
+    monkeypatch.setattr(features, "text_encoder_available", models.text_encoder_available)
+    monkeypatch.setattr(features, "PooledImageEncoder", lambda *a, **k: _FakeCNN())
+    feats = features.embed_dataset(tr, te, root / COCO_IMAGES, text_encoders=("e5",), languages=["en", "de"],
                                 image_size=16, cache_dir=tmp_path / "cache")
     assert "e5" not in feats.train_text and "AVX2" in feats.skipped["e5"]
 
@@ -160,8 +160,8 @@ def test_cpu_advertises_avx2_matches_proc_cpuinfo():
 
 
 def test_multi30k_training_rows_share_image_ids(tmp_path, monkeypatch):
-    from companion.crosslingual import train
-    from companion.crosslingual.train import AlignedFeatures, train_multi30k
+    from companion.crosslingual import multi30k
+    from companion.crosslingual.multi30k import AlignedFeatures, train_multi30k
 
     g = np.random.default_rng(0)
     feats = AlignedFeatures("toy", {"train": {lang: g.normal(size=(6, 8)).astype(np.float32) for lang in ("en", "de")}},
@@ -173,7 +173,7 @@ def test_multi30k_training_rows_share_image_ids(tmp_path, monkeypatch):
         seen.update(text=text, image=image, ids=ids, path=kw["checkpoint_path"])
         return None, None, None
 
-    monkeypatch.setattr(train, "train_mapping", spy)
+    monkeypatch.setattr(multi30k, "train_mapping", spy)
     cfg = TrainConfig(epochs=1, batch_size=4)
     train_multi30k(feats, ["en", "de"], cfg, cache_dir=tmp_path)
     assert seen["text"].shape == (12, 8) and seen["image"].shape == (12, 5)
@@ -270,14 +270,15 @@ def test_checkpoint_key_changes_with_config_data_and_training_revision(monkeypat
 
     feats = SimpleNamespace(train=SimpleNamespace(captions=["a red cube", "two blue balls"]),
                             test=SimpleNamespace(image_names=["0001.png"]))
-    path = train.checkpoint_for(feats, "muse", TrainConfig(), tmp_path)
-    assert path == train.checkpoint_for(feats, "muse", TrainConfig(), tmp_path)
-    assert path != train.checkpoint_for(feats, "muse", TrainConfig(rho=2.0), tmp_path)
+    path = train.checkpoint_for(TrainConfig(), feats, tmp_path)
+    assert path == train.checkpoint_for(TrainConfig(), feats, tmp_path)
+    assert path != train.checkpoint_for(TrainConfig(encoder="e5"), feats, tmp_path)
+    assert path != train.checkpoint_for(TrainConfig(rho=2.0), feats, tmp_path)
     feats.train.captions = ["a red cube", "two blue cubes"]
-    other_data = train.checkpoint_for(feats, "muse", TrainConfig(), tmp_path)
+    other_data = train.checkpoint_for(TrainConfig(), feats, tmp_path)
     assert other_data != path
     monkeypatch.setattr(train, "CACHE_VERSION", train.CACHE_VERSION + 1)
-    assert train.checkpoint_for(feats, "muse", TrainConfig(), tmp_path) != other_data
+    assert train.checkpoint_for(TrainConfig(), feats, tmp_path) != other_data
 
 
 def test_split_by_image_keeps_captions_of_an_image_together():
@@ -293,7 +294,8 @@ def test_split_by_image_keeps_captions_of_an_image_together():
 
 
 def test_early_stopping_keeps_the_best_validation_epoch_and_reloads_it(tmp_path):
-    from companion.crosslingual.train import map_texts, train_early_stopped, validation_recall
+    from companion.crosslingual.models import map_texts
+    from companion.crosslingual.train import train_early_stopped, validation_recall
 
     text, image, ids = _toy(n_images=80)
     cfg = TrainConfig(loss="m3l", epochs=6, batch_size=16, lr=3e-3, beta1=0.9, seed=0)
@@ -336,3 +338,70 @@ def test_early_stopping_with_patience_stops_and_keeps_the_best():
     val = [h["val_R@1"] for h in run.history]
     assert len(val) == run.best_epoch + 2 < 30 and max(val) == val[run.best_epoch - 1]
     assert run.eta is not None and run.eta > 0
+
+
+def test_train_config_from_params_refuses_unknown_keys_and_full_profile_is_the_paper():
+    from companion.book.profiles import resolve
+
+    assert TrainConfig.from_params({"loss": "patr", "rho": 2.0}) == TrainConfig(loss="patr", rho=2.0)
+    with pytest.raises(ValueError, match="n_train"):
+        TrainConfig.from_params({"lr": 1e-3, "n_train": 5})
+    with pytest.raises(ValueError, match="bogus"):
+        TrainConfig().replace(bogus=1)
+    full = resolve("crosslingual", "03-training", "full")
+    paper = TrainConfig()  # the paper's Section 3 values
+    assert {k: full[k] for k in ("epochs", "batch_size", "lr", "beta1")} == \
+        {"epochs": paper.epochs, "batch_size": paper.batch_size, "lr": paper.lr, "beta1": paper.beta1} == \
+        {"epochs": 50, "batch_size": 128, "lr": 1e-3, "beta1": 0.99}
+
+
+def test_cli_defaults_come_from_the_profile_and_flags_override_them():
+    from companion.book.profiles import resolve
+    from companion.crosslingual.train import build_parser
+
+    smoke = resolve("crosslingual", "03-training", "smoke")
+    args = build_parser("smoke").parse_args(["--profile", "smoke"])
+    assert (args.epochs, args.lr, args.n_train, args.encoder) == (smoke["epochs"], smoke["lr"], smoke["n_train"],
+                                                                 smoke["encoders"][0])
+    args = build_parser("default").parse_args(["--epochs", "3", "--loss", "patr", "--scale-output", "false"])
+    assert (args.epochs, args.loss, args.scale_output) == (3, "patr", False)
+    assert args.lr == resolve("crosslingual", "03-training", "default")["lr"]
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--loss", "triplet"])
+
+
+def _toy_features(n_images=40, per_image=2):
+    from types import SimpleNamespace
+
+    from companion.crosslingual.features import Features
+
+    text, image, ids = _toy(n_images=n_images, per_image=per_image)
+    train = SimpleNamespace(captions=[f"caption {i}" for i in range(len(text))])
+    test = SimpleNamespace(image_names=[f"{i}.png" for i in range(5)])
+    return Features({"toy": text}, image, ids, {}, image[:5], train, test)
+
+
+def test_train_needs_the_configs_encoder():
+    from companion.crosslingual.train import train
+
+    with pytest.raises(ValueError, match="no training embeddings for encoder 'muse'"):
+        train(TrainConfig(encoder="muse"), _toy_features())
+
+
+def test_parallel_early_stopped_runs_equal_serial_ones(tmp_path):
+    from companion.crosslingual.models import map_texts
+    from companion.crosslingual.train import early_stopped_runs
+
+    feats = _toy_features()
+    cfgs = [TrainConfig(encoder="toy", loss=loss, epochs=3, batch_size=16, lr=3e-3, beta1=0.9, seed=s)
+            for loss, s in (("m3l", 0), ("patr", 1))]
+    kw = dict(val_fraction=0.25, patience=2, device="cpu")
+    serial = early_stopped_runs(cfgs, feats, tmp_path / "serial", workers=1, **kw)
+    parallel = early_stopped_runs(cfgs, feats, tmp_path / "parallel", workers=2, **kw)
+    assert len(list((tmp_path / "parallel").glob("*.pt"))) == 2
+    text = feats.train_text["toy"]
+    for a, b in zip(serial, parallel):
+        assert a.history == b.history and a.best_epoch == b.best_epoch
+        assert np.array_equal(map_texts(a.model, text), map_texts(b.model, text))
+    with pytest.raises(ValueError, match="workers"):
+        early_stopped_runs(cfgs, feats, tmp_path, workers=0)
