@@ -74,6 +74,46 @@ for enc in encoders_run:
               + (f", eta {eta:.1f}" if eta else ""))
 
 # %% [markdown]
+# ```{exercise} Derive: what the exponent ρ does to M3L's gradient
+# :label: crosslingual-ex-m3l-rho
+#
+# Write M3L's image term (Eq. 1) as $\alpha_1 r^\rho$ with $r = d(t, i^+) / d(t, i^-)$, the
+# ratio of the squared distances to the own image and to the hardest negative image.
+# 1. Compute $\partial (\alpha_1 r^\rho) / \partial r$. For two triplets of one batch with
+#    ratios $r_a < r_b$, what is the ratio of their gradient weights, and what happens to it as
+#    $\rho$ grows? Which triplets dominate the batch's gradient at $\rho = 4$?
+# 2. Show that the loss does not change when every feature (mapped captions and images) is
+#    multiplied by a constant $c > 0$. How does the gradient with respect to the mapped caption
+#    scale with $c$, and what does this mean for the learning rate at our feature scale (the
+#    output scale printed on [the model page](02-model))?
+# 3. Predict from 1 which of ρ = 1 and ρ = 4 reaches a good validation score in fewer
+#    epochs; [the evaluation page](05-evaluation) trains both to their best epoch.
+# ```
+
+# %% [markdown] tags=["solution"]
+# ```{solution} crosslingual-ex-m3l-rho
+# :class: dropdown
+#
+# 1. $\partial(\alpha_1 r^\rho)/\partial r = \alpha_1 \rho\, r^{\rho - 1}$, so two triplets are
+#    weighted in the ratio $(r_a / r_b)^{\rho - 1}$. At $\rho = 1$ every triplet gets the same
+#    weight; as $\rho$ grows the weight of every triplet with $r < 1$ (the own image already
+#    nearer than the hardest negative) shrinks like $r^{\rho-1}$ and that of violations
+#    ($r > 1$) grows. At $\rho = 4$ a triplet at $r = 0.5$ gets $0.5^3 = 1/8$ of the weight of
+#    one at $r = 1$, and one at $r = 2$ eight times as much: the batch's gradient comes from
+#    the few violated triplets.
+# 2. $d(c\,x, c\,y) = c^2 d(x, y)$, so $r$ and the loss are unchanged. The gradient with
+#    respect to the mapped caption scales as $1/c$ (the loss is a function of $t / c$). With
+#    image features of RMS norm in the tens, M3L's gradients are correspondingly small, while
+#    PATR's, a squared distance, grow with $c$: the same learning rate is not the same step for
+#    the two losses, which is why this chapter picks the learning rate per loss on validation
+#    data (evaluation page).
+# 3. Once most triplets are ranked correctly, $\rho = 4$ shrinks almost every triplet's weight,
+#    so late progress is slow; $\rho = 1$ keeps learning from the correctly ranked majority.
+#    Expect ρ = 4 to need more epochs to reach its best validation score; the evaluation page's
+#    table of best epochs shows whether it does on this run.
+# ```
+
+# %% [markdown]
 # ## Training curves
 # The two losses live on different scales (M3L is a ratio raised to ρ, PATR a squared
 # distance), so each gets its own panel, on a log axis.
