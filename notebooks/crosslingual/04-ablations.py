@@ -150,8 +150,9 @@ print(f"profile {profile}, {epochs} epochs, seed {seed}: English R@10 {ex_table[
 ex_table.round(3)
 
 # %% [markdown] tags=["solution"]
-# In the default profile English Recall@10 collapses towards chance without the text term, and
-# the printed distances show how: the mapped captions end up far from their own images and close
+# In the default profile English Recall@10 falls steeply without the text term (the printed line
+# gives both values and chance), and the printed distances show how: the mapped captions end up
+# far from their own images (compare the "caption to own image" column of the two rows) and close
 # to *one another* (caption-to-caption distance far below the image-to-image one), a crowd away
 # from the image cloud. The image ratio $d(t, i^+)/d(t, i^-)$ tends to 1 for a caption far from
 # every image, whatever image it describes, so leaving the cloud together lowers a ratio above 1
