@@ -55,7 +55,7 @@ seeds = [0, 1, 2]
 es_epochs = 100
 patience = 10
 val_fraction = 0.15
-lr_grid = [0.0003, 0.001, 0.003]
+lr_grid = [0.0003, 0.001]
 workers = 2
 
 # %%
@@ -97,7 +97,7 @@ tuning = pd.DataFrame([{"loss": c.loss, "lr": c.lr, "best epoch": r.best_epoch, 
 chosen_lr = tuning.loc[tuning.groupby("loss")["val R@1 (English)"].idxmax()].set_index("loss")["lr"].to_dict()
 tuning_seconds = time.perf_counter() - started
 print("learning rate per loss:", chosen_lr)
-tuning.round(3)
+tuning.round({"val R@1 (English)": 3})
 
 # %%
 from companion.crosslingual.evaluate import recall_table, seed_summary
