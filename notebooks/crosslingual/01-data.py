@@ -50,23 +50,16 @@ import numpy as np
 import pandas as pd
 
 from companion.book import record
-from companion.book.paths import cache_dir, data_dir
+from companion.book.paths import cache_dir
 from companion.core import select_device
+from companion.crosslingual.features import chapter_features
 from companion.crosslingual.grammar import LANGUAGES
-from companion.crosslingual.train import synthetic_features
 
 pd.set_option("display.max_colwidth", None)
 dev = select_device(device)
-root = data_dir("crosslingual", profile)
-feats = synthetic_features(root, n_train=n_train, n_test=n_test, seed=seed, image_size=image_size,
-                           captions_per_image=captions_per_image, cache_dir=cache_dir("crosslingual-embeddings"),
-                           text_encoders=encoders)
-encoders_run = list(feats.train_text)
-data_desc = (f"synthetic scenes ({profile} profile): {len(feats.train.unique_images())} train images / "
-             f"{len(feats.train)} English captions, {len(feats.test)} test images x 11 languages")
-print(data_desc)
-for enc, why in feats.skipped.items():
-    print(f"skipped text encoder {enc}: {why}")
+feats = chapter_features(profile, n_train=n_train, n_test=n_test, seed=seed, image_size=image_size,
+                         captions_per_image=captions_per_image, encoders=encoders)
+root, encoders_run, data_desc = feats.root, feats.encoders, feats.description
 
 # %% [markdown]
 # ## The files, in the real layouts
@@ -143,7 +136,7 @@ plt.show()
 # %%
 from companion.crosslingual.data import REAL_MULTI30K, REAL_XTD10, load_multi30k, load_xtd10
 from companion.crosslingual.evaluate import caption_retrieval_table
-from companion.crosslingual.train import embed_aligned_captions, subset_rows
+from companion.crosslingual.features import embed_aligned_captions, subset_rows
 
 real_xtd = load_xtd10(REAL_XTD10)
 real_m30k = load_multi30k(REAL_MULTI30K, "test")
@@ -193,6 +186,49 @@ plt.show()
 # because their wording is drawn independently per language ([the model page](02-model)
 # measures their alignment); where an encoder is weak on a language here, the weakness
 # belongs to that encoder, not to the language.
+
+# %% [markdown]
+# ```{exercise} Predict, then run: how much does the size of the candidate pool matter?
+# :label: crosslingual-ex-pool-size
+#
+# multilingual-e5 is scored on a smaller subset of XTD10 than mUSE (the column headers above
+# give both sizes). Before comparing the two encoders, predict: if mUSE were scored on a pool of
+# captions as small as e5's, would its caption→English Recall@1 rise or fall, and would every
+# language move by the same amount? Then score mUSE's own embeddings on a fixed subset of that
+# size (`features.subset_rows`, `evaluate.caption_retrieval_table`) and compare with the table.
+# ```
+
+# %% [markdown] tags=["solution"]
+# ```{solution-start} crosslingual-ex-pool-size
+# :class: dropdown
+# ```
+
+# %% tags=["solution"]
+ex_emb = embed_aligned_captions(real_xtd.captions, "muse", cache_dir=cache_dir("crosslingual-embeddings"),
+                                rows=subset_rows(len(real_xtd), real_n_muse, seed=0))
+ex_rows = subset_rows(len(ex_emb["en"]), real_n_e5, seed=0)
+ex_small = caption_retrieval_table({lang: e[ex_rows] for lang, e in ex_emb.items()})
+ex_compare = pd.DataFrame({f"mUSE, {len(ex_emb['en'])} captions": caption_retrieval_table(ex_emb)["L→en R@1"],
+                           f"mUSE, {len(ex_rows)} captions": ex_small["L→en R@1"]})
+ex_compare["change"] = ex_compare.iloc[:, 1] - ex_compare.iloc[:, 0]
+print(f"largest rise: {ex_compare['change'].idxmax()} {ex_compare['change'].max():+.3f}; "
+      f"smallest: {ex_compare['change'].idxmin()} {ex_compare['change'].min():+.3f}")
+ex_compare.round(3)
+
+# %% [markdown] tags=["solution"]
+# For every caption kept in the subset, the rank of its own English twin can only improve: the
+# twin is still in the pool, and each English caption that outranked it either stays or is
+# removed. So the subset's Recall@1 is at least that of the same captions scored in the full pool
+# (it averages over fewer captions, so sampling noise comes on top). The rise is largest where
+# the encoder was most confused (Japanese, whose STAIR captions are not translations, and the
+# languages the encoder aligns worst) and near zero where Recall@1 was already close to 1; the
+# printed largest and smallest change say which languages those are in this run. Two encoders
+# scored on pools of different sizes are therefore not comparable number for number: compare
+# them on the same pool, as this solution does for mUSE.
+
+# %% [markdown] tags=["solution"]
+# ```{solution-end}
+# ```
 
 # %%
 images_per_caption = pd.Series(feats.train.file_names).groupby(pd.Series(feats.train.captions)).nunique()

@@ -43,22 +43,15 @@ import numpy as np
 import pandas as pd
 
 from companion.book import record
-from companion.book.paths import cache_dir, data_dir
+from companion.book.paths import cache_dir
 from companion.core import select_device
+from companion.crosslingual.features import chapter_features
 from companion.crosslingual.grammar import LANGUAGES
-from companion.crosslingual.train import synthetic_features
 
 dev = select_device(device)
-root = data_dir("crosslingual", profile)
-feats = synthetic_features(root, n_train=n_train, n_test=n_test, seed=seed, image_size=image_size,
-                           captions_per_image=captions_per_image, cache_dir=cache_dir("crosslingual-embeddings"),
-                           text_encoders=encoders)
-encoders_run = list(feats.train_text)
-data_desc = (f"synthetic scenes ({profile} profile): {len(feats.train.unique_images())} train images / "
-             f"{len(feats.train)} English captions, {len(feats.test)} test images x 11 languages")
-print(data_desc)
-for enc, why in feats.skipped.items():
-    print(f"skipped text encoder {enc}: {why}")
+feats = chapter_features(profile, n_train=n_train, n_test=n_test, seed=seed, image_size=image_size,
+                         captions_per_image=captions_per_image, encoders=encoders)
+root, encoders_run, data_desc = feats.root, feats.encoders, feats.description
 
 # %% [markdown]
 # ## The frozen embeddings
@@ -131,6 +124,43 @@ print(counts)
 eta_scale = eta_for_features(torch.from_numpy(feats.train_image), seed=seed)
 sq_norm = float((feats.train_image ** 2).sum(1).mean())
 print(f"mean squared norm of image features {sq_norm:.1f}; mean squared distance between images {eta_scale:.1f}")
+
+# %% [markdown]
+# ```{exercise} Derive: where does PATR leave a perfectly mapped caption?
+# :label: crosslingual-ex-patr-margin
+#
+# PATR (Eq. 2) is $L = d(t, i^+) + \max(0, \eta - d(t, i^-))$ with squared Euclidean
+# distances $d(x, y) = \lVert x - y \rVert^2$. Suppose a caption is mapped exactly onto its own
+# image, $t = i^+$, and its hardest in-batch negative $i^-$ is closer to $i^+$ than the margin,
+# $d(i^+, i^-) < \eta$ (the hardest negative of a batch is the closest other image, so with
+# $\eta$ at the *mean* squared distance between two images this is the usual case).
+# 1. Compute $\nabla_t L$ at $t = i^+$ and wherever the hinge is active. Which way does
+#    gradient descent move the caption?
+# 2. For a fixed negative, where does the caption come to rest, and what is the loss there?
+# 3. What changes with `eta_factor` 0.5 and 2 (the ablations page varies it)?
+# ```
+
+# %% [markdown] tags=["solution"]
+# ```{solution} crosslingual-ex-patr-margin
+# :class: dropdown
+#
+# 1. $\nabla_t\, d(t, y) = 2(t - y)$. Where the hinge is active,
+#    $\nabla_t L = 2(t - i^+) - 2(t - i^-) = 2(i^- - i^+)$: a constant, whatever $t$ is. At
+#    $t = i^+$ the pull towards the own image is zero and the push away from the negative is not,
+#    so descent moves the caption *off its own image*, along $i^+ - i^-$.
+# 2. It keeps moving until the hinge switches off, at $d(t, i^-) = \eta$; beyond that only
+#    $d(t, i^+)$ acts and pulls it back. It rests on the sphere $d(t, i^-) = \eta$, at the point
+#    of that sphere nearest to $i^+$, which lies on the line through $i^-$ and $i^+$:
+#    $t = i^- + \sqrt{\eta}\, (i^+ - i^-)/\lVert i^+ - i^- \rVert$. The loss there is
+#    $d(t, i^+) = (\sqrt{\eta} - \lVert i^+ - i^- \rVert)^2 > 0$: PATR never lets a caption
+#    sit on its image while a negative is closer than $\sqrt{\eta}$ in distance.
+# 3. A larger margin (factor 2) makes the hinge active for more negatives and rests captions
+#    further from their images; a smaller one (0.5) for fewer, and closer. Retrieval ranks by
+#    distance, so what matters is whether $t$ ends nearer to $i^+$ than to every other image; a
+#    margin much larger than the spread of the images pushes captions out of the image cloud,
+#    where the nearest image is no longer the own one. M3L has no such scale: its ratios are
+#    unchanged when every feature is multiplied by the same constant.
+# ```
 
 # %% [markdown]
 # ## What the frozen image features can see

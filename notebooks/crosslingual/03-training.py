@@ -48,22 +48,15 @@ import numpy as np
 import pandas as pd
 
 from companion.book import record
-from companion.book.paths import cache_dir, data_dir
+from companion.book.paths import cache_dir
 from companion.core import select_device
+from companion.crosslingual.features import chapter_features
 from companion.crosslingual.grammar import LANGUAGES
-from companion.crosslingual.train import synthetic_features
 
 dev = select_device(device)
-root = data_dir("crosslingual", profile)
-feats = synthetic_features(root, n_train=n_train, n_test=n_test, seed=seed, image_size=image_size,
-                           captions_per_image=captions_per_image, cache_dir=cache_dir("crosslingual-embeddings"),
-                           text_encoders=encoders)
-encoders_run = list(feats.train_text)
-data_desc = (f"synthetic scenes ({profile} profile): {len(feats.train.unique_images())} train images / "
-             f"{len(feats.train)} English captions, {len(feats.test)} test images x 11 languages")
-print(data_desc)
-for enc, why in feats.skipped.items():
-    print(f"skipped text encoder {enc}: {why}")
+feats = chapter_features(profile, n_train=n_train, n_test=n_test, seed=seed, image_size=image_size,
+                         captions_per_image=captions_per_image, encoders=encoders)
+root, encoders_run, data_desc = feats.root, feats.encoders, feats.description
 
 # %%
 from companion.crosslingual.evaluate import recall_table
@@ -72,13 +65,53 @@ from companion.crosslingual.train import TrainConfig, train_or_load
 runs = {}
 for enc in encoders_run:
     for loss in ("m3l", "patr"):
-        cfg = TrainConfig(loss=loss, epochs=epochs, batch_size=batch_size, lr=lr, beta1=beta1, seed=seed)
-        model, result, eta = train_or_load(feats, enc, cfg, cache_dir=cache_dir("crosslingual-checkpoints"),
-                                           device=device)
+        cfg = TrainConfig(encoder=enc, loss=loss, epochs=epochs, batch_size=batch_size, lr=lr, beta1=beta1,
+                          seed=seed)
+        model, result, eta = train_or_load(cfg, feats, cache_dir("crosslingual-checkpoints"), device=device)
         runs[(enc, loss)] = (model, result, eta)
         print(f"{enc}/{loss}: device {result.device}, precision {result.precision}, "
               f"resumed from epoch {result.resumed_from_epoch}, {result.seconds:.1f} s"
               + (f", eta {eta:.1f}" if eta else ""))
+
+# %% [markdown]
+# ```{exercise} Derive: what the exponent ρ does to M3L's gradient
+# :label: crosslingual-ex-m3l-rho
+#
+# Write M3L's image term (Eq. 1) as $\alpha_1 r^\rho$ with $r = d(t, i^+) / d(t, i^-)$, the
+# ratio of the squared distances to the own image and to the hardest negative image.
+# 1. Compute $\partial (\alpha_1 r^\rho) / \partial r$. For two triplets of one batch with
+#    ratios $r_a < r_b$, what is the ratio of their gradient weights, and what happens to it as
+#    $\rho$ grows? Which triplets dominate the batch's gradient at $\rho = 4$?
+# 2. Show that the loss does not change when every feature (mapped captions and images) is
+#    multiplied by a constant $c > 0$. How does the gradient with respect to the mapped caption
+#    scale with $c$, and what does this mean for the learning rate at our feature scale (the
+#    output scale printed on [the model page](02-model))?
+# 3. Predict from 1 which of ρ = 1 and ρ = 4 reaches a good validation score in fewer
+#    epochs; [the evaluation page](05-evaluation) trains both to their best epoch.
+# ```
+
+# %% [markdown] tags=["solution"]
+# ```{solution} crosslingual-ex-m3l-rho
+# :class: dropdown
+#
+# 1. $\partial(\alpha_1 r^\rho)/\partial r = \alpha_1 \rho\, r^{\rho - 1}$, so two triplets are
+#    weighted in the ratio $(r_a / r_b)^{\rho - 1}$. At $\rho = 1$ every triplet gets the same
+#    weight; as $\rho$ grows the weight of every triplet with $r < 1$ (the own image already
+#    nearer than the hardest negative) shrinks like $r^{\rho-1}$ and that of violations
+#    ($r > 1$) grows. At $\rho = 4$ a triplet at $r = 0.5$ gets $0.5^3 = 1/8$ of the weight of
+#    one at $r = 1$, and one at $r = 2$ eight times as much: the batch's gradient comes from
+#    the few violated triplets.
+# 2. $d(c\,x, c\,y) = c^2 d(x, y)$, so $r$ and the loss are unchanged. The gradient with
+#    respect to the mapped caption scales as $1/c$ (the loss is a function of $t / c$). With
+#    image features of RMS norm in the tens, M3L's gradients are correspondingly small, while
+#    PATR's, a squared distance, grow with $c$: the same learning rate is not the same step for
+#    the two losses, which is why this chapter picks the learning rate per loss on validation
+#    data (evaluation page).
+# 3. Once most triplets are ranked correctly, $\rho = 4$ shrinks almost every triplet's weight,
+#    so late progress is slow; $\rho = 1$ keeps learning from the correctly ranked majority.
+#    Expect ρ = 4 to need more epochs to reach its best validation score; the evaluation page's
+#    table of best epochs shows whether it does on this run.
+# ```
 
 # %% [markdown]
 # ## Training curves

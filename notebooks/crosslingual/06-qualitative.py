@@ -38,33 +38,27 @@ import numpy as np
 import pandas as pd
 
 from companion.book import record
-from companion.book.paths import cache_dir, data_dir
+from companion.book.paths import cache_dir
 from companion.core import select_device
+from companion.crosslingual.features import chapter_features
 from companion.crosslingual.grammar import LANGUAGES
-from companion.crosslingual.train import synthetic_features
 
 dev = select_device(device)
-root = data_dir("crosslingual", profile)
-feats = synthetic_features(root, n_train=n_train, n_test=n_test, seed=seed, image_size=image_size,
-                           captions_per_image=captions_per_image, cache_dir=cache_dir("crosslingual-embeddings"),
-                           text_encoders=encoders)
-encoders_run = list(feats.train_text)
-data_desc = (f"synthetic scenes ({profile} profile): {len(feats.train.unique_images())} train images / "
-             f"{len(feats.train)} English captions, {len(feats.test)} test images x 11 languages")
-print(data_desc)
-for enc, why in feats.skipped.items():
-    print(f"skipped text encoder {enc}: {why}")
+feats = chapter_features(profile, n_train=n_train, n_test=n_test, seed=seed, image_size=image_size,
+                         captions_per_image=captions_per_image, encoders=encoders)
+root, encoders_run, data_desc = feats.root, feats.encoders, feats.description
 
 # %%
 from companion.crosslingual.data import PHOTO_CAPTIONS, load_images, load_photos
 from companion.crosslingual.evaluate import caption_match_rank1, image_clusters, rank1
 from companion.crosslingual.figures import image_strip, rank1_grid, tsne_captions_over_images, tsne_languages
-from companion.crosslingual.train import TrainConfig, embed_photo_captions, map_texts, train_or_load
+from companion.crosslingual.features import embed_photo_captions
+from companion.crosslingual.models import map_texts
+from companion.crosslingual.train import TrainConfig, train_or_load
 
 enc = encoders_run[0]
-cfg = TrainConfig(loss="m3l", epochs=epochs, batch_size=batch_size, lr=lr, beta1=beta1, seed=seed)
-model, _, _ = train_or_load(feats, enc, cfg, cache_dir=cache_dir("crosslingual-checkpoints"), device=device,
-                            progress=False)
+cfg = TrainConfig(encoder=enc, loss="m3l", epochs=epochs, batch_size=batch_size, lr=lr, beta1=beta1, seed=seed)
+model, _, _ = train_or_load(cfg, feats, cache_dir("crosslingual-checkpoints"), device=device, progress=False)
 
 # %% [markdown]
 # ## Figure 2: the rank-1 image for one caption in every language

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from companion.crosslingual.train import map_texts
+from companion.crosslingual.models import map_texts
 from companion.metrics.retrieval import recall_at_k
 
 
@@ -35,11 +35,6 @@ def recall_table(model: torch.nn.Module, test_text: dict[str, np.ndarray], image
     """Rows R@k, one column per language (the paper's Table 2 layout, transposed per model)."""
     cols = {lang: recall_for_language(model, text, image, ks) for lang, text in test_text.items()}
     return pd.DataFrame({lang: {f"R@{k}": v[k] for k in ks} for lang, v in cols.items()})
-
-
-def raw_recall(text: np.ndarray, image: np.ndarray, ks=(1, 5, 10)) -> dict[int, float]:
-    """Recall@K without any mapping (only meaningful when the two spaces coincide); a sanity baseline."""
-    return recall_at_k(similarity(text, image), list(range(len(image))), ks=ks)
 
 
 def chance_recall(n_images: int, k: int) -> float:
@@ -166,7 +161,8 @@ def caption_alignment(test_text: dict[str, dict[str, np.ndarray]], english: str 
     return pd.DataFrame(rows)
 
 
-def _nonen_mean(r10: dict | pd.Series, english: str = "en") -> float:
+def nonenglish_mean(r10: dict | pd.Series, english: str = "en") -> float:
+    """Mean Recall@10 over the languages other than English (a row of a recall table, or a dict)."""
     r10 = pd.Series(r10, dtype=float)
     return float(r10.drop(english).mean())
 
@@ -176,7 +172,7 @@ def english_ratio(r10: dict | pd.Series, english: str = "en") -> float:
     r10 = pd.Series(r10, dtype=float)
     if not r10[english] > 0:
         raise ValueError(f"English Recall@10 is {r10[english]}: the ratio is undefined")
-    return _nonen_mean(r10, english) / float(r10[english])
+    return nonenglish_mean(r10, english) / float(r10[english])
 
 
 def paired_difference(a, b, level: float = 0.95) -> dict:
@@ -276,15 +272,6 @@ def seed_summary(runs: dict[str, list[pd.DataFrame]], english: str = "en") -> pd
     return pd.DataFrame(rows).T
 
 
-def ablation_score(features, encoder: str, cfg, *, cache_dir, device: str = "auto") -> dict[str, float]:
-    """Train (or reload) one configuration and score it: ``{"R@10 en", "R@10 non-en mean"}`` on the test set."""
-    from companion.crosslingual.train import train_or_load
-
-    model, _, _ = train_or_load(features, encoder, cfg, cache_dir=cache_dir, device=device, progress=False)
-    r10 = recall_table(model, features.test_text[encoder], features.test_image).loc["R@10"]
-    return {"R@10 en": float(r10["en"]), "R@10 non-en mean": _nonen_mean(r10)}
-
-
 def metric_suffix(value) -> str:
     """A knob value as part of a registry metric name: ``0.5 -> "0p5"``, strings unchanged."""
     return value if isinstance(value, str) else f"{value:g}".replace(".", "p").replace("-", "m")
@@ -329,7 +316,7 @@ def claims_table(tables: dict, table3_ours: dict[str, pd.Series] | None, n_test:
     if not tables:
         raise ValueError("no Table 2 runs to check the claims on")
     encoders = encoders or {"muse": "mUSE", "e5": "LASER"}
-    paper2 = {key: _nonen_mean(v) for key, v in table2().items()}
+    paper2 = {key: nonenglish_mean(v) for key, v in table2().items()}
     paper_other = [x for v in table2().values() for lang, x in v.items() if lang != "en"]
     seeds = {key: _per_seed(v) for key, v in tables.items()}
     lengths = {len(v) for v in seeds.values()}
@@ -370,8 +357,8 @@ def claims_table(tables: dict, table3_ours: dict[str, pd.Series] | None, n_test:
                  "holds": bool(np.mean(ratios) >= threshold)})
 
     def compare(claim, a_key, b_key, paper_text, criterion_what):
-        a = [_nonen_mean(r) for r in seeds[a_key]]
-        b = [_nonen_mean(r) for r in seeds[b_key]]
+        a = [nonenglish_mean(r) for r in seeds[a_key]]
+        b = [nonenglish_mean(r) for r in seeds[b_key]]
         d = paired_difference(a, b)
         text = f"{np.mean(a):.3f} vs {np.mean(b):.3f}; diff {d['diff']:+.3f}"
         if n_seeds > 1:

@@ -21,9 +21,6 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-# the synthetic scenes' colours, drawn in a matching hue
-SCENE_PALETTE = {"red": "tab:red", "blue": "tab:blue", "green": "tab:green", "yellow": "gold"}
-
 
 def tsne_2d(x: np.ndarray, seed: int = 0, max_iter: int = 300, perplexity: float = 30.0) -> np.ndarray:
     """2-D t-SNE layout of ``x`` [N, D] -> float [N, 2], deterministic given ``seed``.

@@ -97,7 +97,9 @@ def same_caption(captions: torch.Tensor) -> torch.Tensor:
     if captions.dim() != 2:
         raise ValueError(f"captions must be [B, D], got {tuple(captions.shape)}")
     with torch.no_grad():
-        return (captions[:, None, :] == captions[None, :, :]).all(dim=2)
+        # equal rows get equal group ids (exact comparison, by sorting): O(B log B · D), not O(B² · D)
+        _, group = torch.unique(captions, dim=0, return_inverse=True)
+        return group[:, None] == group[None, :]
 
 
 def hardest_negatives(text: torch.Tensor, image: torch.Tensor, image_ids: torch.Tensor | None = None,

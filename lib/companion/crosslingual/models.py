@@ -30,8 +30,6 @@ from torch import nn
 from companion.core.progress import progress
 from companion.crosslingual.data import dataset_fingerprint
 
-TEXT_DIMS = {"muse": 512, "e5": 384}
-
 
 # ----------------------------------------------------------------------------- text
 def has_avx2() -> bool:
@@ -90,7 +88,6 @@ def text_encoder(name: str, threads: int = 2) -> Callable[[list[str]], np.ndarra
 
 
 # ----------------------------------------------------------------------------- image
-IMAGENET_TF_MEAN = (0.5, 0.5, 0.5)  # EfficientNet-Lite expects inputs in [-1, 1]
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 
@@ -245,6 +242,16 @@ def build_mlp(in_dim: int, out_dim: int, n_blocks: int = 3, width: int = 1024,
     hidden = [width * 2 ** min(k, 1) for k in range(n_blocks - 1)]
     dropout = [0.2, *[0.1] * max(n_blocks - 2, 0)][: n_blocks - 1] + [0.0]
     return TextToImageMLP(in_dim, out_dim, hidden, dropout, output_scale)
+
+
+@torch.no_grad()
+def map_texts(model: nn.Module, text: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """Apply the trained MLP (eval mode, on its device) -> float32 [N, D_img]."""
+    model.eval()
+    device = next(model.parameters()).device
+    out = [model(torch.from_numpy(text[i:i + batch_size]).to(device)).float().cpu().numpy()
+           for i in range(0, len(text), batch_size)]
+    return np.concatenate(out)
 
 
 def feature_scale(image_features: np.ndarray) -> float:

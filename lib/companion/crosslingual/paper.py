@@ -7,8 +7,7 @@ baseline the paper cites).
 """
 
 from companion.book.scorecard import PaperNumber
-
-LANGS = ("en", "de", "fr", "it", "es", "ru", "ja", "zh", "pl", "tr", "ko")
+from companion.crosslingual.grammar import LANGUAGES
 
 _TABLE2 = {
     ("LASER", "PATR"): (0.803, 0.702, 0.686, 0.673, 0.682, 0.677, 0.572, 0.672, 0.666, 0.597, 0.518),
@@ -23,7 +22,7 @@ REPORTED = [
                 ours=f"crosslingual/05-evaluation:R@10_{lang}_{_OURS_ENCODER[enc]}_{loss.lower()}",
                 note="ours: synthetic scenes" + ("; LASER stand-in: multilingual-e5-small" if enc == "LASER" else ""))
     for (enc, loss), values in _TABLE2.items()
-    for lang, value in zip(LANGS, values)
+    for lang, value in zip(LANGUAGES, values)
 ]
 
 _TABLE3 = [("Baseline (Portaz et al.)", "en,fr,de", (0.546, 0.450, 0.469)),
@@ -51,4 +50,4 @@ def table3() -> dict:
 
 def table2() -> dict:
     """Table 2 as ``{(encoder, loss): {lang: R@10}}``."""
-    return {key: dict(zip(LANGS, values)) for key, values in _TABLE2.items()}
+    return {key: dict(zip(LANGUAGES, values)) for key, values in _TABLE2.items()}

@@ -4,187 +4,51 @@
 
 The pipeline: (1) a dataset folder in the COCO + XTD10 layout (synthetic by
 default, or the real data with ``--coco``/``--xtd10``); (2) frozen text and image
-embeddings, cached on disk by model + data hash; (3) the MLP trained on English
-captions only with M3L or PATR and in-batch hardest negatives, through
-`companion.core.fit` (bf16 autocast on CUDA); (4) zero-shot Recall@K per language.
+embeddings, cached on disk by model + data hash (`features`); (3) the MLP trained
+on English captions only with M3L or PATR and in-batch hardest negatives, through
+`companion.core.fit` (bf16 autocast on CUDA); (4) zero-shot Recall@K per language
+(`evaluate`). `TrainConfig` holds every knob of a run; ``--profile`` starts from
+the training page's parameters in ``notebooks/crosslingual/profiles.yml``.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch.utils.data import TensorDataset
 
-from companion.core import fit, seed_everything, select_device
+from companion.core import fit, seed_everything
 from companion.core.cache import source_fingerprint
-from companion.crosslingual.data import (COCO_IMAGES, CaptionSet, XTD10, check_images_exist, load_coco_captions,
-                                         load_images, load_xtd10)
-from companion.crosslingual.synthetic import load_synthetic, make_synthetic
-from companion.crosslingual.grammar import LANGUAGES
+from companion.crosslingual.data import check_images_exist, dataset_fingerprint, load_coco_captions, load_xtd10
+from companion.crosslingual.evaluate import nonenglish_mean, recall_table
+from companion.crosslingual.features import Features, embed_dataset, synthetic_features
 from companion.crosslingual.losses import (eta_for_features, hardest_negatives, m3l_loss, patr_loss, random_negatives,
                                            same_caption)
-from companion.crosslingual.models import (PooledImageEncoder, build_mlp, cached, encode_images, feature_scale,
-                                           text_encoder, text_encoder_available)
-
-
-@dataclass
-class Features:
-    """Cached embeddings of one dataset.
-
-    ``train_text[enc]`` [N_captions, D_enc] (English), ``train_image`` [N_captions, D_img]
-    (the image of each caption, repeated), ``train_ids`` [N_captions];
-    ``test_text[enc][lang]`` [N_test, D_enc] and ``test_image`` [N_test, D_img], row i
-    of every language describing test image i.
-    """
-
-    train_text: dict[str, np.ndarray]
-    train_image: np.ndarray
-    train_ids: np.ndarray
-    test_text: dict[str, dict[str, np.ndarray]]
-    test_image: np.ndarray
-    train: CaptionSet
-    test: XTD10
-    timings: dict = field(default_factory=dict)
-    skipped: dict = field(default_factory=dict)
-
-
-def _file_keys(image_dir: Path, names: list[str]) -> list[str]:
-    # name + size + mtime: a changed file changes the key without hashing every byte
-    out = []
-    for n in names:
-        st = (image_dir / n).stat()
-        out.append(f"{n}:{st.st_size}:{int(st.st_mtime)}")
-    return out
-
-
-def embed_dataset(train: CaptionSet, test: XTD10, image_dir: str | Path, *, text_encoders=("muse", "e5"),
-                  languages=LANGUAGES, image_encoder: str = "efficientnet-lite0", image_weights: str | None = None,
-                  image_size: int = 128, cache_dir: str | Path, threads: int = 2) -> Features:
-    """Embed training captions (English), XTD10 captions (every language) and all images, with caching.
-
-    Encoders that cannot run here (e.g. e5 without AVX2) are skipped and listed
-    in ``Features.skipped`` with the reason.
-    """
-    image_dir = Path(image_dir)
-    timings, skipped = {}, {}
-    train_names = train.unique_images()
-    test_names = list(test.image_names)
-    image_encoder_model = None
-
-    def images(names):
-        nonlocal image_encoder_model
-        if image_encoder_model is None:
-            image_encoder_model = PooledImageEncoder(image_encoder, image_weights)
-        return encode_images(load_images(image_dir, names, image_size), image_encoder_model)
-
-    extra = f"size={image_size}"
-    train_img, info = cached(cache_dir, image_encoder, _file_keys(image_dir, train_names),
-                             lambda: images(train_names), extra)
-    timings[f"images_train_{image_encoder}"] = (len(train_names), info["seconds"])
-    test_img, info = cached(cache_dir, image_encoder, _file_keys(image_dir, test_names),
-                            lambda: images(test_names), extra)
-    timings[f"images_test_{image_encoder}"] = (len(test_names), info["seconds"])
-    row_of = {n: i for i, n in enumerate(train_names)}
-    train_image = train_img[[row_of[n] for n in train.file_names]]
-
-    train_text, test_text = {}, {}
-    for enc in text_encoders:
-        ok, why = text_encoder_available(enc)
-        if not ok:
-            skipped[enc] = why
-            continue
-        encode = None
-
-        def run(texts):
-            nonlocal encode
-            if encode is None:
-                encode = text_encoder(enc, threads=threads)
-            return encode(texts)
-
-        train_text[enc], info = cached(cache_dir, enc, train.captions, lambda: run(train.captions))
-        timings[f"text_train_{enc}"] = (len(train.captions), info["seconds"])
-        test_text[enc] = {}
-        for lang in languages:
-            caps = test.captions[lang]
-            test_text[enc][lang], info = cached(cache_dir, enc, caps, lambda: run(caps))
-            timings[f"text_{lang}_{enc}"] = (len(caps), info["seconds"])
-    return Features(train_text, train_image, np.asarray(train.image_ids, dtype=np.int64), test_text, test_img,
-                    train, test, timings, skipped)
-
-
-def synthetic_features(root: str | Path, *, n_train: int, n_test: int, seed: int, image_size: int,
-                       captions_per_image: int, cache_dir: str | Path, text_encoders=("muse", "e5"),
-                       languages=LANGUAGES) -> Features:
-    """Generate (if absent) the synthetic COCO + XTD10 miniature under ``root`` and embed it."""
-    make_synthetic(root, n_train, n_test, seed=seed, image_size=image_size, captions_per_image=captions_per_image)
-    train, test = load_synthetic(root, languages)
-    return embed_dataset(train, test, Path(root) / COCO_IMAGES, text_encoders=text_encoders, languages=languages,
-                         image_size=image_size, cache_dir=cache_dir)
-
-
-def embed_photo_captions(encoder: str, names: list[str], *, cache_dir: str | Path, languages=LANGUAGES,
-                         threads: int = 2) -> dict[str, np.ndarray]:
-    """Embeddings of the bundled photos' captions (`data.PHOTO_CAPTIONS`) -> ``{lang: float32 [len(names), D]}``.
-
-    All languages go through the encoder in one call, cached on disk like the dataset's embeddings.
-    """
-    from companion.crosslingual.data import PHOTO_CAPTIONS
-
-    unknown = [n for n in names if n not in PHOTO_CAPTIONS]
-    if unknown:
-        raise KeyError(f"no captions for photos {unknown}; known: {sorted(PHOTO_CAPTIONS)}")
-    languages = list(languages)
-    texts = [PHOTO_CAPTIONS[n][lang] for lang in languages for n in names]
-    arr, _ = cached(cache_dir, encoder, texts, lambda: text_encoder(encoder, threads=threads)(texts))
-    return {lang: arr[k * len(names):(k + 1) * len(names)] for k, lang in enumerate(languages)}
-
-
-def subset_rows(n: int, k: int | None, seed: int = 0) -> np.ndarray:
-    """A fixed, sorted subset of ``k`` of ``n`` row indices (all rows when ``k`` is None or >= n)."""
-    if k is None or k >= n:
-        return np.arange(n)
-    if k < 1:
-        raise ValueError(f"subset size must be positive, got {k}")
-    return np.sort(np.random.default_rng(seed).choice(n, k, replace=False))
-
-
-def embed_aligned_captions(captions: dict[str, list[str]], encoder: str, *, cache_dir: str | Path,
-                           rows: np.ndarray | None = None, threads: int = 1) -> dict[str, np.ndarray]:
-    """Embed line-aligned captions (``{lang: [N captions]}``, e.g. `data.load_xtd10(...).captions`) with caching.
-
-    ``rows`` keeps a subset of the lines (same rows in every language). Returns
-    ``{lang: float32 [len(rows), D]}``; each language is cached on its own, keyed by its texts.
-    """
-    encode = None
-    out = {}
-    for lang, caps in captions.items():
-        caps = list(caps) if rows is None else [caps[i] for i in rows]
-
-        def run(caps_=caps):
-            nonlocal encode
-            encode = encode or text_encoder(encoder, threads=threads)
-            return encode(caps_)
-
-        out[lang], _ = cached(cache_dir, encoder, caps, run)
-    return out
-
+from companion.crosslingual.models import build_mlp, feature_scale, map_texts
+from companion.metrics.retrieval import recall_at_k
 
 # Part of every checkpoint key: bump it when a change to the training code (losses, negative mining,
 # initialisation) makes checkpoints trained before it stale. 2: captions shared by two images are no
-# longer negatives of each other.
-CACHE_VERSION = 2
+# longer negatives of each other. 3: the text encoder is a TrainConfig field.
+CACHE_VERSION = 3
 
 
 @dataclass
 class TrainConfig:
-    """Hyper-parameters; defaults are the paper's (Section 3)."""
+    """Every knob of one training run; defaults are the paper's (Section 3), i.e. the ``full`` profile.
 
-    loss: str = "m3l"
+    The CPU-sized values the book runs with are in ``notebooks/crosslingual/profiles.yml``
+    (``default``: Adam lr 3e-4, beta1 0.9, 20 epochs).
+    """
+
+    encoder: str = "muse"          # text encoder: muse | e5 | a sentence-transformers id
+    loss: str = "m3l"              # m3l | patr
     epochs: int = 50
     batch_size: int = 128
     lr: float = 1e-3
@@ -200,9 +64,22 @@ class TrainConfig:
     init_bias: bool = True         # last layer's bias starts at the mean image feature (False: PyTorch's default)
     seed: int = 0
 
+    @classmethod
+    def from_params(cls, params: dict) -> "TrainConfig":
+        """A configuration from notebook parameters or a profile section; a key that is not a field is refused."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(params) - known)
+        if unknown:
+            raise ValueError(f"unknown TrainConfig key(s) {unknown}; known: {sorted(known)}")
+        return cls(**params)
+
+    def replace(self, **changes) -> "TrainConfig":
+        """A copy with ``changes`` applied (unknown keys refused, as in `from_params`)."""
+        return TrainConfig.from_params({**asdict(self), **changes})
+
     def key(self) -> str:
         # the chapter's and core's source are part of the key: a code change never reuses an old training
-        return json.dumps({**self.__dict__, "code": source_fingerprint("companion.crosslingual", "companion.core")},
+        return json.dumps({**asdict(self), "code": source_fingerprint("companion.crosslingual", "companion.core")},
                           sort_keys=True)
 
 
@@ -268,7 +145,8 @@ def train_mapping(text: np.ndarray, image: np.ndarray, image_ids: np.ndarray, cf
     model = build_mlp(text.shape[1], image.shape[1], cfg.n_blocks, output_scale=scale)
     if cfg.init_bias:
         init_output_bias(model, image)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
+    # fused: one kernel over all parameters (the per-tensor loop was a third of a CPU step)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999), fused=True)
     data = TensorDataset(torch.from_numpy(text), torch.from_numpy(image), torch.from_numpy(image_ids))
     result = fit(model, make_step(cfg, eta), data, optimizer=optimizer, epochs=cfg.epochs,
                  batch_size=cfg.batch_size, seed=cfg.seed, device=device, checkpoint_path=checkpoint_path,
@@ -278,92 +156,46 @@ def train_mapping(text: np.ndarray, image: np.ndarray, image_ids: np.ndarray, cf
     return model, result, eta
 
 
-@torch.no_grad()
-def map_texts(model: torch.nn.Module, text: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    """Apply the trained MLP (eval mode, on its device) -> float32 [N, D_img]."""
-    model.eval()
-    device = next(model.parameters()).device
-    out = [model(torch.from_numpy(text[i:i + batch_size]).to(device)).float().cpu().numpy()
-           for i in range(0, len(text), batch_size)]
-    return np.concatenate(out)
+def train(cfg: TrainConfig, data: Features, *, device: str = "auto", checkpoint_path: str | Path | None = None,
+          progress: bool | None = None):
+    """Train the MLP on ``data``'s English training captions embedded by ``cfg.encoder``.
+
+    Returns ``(model, TrainResult, eta)`` (``eta``: PATR's margin, None for M3L). With
+    ``checkpoint_path`` training resumes from (or reloads) that file.
+    """
+    if cfg.encoder not in data.train_text:
+        why = data.skipped.get(cfg.encoder, "not among the encoders the features were computed with")
+        raise ValueError(f"no training embeddings for encoder {cfg.encoder!r}: {why}; have {data.encoders}")
+    return train_mapping(data.train_text[cfg.encoder], data.train_image, data.train_ids, cfg, device=device,
+                         checkpoint_path=checkpoint_path, progress=progress)
 
 
-def main(argv=None) -> int:
-    from companion.crosslingual.evaluate import recall_table
-
-    p = argparse.ArgumentParser(prog="python -m companion.crosslingual.train",
-                                description="Train the text->image MLP on English captions; report zero-shot "
-                                            "Recall@K per XTD10 language.")
-    p.add_argument("--data", default="build/data/crosslingual/cli", help="synthetic dataset folder (generated if absent)")
-    p.add_argument("--coco", help="real COCO captions json (captions_train2014.json); needs --images and --xtd10")
-    p.add_argument("--images", help="folder of COCO train2014 images")
-    p.add_argument("--xtd10", help="XTD10 repository root (holding XTD10/, MIC/, STAIR/); "
-                   "data/real/xtd10 is a copy")
-    p.add_argument("--n-train", type=int, default=1500)
-    p.add_argument("--n-test", type=int, default=500)
-    p.add_argument("--image-size", type=int, default=128)
-    p.add_argument("--encoder", default="muse", help="muse | e5 | a sentence-transformers id")
-    p.add_argument("--loss", choices=["m3l", "patr"], default="m3l")
-    p.add_argument("--epochs", type=int, default=50)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--eta", type=float, default=None, help="absolute PATR margin (default: scaled to the features)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
-    p.add_argument("--cache", default="build/cache/crosslingual-embeddings")
-    p.add_argument("--checkpoint", default=None)
-    p.add_argument("--out", default=None, help="write the Recall@K table as json here")
-    args = p.parse_args(argv)
-
-    if args.coco:
-        if not (args.images and args.xtd10):
-            p.error("--coco needs --images and --xtd10")
-        test = load_xtd10(args.xtd10)
-        check_images_exist(args.images, test.image_names, "XTD10 test images")
-        train = load_coco_captions(args.coco, args.images, exclude=set(test.image_names))
-        feats = embed_dataset(train, test, args.images, text_encoders=(args.encoder,), image_size=224,
-                              cache_dir=args.cache)
-    else:
-        feats = synthetic_features(args.data, n_train=args.n_train, n_test=args.n_test, seed=args.seed,
-                                   image_size=args.image_size, captions_per_image=3, cache_dir=args.cache,
-                                   text_encoders=(args.encoder,))
-    if args.encoder not in feats.train_text:
-        p.error(f"encoder {args.encoder} unavailable: {feats.skipped.get(args.encoder)}")
-    cfg = TrainConfig(loss=args.loss, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, eta=args.eta,
-                      seed=args.seed)
-    model, result, eta = train_mapping(feats.train_text[args.encoder], feats.train_image, feats.train_ids, cfg,
-                                       device=args.device, checkpoint_path=args.checkpoint)
-    table = recall_table(model, feats.test_text[args.encoder], feats.test_image)
-    print(f"device {result.device}, precision {result.precision}, {result.seconds:.1f} s, "
-          f"{result.samples_per_second:.0f} captions/s" + (f", eta {eta:.1f}" if eta else ""))
-    print(table.round(3).to_string())
-    if args.out:
-        Path(args.out).write_text(table.to_json())
-    return 0
+def checkpoint_for(cfg: TrainConfig, data: Features, cache_dir: str | Path, kind: str = "mlp") -> Path:
+    """Checkpoint path keyed by the training config (encoder and seed included), the data's fingerprint
+    and `CACHE_VERSION`."""
+    key = dataset_fingerprint([f"rev{CACHE_VERSION}", kind, cfg.key(), *data.train.captions,
+                               *data.test.image_names])
+    return Path(cache_dir) / f"{kind}-{cfg.encoder}-{cfg.loss}-{key}.pt"
 
 
-
-def checkpoint_for(features: Features, encoder: str, cfg: TrainConfig, cache_dir: str | Path) -> Path:
-    """Checkpoint path keyed by encoder, training config (seed included), the data's fingerprint and
-    `CACHE_VERSION`."""
-    from companion.crosslingual.data import dataset_fingerprint
-
-    key = dataset_fingerprint([f"rev{CACHE_VERSION}", encoder, cfg.key(), *features.train.captions,
-                               *features.test.image_names])
-    return Path(cache_dir) / f"mlp-{encoder}-{cfg.loss}-{key}.pt"
-
-
-def train_or_load(features: Features, encoder: str, cfg: TrainConfig, *, cache_dir: str | Path,
-                  device: str = "auto", progress: bool | None = None):
-    """`train_mapping` with a keyed checkpoint: a finished run is reloaded, not retrained.
+def train_or_load(cfg: TrainConfig, data: Features, cache_dir: str | Path, *, device: str = "auto",
+                  progress: bool | None = None):
+    """`train` with a keyed checkpoint in ``cache_dir``: a finished run is reloaded, not retrained.
 
     `companion.core.fit` resumes from the checkpoint; when it already holds
     ``cfg.epochs`` epochs no epoch runs and the stored history is returned.
     """
-    path = checkpoint_for(features, encoder, cfg, cache_dir)
+    path = checkpoint_for(cfg, data, cache_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return train_mapping(features.train_text[encoder], features.train_image, features.train_ids, cfg,
-                         device=device, checkpoint_path=path, progress=progress)
+    return train(cfg, data, device=device, checkpoint_path=path, progress=progress)
+
+
+def ablation_score(cfg: TrainConfig, data: Features, cache_dir: str | Path, *,
+                   device: str = "auto") -> dict[str, float]:
+    """Train (or reload) one configuration and score it: ``{"R@10 en", "R@10 non-en mean"}`` on the test set."""
+    model, _, _ = train_or_load(cfg, data, cache_dir, device=device, progress=False)
+    r10 = recall_table(model, data.test_text[cfg.encoder], data.test_image).loc["R@10"]
+    return {"R@10 en": float(r10["en"]), "R@10 non-en mean": nonenglish_mean(r10)}
 
 
 # ----------------------------------------------------------------------------- equal budgets, early stopping
@@ -385,8 +217,6 @@ def split_by_image(image_ids: np.ndarray, val_fraction: float, seed: int = 0) ->
 def validation_recall(model: torch.nn.Module, text: np.ndarray, image: np.ndarray, image_ids: np.ndarray,
                       k: int = 1) -> float:
     """English caption→image Recall@k on a validation split: each caption against the split's distinct images."""
-    from companion.metrics.retrieval import recall_at_k
-
     ids, first = np.unique(np.asarray(image_ids), return_index=True)
     row_of = {int(i): r for r, i in enumerate(ids)}
     mapped = torch.from_numpy(map_texts(model, text)).double()
@@ -430,8 +260,6 @@ def train_early_stopped(text: np.ndarray, image: np.ndarray, image_ids: np.ndarr
     With ``patience`` training stops once that many epochs pass without a new best.
     With ``cache_path`` the best weights and the history are stored and reloaded.
     """
-    import copy
-
     tr, va = split_by_image(image_ids, val_fraction, split_seed)
     n_val_images = len(np.unique(image_ids[va]))
     scale = feature_scale(image[tr]) if cfg.scale_output else 1.0
@@ -476,19 +304,55 @@ def train_early_stopped(text: np.ndarray, image: np.ndarray, image_ids: np.ndarr
     return EarlyStopped(model, history, best["epoch"], steps_per_epoch, eta, len(tr), n_val_images)
 
 
-def early_stopped_or_load(features: Features, encoder: str, cfg: TrainConfig, *, cache_dir: str | Path,
-                          val_fraction: float = 0.15, split_seed: int = 0, patience: int | None = None,
-                          device: str = "auto") -> EarlyStopped:
-    """`train_early_stopped` on a dataset's English training captions, cached by encoder, config, split and data."""
-    from companion.crosslingual.data import dataset_fingerprint
+def early_stopped_path(cfg: TrainConfig, data: Features, cache_dir: str | Path, *, val_fraction: float = 0.15,
+                       split_seed: int = 0, patience: int | None = None) -> Path:
+    """Where `early_stopped_or_load` keeps a run: keyed by config, split, patience and data."""
+    return checkpoint_for(cfg, data, cache_dir, kind=f"mlp-es-{val_fraction}-{split_seed}-{patience}")
 
-    key = dataset_fingerprint([f"rev{CACHE_VERSION}", "early-r1", encoder, cfg.key(),
-                               f"{val_fraction}:{split_seed}:{patience}",
-                               *features.train.captions, *features.test.image_names])
-    path = Path(cache_dir) / f"mlp-es-{encoder}-{cfg.loss}-{key}.pt"
-    return train_early_stopped(features.train_text[encoder], features.train_image, features.train_ids, cfg,
+
+def early_stopped_or_load(cfg: TrainConfig, data: Features, cache_dir: str | Path, *, val_fraction: float = 0.15,
+                          split_seed: int = 0, patience: int | None = None, device: str = "auto") -> EarlyStopped:
+    """`train_early_stopped` on a dataset's English training captions (``cfg.encoder``), cached in ``cache_dir``."""
+    path = early_stopped_path(cfg, data, cache_dir, val_fraction=val_fraction, split_seed=split_seed,
+                              patience=patience)
+    return train_early_stopped(data.train_text[cfg.encoder], data.train_image, data.train_ids, cfg,
                                val_fraction=val_fraction, split_seed=split_seed, patience=patience, cache_path=path,
                                device=device)
+
+
+def _early_stopped_worker(args) -> None:
+    text, image, ids, cfg, kw, threads = args
+    torch.set_num_threads(threads)
+    train_early_stopped(text, image, ids, cfg, **kw)
+
+
+def early_stopped_runs(cfgs: list[TrainConfig], data: Features, cache_dir: str | Path, *, val_fraction: float = 0.15,
+                       split_seed: int = 0, patience: int | None = None, device: str = "auto",
+                       workers: int = 1) -> list[EarlyStopped]:
+    """`early_stopped_or_load` for each configuration, in order; the runs not cached yet train in ``workers``
+    processes at once (CPU only).
+
+    Each worker process uses this process's torch thread count, and a run depends
+    only on its configuration, so the numbers are those of a serial run (tested);
+    with 2 workers on 2 free cores the wall time halves. Trained runs are written to
+    the cache by the workers and read back here.
+    """
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    kw = dict(val_fraction=val_fraction, split_seed=split_seed, patience=patience)
+    paths = [early_stopped_path(cfg, data, cache_dir, **kw) for cfg in cfgs]
+    todo = [(cfg, path) for cfg, path in zip(cfgs, paths) if not path.is_file()]
+    if workers > 1 and len(todo) > 1 and str(device) in ("cpu", "auto") and not torch.cuda.is_available():
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        Path(cache_dir).mkdir(parents=True, exist_ok=True)
+        threads = torch.get_num_threads()
+        jobs = [(data.train_text[cfg.encoder], data.train_image, data.train_ids, cfg,
+                 {**kw, "cache_path": path, "device": "cpu"}, threads) for cfg, path in todo]
+        with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn")) as pool:
+            list(pool.map(_early_stopped_worker, jobs))
+    return [early_stopped_or_load(cfg, data, cache_dir, **kw, device=device) for cfg in cfgs]
 
 
 def optimizer_steps(rows: int, batch_size: int, epochs: int) -> int:
@@ -504,92 +368,91 @@ def matched_epochs(steps: int, rows: int, batch_size: int) -> int:
     return -(-steps // per_epoch)
 
 
-# ----------------------------------------------------------------------------- Multi30K (Table 3)
-@dataclass
-class AlignedFeatures:
-    """Embeddings of a Multi30K-style dataset: one caption per language per image.
-
-    ``text[split][lang]`` [N_split, D_enc], row i describing image i of the split;
-    ``image[split]`` [N_split, D_img]; ``names[split]`` the image file names.
-    """
-
-    encoder: str
-    text: dict[str, dict[str, np.ndarray]]
-    image: dict[str, np.ndarray]
-    names: dict[str, list[str]]
+# ----------------------------------------------------------------------------- command line
+PROFILES = ("smoke", "default", "full")
+_DATA_KEYS = ("n_train", "n_test", "image_size", "captions_per_image")
 
 
-def embed_multi30k(root: str | Path, image_dir: str | Path, *, encoder: str = "muse", image_size: int = 128,
-                   cache_dir: str | Path, splits=("train", "test"), languages=("en", "de", "fr"),
-                   image_encoder: str = "efficientnet-lite0", threads: int = 2) -> AlignedFeatures:
-    """Load the Multi30K ``splits`` (`data.load_multi30k`) and embed captions and images, with caching."""
-    from companion.crosslingual.data import load_multi30k
+def _profile_defaults(profile: str) -> dict:
+    """The training page's parameters of ``profile`` (notebooks/crosslingual/profiles.yml), as flag defaults."""
+    from companion.book.profiles import resolve
 
-    image_dir = Path(image_dir)
-    ok, why = text_encoder_available(encoder)
-    if not ok:
-        raise RuntimeError(f"text encoder {encoder!r} unavailable: {why}")
-    encode, cnn = None, None
-    text, image, names = {}, {}, {}
-    for split in splits:
-        data = load_multi30k(root, split, languages, image_dir=image_dir)
-        names[split] = data.image_names
-
-        def images(names_=data.image_names):
-            nonlocal cnn
-            cnn = cnn or PooledImageEncoder(image_encoder)
-            return encode_images(load_images(image_dir, names_, image_size), cnn)
-
-        image[split], _ = cached(cache_dir, image_encoder, _file_keys(image_dir, data.image_names), images,
-                                 f"size={image_size}")
-        text[split] = {}
-        for lang in languages:
-            caps = data.captions[lang]
-
-            def run(caps_=caps):
-                nonlocal encode
-                encode = encode or text_encoder(encoder, threads=threads)
-                return encode(caps_)
-
-            text[split][lang], _ = cached(cache_dir, encoder, caps, run)
-    return AlignedFeatures(encoder, text, image, names)
+    params = resolve("crosslingual", "03-training", profile)
+    out = {k: v for k, v in params.items() if k in TrainConfig.__dataclass_fields__ or k in _DATA_KEYS}
+    if params.get("encoders"):
+        out["encoder"] = params["encoders"][0]
+    return out
 
 
-def synthetic_multi30k_features(root: str | Path, *, n_train: int, n_test: int, seed: int, image_size: int,
-                                cache_dir: str | Path, encoder: str = "muse") -> AlignedFeatures:
-    """Generate (if absent) the synthetic Multi30K miniature under ``root`` and embed its train and test splits."""
-    from companion.crosslingual.data import MULTI30K_IMAGES
-    from companion.crosslingual.synthetic import make_synthetic_multi30k
-
-    make_synthetic_multi30k(root, n_train, n_test, seed=seed, image_size=image_size)
-    return embed_multi30k(root, Path(root) / MULTI30K_IMAGES, encoder=encoder, image_size=image_size,
-                          cache_dir=cache_dir)
+def _flag_type(name: str, default):
+    if isinstance(default, bool):
+        return lambda s: {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}[s.lower()]
+    if name == "eta":
+        return float
+    return type(default)
 
 
-def train_multi30k(features: AlignedFeatures, train_languages, cfg: TrainConfig, *, cache_dir: str | Path,
-                   device: str = "auto", progress: bool | None = None):
-    """Train the MLP on the Multi30K training captions of ``train_languages`` (each row paired with its image).
+def build_parser(profile: str = "default") -> argparse.ArgumentParser:
+    """The CLI: ``--profile``, the data flags, and one flag per `TrainConfig` field (defaults: the profile's)."""
+    p = argparse.ArgumentParser(prog="python -m companion.crosslingual.train",
+                                description="Train the text->image MLP on English captions; report zero-shot "
+                                            "Recall@K per XTD10 language. Defaults come from --profile "
+                                            "(notebooks/crosslingual/profiles.yml, page 03-training).")
+    p.add_argument("--profile", choices=PROFILES, default="default",
+                   help="smoke: seconds (CI); default: this CPU (minutes); full: the paper's settings (GPU)")
+    p.add_argument("--data", default=None,
+                   help="synthetic dataset folder (generated if absent; default build/data/crosslingual/cli-<profile>)")
+    p.add_argument("--coco", help="real COCO captions json (captions_train2014.json); needs --images and --xtd10")
+    p.add_argument("--images", help="folder of COCO train2014 images")
+    p.add_argument("--xtd10", help="XTD10 repository root (holding XTD10/, MIC/, STAIR/); data/real/xtd10 is a copy")
+    p.add_argument("--n-train", type=int, default=1000, help="synthetic training images")
+    p.add_argument("--n-test", type=int, default=300, help="synthetic test images")
+    p.add_argument("--image-size", type=int, default=96)
+    p.add_argument("--captions-per-image", type=int, default=2)
+    for f in fields(TrainConfig):
+        default = f.default
+        p.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=_flag_type(f.name, default),
+                       default=default, choices={"loss": ("m3l", "patr"), "negatives": ("hard", "random")}.get(f.name),
+                       help=f"TrainConfig.{f.name}")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    p.add_argument("--cache", default="build/cache/crosslingual-embeddings", help="embedding cache folder")
+    p.add_argument("--checkpoint", default=None, help="checkpoint file (resumed when it exists)")
+    p.add_argument("--out", default=None, help="write the Recall@K table as json here")
+    p.set_defaults(**_profile_defaults(profile))
+    return p
 
-    With several languages every image appears once per language, all rows
-    sharing its id (so a caption's translation is never its negative). The
-    checkpoint is keyed by encoder, languages, configuration and data.
-    Returns ``(model, TrainResult, eta)``.
-    """
-    from companion.crosslingual.data import dataset_fingerprint
 
-    train_languages = list(train_languages)
-    missing = [lang for lang in train_languages if lang not in features.text["train"]]
-    if missing:
-        raise ValueError(f"no training captions for {missing}; have {sorted(features.text['train'])}")
-    n = len(features.names["train"])
-    text = np.concatenate([features.text["train"][lang] for lang in train_languages])
-    image = np.concatenate([features.image["train"]] * len(train_languages))
-    ids = np.tile(np.arange(n, dtype=np.int64), len(train_languages))
-    key = dataset_fingerprint([f"rev{CACHE_VERSION}", features.encoder, cfg.key(), ",".join(train_languages),
-                               *features.names["train"]])
-    path = Path(cache_dir) / f"mlp-m30k-{features.encoder}-{cfg.loss}-{key}.pt"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return train_mapping(text, image, ids, cfg, device=device, checkpoint_path=path, progress=progress)
+def main(argv=None) -> int:
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--profile", choices=PROFILES, default="default")
+    known, _ = pre.parse_known_args(argv)
+    parser = build_parser(known.profile)
+    args = parser.parse_args(argv)
+    cfg = TrainConfig.from_params({f.name: getattr(args, f.name) for f in fields(TrainConfig)})
+
+    if args.coco:
+        if not (args.images and args.xtd10):
+            parser.error("--coco needs --images and --xtd10")
+        test = load_xtd10(args.xtd10)
+        check_images_exist(args.images, test.image_names, "XTD10 test images")
+        train_set = load_coco_captions(args.coco, args.images, exclude=set(test.image_names))
+        feats = embed_dataset(train_set, test, args.images, text_encoders=(cfg.encoder,), image_size=224,
+                              cache_dir=args.cache)
+    else:
+        data = args.data or f"build/data/crosslingual/cli-{args.profile}"
+        feats = synthetic_features(data, n_train=args.n_train, n_test=args.n_test, seed=cfg.seed,
+                                   image_size=args.image_size, captions_per_image=args.captions_per_image,
+                                   cache_dir=args.cache, text_encoders=(cfg.encoder,))
+    if cfg.encoder not in feats.train_text:
+        parser.error(f"encoder {cfg.encoder} unavailable: {feats.skipped.get(cfg.encoder)}")
+    model, result, eta = train(cfg, feats, device=args.device, checkpoint_path=args.checkpoint)
+    table = recall_table(model, feats.test_text[cfg.encoder], feats.test_image)
+    print(f"profile {args.profile}; device {result.device}, precision {result.precision}, {result.seconds:.1f} s, "
+          f"{result.samples_per_second:.0f} captions/s" + (f", eta {eta:.1f}" if eta else ""))
+    print(table.round(3).to_string())
+    if args.out:
+        Path(args.out).write_text(table.to_json())
+    return 0
 
 
 if __name__ == "__main__":

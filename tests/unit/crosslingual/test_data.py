@@ -129,7 +129,7 @@ def test_xtd10_image_name_not_found(tmp_path, synthetic):
 
 
 def test_photo_captions_cover_every_language_and_unknown_photo_is_an_error(tmp_path):
-    from companion.crosslingual.train import embed_photo_captions
+    from companion.crosslingual.features import embed_photo_captions
     assert all(set(caps) == set(LANGUAGES) for caps in data.PHOTO_CAPTIONS.values())
     with pytest.raises(KeyError, match="no captions for photos"):
         embed_photo_captions("muse", ["not_a_photo"], cache_dir=tmp_path)

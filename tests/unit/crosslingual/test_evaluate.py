@@ -155,7 +155,7 @@ def test_caption_retrieval_table_both_directions_and_bad_input():
 
 
 def test_subset_rows_is_fixed_and_sorted():
-    from companion.crosslingual.train import subset_rows
+    from companion.crosslingual.features import subset_rows
 
     a, b = subset_rows(1000, 300, seed=0), subset_rows(1000, 300, seed=0)
     assert (a == b).all() and len(set(a)) == 300 and (np.diff(a) > 0).all()

@@ -2,66 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from companion.crosslingual.models import build_mlp, cached, count_parameters, has_avx2, text_encoder_available
+from companion.crosslingual.models import build_mlp
 from companion.crosslingual.train import TrainConfig, make_step, train_mapping
-
-
-def test_mlp_shapes_and_paper_widths():
-    mlp = build_mlp(512, 1280)
-    widths = [b[0].out_features for b in mlp.blocks]
-    assert widths == [1024, 2048, 1280]
-    assert [b[1].p for b in mlp.blocks] == [0.2, 0.1, 0.0]
-    mlp.eval()
-    out = mlp(torch.randn(5, 512))
-    assert out.shape == (5, 1280)
-    assert (out >= 0).all()  # the last block ends in ReLU, like pooled CNN features
-    assert count_parameters(mlp)["trainable"] == 512 * 1024 + 1024 + 1024 * 2048 + 2048 + 2048 * 1280 + 1280
-    with pytest.raises(ValueError, match=r"\[B, 512\]"):
-        mlp(torch.randn(5, 384))
-    assert len(build_mlp(384, 64, n_blocks=1).blocks) == 1
-
-
-def test_intermediate_blocks_are_l2_normalised():
-    mlp = build_mlp(8, 6, n_blocks=3, width=16).eval()
-    h = mlp.blocks[0](torch.randn(4, 8))
-    h = torch.nn.functional.normalize(h, dim=1)
-    h = mlp.blocks[1](h)
-    # feeding the normalised hidden state reproduces the forward pass
-    expected = mlp.blocks[2](torch.nn.functional.normalize(h, dim=1))
-    x = torch.randn(4, 8)
-    torch.manual_seed(0)
-    assert torch.allclose(mlp(x), mlp.blocks[2](torch.nn.functional.normalize(
-        mlp.blocks[1](torch.nn.functional.normalize(mlp.blocks[0](x), dim=1)), dim=1)))
-    assert expected.shape == (4, 6)
-
-
-def test_cache_is_keyed_by_model_and_data(tmp_path):
-    calls = []
-
-    def compute(v):
-        def f():
-            calls.append(v)
-            return np.full((2, 3), v, np.float32)
-        return f
-
-    a, info = cached(tmp_path, "muse", ["x", "y"], compute(1))
-    assert not info["hit"] and a[0, 0] == 1
-    b, info = cached(tmp_path, "muse", ["x", "y"], compute(2))
-    assert info["hit"] and b[0, 0] == 1          # same model + data: loaded, not recomputed
-    c, _ = cached(tmp_path, "e5", ["x", "y"], compute(3))
-    d, _ = cached(tmp_path, "muse", ["y", "x"], compute(4))
-    e, _ = cached(tmp_path, "muse", ["x", "y"], compute(5), extra="size=64")
-    assert (c[0, 0], d[0, 0], e[0, 0]) == (3, 4, 5)
-    assert calls == [1, 3, 4, 5]
-    with pytest.raises(ValueError, match="3 keys"):
-        cached(tmp_path, "muse", ["p", "q", "r"], compute(6))
-
-
-def test_e5_availability_follows_avx2():
-    ok, why = text_encoder_available("e5")
-    if not has_avx2():
-        assert not ok and "AVX2" in why
-    assert text_encoder_available("muse")[0]
 
 
 def _toy(n_images=24, per_image=2, dt=16, di=12, seed=0):
@@ -124,105 +66,6 @@ def test_bad_config_is_rejected():
         train_mapping(np.zeros((3, 4), np.float32), np.zeros((2, 4), np.float32), np.arange(3), TrainConfig())
 
 
-def test_e5_is_skipped_with_a_reason_without_avx2(monkeypatch, tmp_path):
-    from companion.crosslingual import models, train
-    from companion.crosslingual.data import COCO_IMAGES
-    from companion.crosslingual.synthetic import load_synthetic, make_synthetic
-
-    monkeypatch.setattr(models, "has_avx2", lambda: False)
-    ok, why = models.text_encoder_available("e5")
-    assert not ok and "AVX2" in why
-    with pytest.raises(RuntimeError, match="unavailable: .*AVX2"):
-        models.text_encoder("e5")
-    # the pipeline skips it, says why, and still embeds with the other encoder
-    root = make_synthetic(tmp_path / "ds", 3, 2, seed=0, image_size=16, captions_per_image=1)
-    tr, te = load_synthetic(root, ["en", "de"])
-    monkeypatch.setattr(train, "text_encoder_available", models.text_encoder_available)
-    monkeypatch.setattr(train, "PooledImageEncoder", lambda *a, **k: _FakeCNN())
-    feats = train.embed_dataset(tr, te, root / COCO_IMAGES, text_encoders=("e5",), languages=["en", "de"],
-                                image_size=16, cache_dir=tmp_path / "cache")
-    assert "e5" not in feats.train_text and "AVX2" in feats.skipped["e5"]
-
-
-class _FakeCNN(torch.nn.Module):
-    dim = 3
-
-    def forward(self, x):
-        return x.float().mean(dim=(1, 2)) if x.shape[-1] == 3 else x.float().mean(dim=(2, 3))
-
-
-def test_cpu_advertises_avx2_matches_proc_cpuinfo():
-    from pathlib import Path
-    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else None
-    if flags is None:
-        pytest.skip("no /proc/cpuinfo on this system")
-    assert has_avx2() == (" avx2" in flags)
-
-
-def test_multi30k_training_rows_share_image_ids(tmp_path, monkeypatch):
-    from companion.crosslingual import train
-    from companion.crosslingual.train import AlignedFeatures, train_multi30k
-
-    g = np.random.default_rng(0)
-    feats = AlignedFeatures("toy", {"train": {lang: g.normal(size=(6, 8)).astype(np.float32) for lang in ("en", "de")}},
-                            {"train": np.abs(g.normal(size=(6, 5))).astype(np.float32)},
-                            {"train": [f"{i}.jpg" for i in range(6)]})
-    seen = {}
-
-    def spy(text, image, ids, cfg, **kw):
-        seen.update(text=text, image=image, ids=ids, path=kw["checkpoint_path"])
-        return None, None, None
-
-    monkeypatch.setattr(train, "train_mapping", spy)
-    cfg = TrainConfig(epochs=1, batch_size=4)
-    train_multi30k(feats, ["en", "de"], cfg, cache_dir=tmp_path)
-    assert seen["text"].shape == (12, 8) and seen["image"].shape == (12, 5)
-    assert seen["ids"].tolist() == list(range(6)) * 2
-    assert np.array_equal(seen["text"][6:], feats.text["train"]["de"])
-    path_multi = seen["path"]
-    train_multi30k(feats, ["en"], cfg, cache_dir=tmp_path)
-    assert seen["text"].shape == (6, 8) and seen["path"] != path_multi
-    with pytest.raises(ValueError, match="no training captions for \\['fr'\\]"):
-        train_multi30k(feats, ["en", "fr"], cfg, cache_dir=tmp_path)
-
-
-def test_pooled_image_encoder_shapes_and_layout_independence():
-    from companion.crosslingual.models import PooledImageEncoder, encode_images
-    enc = PooledImageEncoder()
-    g = np.random.default_rng(0)
-    imgs = g.random((3, 48, 48, 3)).astype(np.float32)
-    feats = encode_images(imgs, enc, batch_size=2)
-    assert feats.shape == (3, 1280) and feats.dtype == np.float32
-    assert (feats >= 0).all()  # pooled after ReLU6
-    # [B, 3, H, W] input gives the same features as [B, H, W, 3]
-    chw = enc(torch.from_numpy(imgs).permute(0, 3, 1, 2).contiguous()).numpy()
-    assert np.allclose(chw, feats, atol=1e-5)
-    # a plain (not channels-last) copy of the network agrees up to float reordering
-    with torch.no_grad():
-        x = (torch.from_numpy(imgs).permute(0, 3, 1, 2) - enc.mean) / enc.std
-        ref = enc.trunk(x.contiguous()).mean(dim=(2, 3)).numpy()
-    assert np.allclose(ref, feats, atol=1e-3)
-    with pytest.raises(ValueError, match="images must be"):
-        enc(torch.zeros(3, 48, 48))
-    with pytest.raises(ValueError, match="unknown image encoder"):
-        PooledImageEncoder("vgg16")
-
-
-def test_output_scale_multiplies_the_output_and_matches_the_features():
-    from companion.crosslingual.models import feature_scale
-    torch.manual_seed(0)
-    a = build_mlp(8, 6, width=16).eval()
-    b = build_mlp(8, 6, width=16, output_scale=7.5).eval()
-    b.load_state_dict({**a.state_dict(), "output_scale": torch.tensor(7.5)})
-    x = torch.randn(3, 8)
-    assert torch.allclose(b(x), 7.5 * a(x))
-    assert count_parameters(b)["trainable"] == count_parameters(a)["trainable"]  # a buffer, not a weight
-    feats = np.array([[3.0, 4.0], [0.0, 5.0]])  # norms 5 and 5
-    assert feature_scale(feats) == pytest.approx(5.0)
-    with pytest.raises(ValueError, match="output_scale"):
-        build_mlp(8, 6, output_scale=0)
-
-
 def test_scaled_output_learns_faster_than_the_paper_net_at_large_feature_scale():
     # image features at a ResNet-like scale (norm ~ 40): in a few dozen steps the scaled net
     # gets much closer to its images than the unscaled one, whose output starts near zero
@@ -270,14 +113,15 @@ def test_checkpoint_key_changes_with_config_data_and_training_revision(monkeypat
 
     feats = SimpleNamespace(train=SimpleNamespace(captions=["a red cube", "two blue balls"]),
                             test=SimpleNamespace(image_names=["0001.png"]))
-    path = train.checkpoint_for(feats, "muse", TrainConfig(), tmp_path)
-    assert path == train.checkpoint_for(feats, "muse", TrainConfig(), tmp_path)
-    assert path != train.checkpoint_for(feats, "muse", TrainConfig(rho=2.0), tmp_path)
+    path = train.checkpoint_for(TrainConfig(), feats, tmp_path)
+    assert path == train.checkpoint_for(TrainConfig(), feats, tmp_path)
+    assert path != train.checkpoint_for(TrainConfig(encoder="e5"), feats, tmp_path)
+    assert path != train.checkpoint_for(TrainConfig(rho=2.0), feats, tmp_path)
     feats.train.captions = ["a red cube", "two blue cubes"]
-    other_data = train.checkpoint_for(feats, "muse", TrainConfig(), tmp_path)
+    other_data = train.checkpoint_for(TrainConfig(), feats, tmp_path)
     assert other_data != path
     monkeypatch.setattr(train, "CACHE_VERSION", train.CACHE_VERSION + 1)
-    assert train.checkpoint_for(feats, "muse", TrainConfig(), tmp_path) != other_data
+    assert train.checkpoint_for(TrainConfig(), feats, tmp_path) != other_data
 
 
 def test_split_by_image_keeps_captions_of_an_image_together():
@@ -293,7 +137,8 @@ def test_split_by_image_keeps_captions_of_an_image_together():
 
 
 def test_early_stopping_keeps_the_best_validation_epoch_and_reloads_it(tmp_path):
-    from companion.crosslingual.train import map_texts, train_early_stopped, validation_recall
+    from companion.crosslingual.models import map_texts
+    from companion.crosslingual.train import train_early_stopped, validation_recall
 
     text, image, ids = _toy(n_images=80)
     cfg = TrainConfig(loss="m3l", epochs=6, batch_size=16, lr=3e-3, beta1=0.9, seed=0)
@@ -336,3 +181,70 @@ def test_early_stopping_with_patience_stops_and_keeps_the_best():
     val = [h["val_R@1"] for h in run.history]
     assert len(val) == run.best_epoch + 2 < 30 and max(val) == val[run.best_epoch - 1]
     assert run.eta is not None and run.eta > 0
+
+
+def test_train_config_from_params_refuses_unknown_keys_and_full_profile_is_the_paper():
+    from companion.book.profiles import resolve
+
+    assert TrainConfig.from_params({"loss": "patr", "rho": 2.0}) == TrainConfig(loss="patr", rho=2.0)
+    with pytest.raises(ValueError, match="n_train"):
+        TrainConfig.from_params({"lr": 1e-3, "n_train": 5})
+    with pytest.raises(ValueError, match="bogus"):
+        TrainConfig().replace(bogus=1)
+    full = resolve("crosslingual", "03-training", "full")
+    paper = TrainConfig()  # the paper's Section 3 values
+    assert {k: full[k] for k in ("epochs", "batch_size", "lr", "beta1")} == \
+        {"epochs": paper.epochs, "batch_size": paper.batch_size, "lr": paper.lr, "beta1": paper.beta1} == \
+        {"epochs": 50, "batch_size": 128, "lr": 1e-3, "beta1": 0.99}
+
+
+def test_cli_defaults_come_from_the_profile_and_flags_override_them():
+    from companion.book.profiles import resolve
+    from companion.crosslingual.train import build_parser
+
+    smoke = resolve("crosslingual", "03-training", "smoke")
+    args = build_parser("smoke").parse_args(["--profile", "smoke"])
+    assert (args.epochs, args.lr, args.n_train, args.encoder) == (smoke["epochs"], smoke["lr"], smoke["n_train"],
+                                                                 smoke["encoders"][0])
+    args = build_parser("default").parse_args(["--epochs", "3", "--loss", "patr", "--scale-output", "false"])
+    assert (args.epochs, args.loss, args.scale_output) == (3, "patr", False)
+    assert args.lr == resolve("crosslingual", "03-training", "default")["lr"]
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--loss", "triplet"])
+
+
+def _toy_features(n_images=40, per_image=2):
+    from types import SimpleNamespace
+
+    from companion.crosslingual.features import Features
+
+    text, image, ids = _toy(n_images=n_images, per_image=per_image)
+    train = SimpleNamespace(captions=[f"caption {i}" for i in range(len(text))])
+    test = SimpleNamespace(image_names=[f"{i}.png" for i in range(5)])
+    return Features({"toy": text}, image, ids, {}, image[:5], train, test)
+
+
+def test_train_needs_the_configs_encoder():
+    from companion.crosslingual.train import train
+
+    with pytest.raises(ValueError, match="no training embeddings for encoder 'muse'"):
+        train(TrainConfig(encoder="muse"), _toy_features())
+
+
+def test_parallel_early_stopped_runs_equal_serial_ones(tmp_path):
+    from companion.crosslingual.models import map_texts
+    from companion.crosslingual.train import early_stopped_runs
+
+    feats = _toy_features()
+    cfgs = [TrainConfig(encoder="toy", loss=loss, epochs=3, batch_size=16, lr=3e-3, beta1=0.9, seed=s)
+            for loss, s in (("m3l", 0), ("patr", 1))]
+    kw = dict(val_fraction=0.25, patience=2, device="cpu")
+    serial = early_stopped_runs(cfgs, feats, tmp_path / "serial", workers=1, **kw)
+    parallel = early_stopped_runs(cfgs, feats, tmp_path / "parallel", workers=2, **kw)
+    assert len(list((tmp_path / "parallel").glob("*.pt"))) == 2
+    text = feats.train_text["toy"]
+    for a, b in zip(serial, parallel):
+        assert a.history == b.history and a.best_epoch == b.best_epoch
+        assert np.array_equal(map_texts(a.model, text), map_texts(b.model, text))
+    with pytest.raises(ValueError, match="workers"):
+        early_stopped_runs(cfgs, feats, tmp_path, workers=0)
