@@ -174,7 +174,7 @@ stops.groupby("configuration", sort=False)[["best epoch", "optimiser steps", "ep
 # ablation rows separate what M3L's form does from what its negative-text term does.
 
 # %%
-from companion.crosslingual.evaluate import paired_difference
+from companion.metrics.comparison import paired_difference
 
 seed_nonen = {label: [t.loc["R@10"].drop("en").mean() for t in ts] for label, ts in runs.items()}
 pairs = [(f"{names[enc]} M3L", f"{names[enc]} PATR") for enc in encoders_run]

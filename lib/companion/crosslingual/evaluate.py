@@ -12,6 +12,7 @@ import pandas as pd
 import torch
 
 from companion.crosslingual.models import map_texts
+from companion.metrics.comparison import gap_closed, paired_difference
 from companion.metrics.retrieval import recall_at_k
 
 
@@ -173,44 +174,6 @@ def english_ratio(r10: dict | pd.Series, english: str = "en") -> float:
     if not r10[english] > 0:
         raise ValueError(f"English Recall@10 is {r10[english]}: the ratio is undefined")
     return nonenglish_mean(r10, english) / float(r10[english])
-
-
-def paired_difference(a, b, level: float = 0.95) -> dict:
-    """Paired comparison of two runs' scores over the same seeds: ``a - b``.
-
-    Returns ``{"diff": mean, "lo", "hi": the t interval at ``level``, "p": one-sided
-    paired t-test that a > b, "n": pairs, "seeds to resolve": pairs a one-sided 5% test
-    needs for 80% power if the true effect and spread were the observed ones (normal
-    approximation)}``; with one pair the interval, p and seed count are NaN.
-    """
-    from scipy import stats
-
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    if a.shape != b.shape or a.ndim != 1 or len(a) == 0:
-        raise ValueError(f"paired scores must be two equal-length 1-D sequences, got {a.shape} and {b.shape}")
-    d = a - b
-    out = {"diff": float(d.mean()), "lo": np.nan, "hi": np.nan, "p": np.nan, "n": len(d), "seeds to resolve": np.nan}
-    if len(d) > 1:
-        sd = d.std(ddof=1)
-        if sd > 0 and d.mean() != 0:  # one-sided test at 5% with 80% power for the observed effect and spread
-            z = stats.norm.ppf(0.95) + stats.norm.ppf(0.80)
-            out["seeds to resolve"] = float(max(2, np.ceil((z * sd / abs(d.mean())) ** 2)))
-        half = stats.t.ppf(0.5 + level / 2, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
-        out.update(lo=float(d.mean() - half), hi=float(d.mean() + half))
-        out["p"] = float(stats.ttest_rel(a, b, alternative="greater").pvalue) if d.std(ddof=1) > 0 else \
-            (0.0 if d.mean() > 0 else 1.0)
-    return out
-
-
-def gap_closed(ours: float, baseline: float, ceiling: float) -> float:
-    """Share of the gap from ``baseline`` (chance) to ``ceiling`` that ``ours`` closes.
-
-    NaN when the ceiling is not above the baseline (a model that has not learnt,
-    or a test set so small that chance Recall@10 is already high): there is no gap.
-    """
-    if not ceiling > baseline:
-        return float("nan")
-    return (ours - baseline) / (ceiling - baseline)
 
 
 def headroom_table(baseline: float, ours: float, ceiling: float, *, what: str = "Recall@10",
