@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from companion.core.photos import bundled_photo
+
 MIN_SIDE = 16
 
 # Bundled photos that need no download: name -> (package, how to load it).
@@ -116,7 +118,7 @@ def load_image(source: str | Path, max_side: int | None = None) -> np.ndarray:
     """
     name = str(source)
     if name in BUNDLED:
-        arr = _load_bundled(name)
+        arr = bundled_photo(name)
     else:
         path = Path(source)
         if not path.exists():
@@ -213,24 +215,6 @@ def _cmyk_to_rgb(im):
         except (ImageCms.PyCMSError, OSError):
             pass  # a broken profile: fall back to the plain formula below
     return im.convert("RGB")
-
-
-def _load_bundled(name: str) -> np.ndarray:
-    if name in ("china", "flower"):
-        from sklearn.datasets import load_sample_image
-
-        return load_sample_image(f"{name}.jpg")
-    if name == "grace_hopper":
-        import matplotlib.cbook
-        import matplotlib.image
-
-        with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as fh:
-            return matplotlib.image.imread(fh, format="jpg")
-    import skimage.data
-
-    if name == "motorcycle":
-        return skimage.data.stereo_motorcycle()[0]  # the left view of the stereo pair
-    return getattr(skimage.data, name)()
 
 
 def resize_max_side(image: np.ndarray, max_side: int) -> np.ndarray:

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from companion.core.photos import bundled_photo
 from companion.crosslingual.grammar import LANGUAGES, check_language
 
 # XTD10 repository layout: language -> (folder under the repository root, code in the file name)
@@ -396,20 +397,9 @@ PHOTO_CAPTIONS: dict[str, dict[str, str]] = {
 
 def load_photos(size: int = 224) -> tuple[list[str], np.ndarray]:
     """The bundled real photos of `PHOTO_CAPTIONS` as float32 [N, size, size, 3] in [0, 1]."""
-    import matplotlib.cbook
-    import skimage.data
-    from sklearn.datasets import load_sample_image
-
     names, out = [], []
     for name in PHOTO_CAPTIONS:
-        if name in ("china", "flower"):
-            arr = load_sample_image(f"{name}.jpg")
-        elif name == "grace_hopper":
-            with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as f:
-                arr = np.asarray(Image.open(f).convert("RGB"))
-        else:
-            arr = getattr(skimage.data, name)()
-        arr = np.asarray(arr)
+        arr = bundled_photo(name)
         if arr.dtype == bool:  # skimage's horse is a binary silhouette
             arr = arr.astype(np.uint8) * 255
         im = Image.fromarray(arr).convert("RGB").resize((size, size), Image.BILINEAR)
