@@ -41,10 +41,13 @@ image_size = 96
 vision_trunk = "densenet-small"
 text_layers = 1
 n_prompts = 16
-epochs = 12
+epochs = 10
 batch_size = 16
 max_length = 64
 lr = 0.0005
+freeze_trunk = True
+vision_weights = None
+text_model = None
 
 # %%
 import matplotlib.pyplot as plt

@@ -43,10 +43,13 @@ image_size = 96
 vision_trunk = "densenet-small"
 text_layers = 1
 n_prompts = 16
-epochs = 12
+epochs = 10
 batch_size = 16
 max_length = 64
 lr = 0.0005
+freeze_trunk = True
+vision_weights = None
+text_model = None
 throughput_steps = 3
 
 # %%
@@ -60,7 +63,8 @@ from companion.radiology.train import TrainConfig, cached_train, chapter_data
 
 dev = select_device(device)
 config = TrainConfig(vision_trunk=vision_trunk, text_layers=text_layers, n_prompts=n_prompts, image_size=image_size,
-                     max_length=max_length, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
+                     max_length=max_length, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+                     freeze_trunk=freeze_trunk, vision_weights=vision_weights, text_model=text_model)
 root = chapter_data(profile, n_studies, image_size, seed, data_root)
 source = f"real IU X-ray at {data_root}" if data_root else f"synthetic IU X-ray, {n_studies} studies, {image_size} px"
 pd.Series(describe_device(dev), name="value").to_frame()

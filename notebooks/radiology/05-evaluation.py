@@ -45,10 +45,13 @@ image_size = 96
 vision_trunk = "densenet-small"
 text_layers = 1
 n_prompts = 16
-epochs = 12
+epochs = 10
 batch_size = 16
 max_length = 64
 lr = 0.0005
+freeze_trunk = True
+vision_weights = None
+text_model = None
 n_boot = 1000
 real_test_studies = None
 
@@ -107,7 +110,8 @@ with pd.option_context("display.max_columns", None):
 
 # %%
 config = TrainConfig(vision_trunk=vision_trunk, text_layers=text_layers, n_prompts=n_prompts, image_size=image_size,
-                     max_length=max_length, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
+                     max_length=max_length, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+                     freeze_trunk=freeze_trunk, vision_weights=vision_weights, text_model=text_model)
 root = chapter_data(profile, n_studies, image_size, seed, data_root)
 source = f"real IU X-ray at {data_root}" if data_root else f"synthetic IU X-ray, {n_studies} studies, {image_size} px"
 model, result, datasets = cached_train(config, root, profile, device=dev, split=split)  # page 3's run
@@ -218,3 +222,47 @@ record("radiology/05-evaluation",
 # read the paper's text-overlap numbers with that floor in mind. Of the paper's
 # {glue:text}`claims_total:.0f` claims listed above, {glue:text}`claims_testable:.0f` are testable
 # here and {glue:text}`claims_held:.0f` hold on this run.
+
+# %% [markdown]
+# ```{exercise} Extend: one more image-blind baseline
+# :label: radiology-ex-blind
+#
+# A system that ignores the image can still be clever about the finding vocabulary. Build one that
+# always answers with a training report asserting the most frequent finding of the training
+# reports (the labeller's findings, `label_findings`), score its finding F1, precision and recall
+# on this page's test split with `companion.metrics.findings.finding_scores`, and set it beside the
+# best image-blind system of the headroom table and the model. Would it change the headline
+# baseline? Use new variable names: later cells must not see your changes.
+# ```
+
+# %% [markdown] tags=["solution"]
+# ```{solution-start} radiology-ex-blind
+# :class: dropdown
+# ```
+
+# %% tags=["solution"]
+from collections import Counter
+
+from companion.metrics.findings import finding_scores
+from companion.radiology.data import FINDINGS, label_findings
+
+train_sets_ex = label_findings(train.reports)
+common_ex = Counter(f for fs in train_sets_ex for f in fs).most_common(1)[0][0]
+single_ex = next((r for r, fs in zip(train.reports, train_sets_ex) if fs == frozenset({common_ex})),
+                 next(r for r, fs in zip(train.reports, train_sets_ex) if common_ex in fs))
+truth_ex = truth if truth is not None else label_findings(test.reports)
+compare_ex = {f"always '{common_ex}'": finding_scores(truth_ex, label_findings([single_ex] * len(test)), FINDINGS)}
+for name in (headroom.attrs["best_baseline"], "proposed (retrieval)"):
+    compare_ex[name] = finding_scores(truth_ex, label_findings(systems[name]), FINDINGS)
+pd.DataFrame(compare_ex).T[["f1", "precision", "recall", "exact_match"]].astype(float).round(3)
+
+# %% [markdown] tags=["solution"]
+# The constant finding is right on every study that has it, so its recall is that finding's share
+# of all true findings and its precision is the share of test studies that have it (printed above);
+# F1 stays low because every other finding is missed. Whether it beats the page's best image-blind
+# system depends on how common that finding is: when it does, it is the baseline the headline
+# should be measured against, which is why the headroom table takes the best of several blind
+# systems rather than one.
+#
+# ```{solution-end}
+# ```

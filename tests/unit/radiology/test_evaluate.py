@@ -239,13 +239,15 @@ def _ablation_rows(bleu, train, val):
 def test_ablation_claims_follow_the_evidence():
     from companion.radiology.evaluate import ablation_claims
 
-    bleu = {"proposed": [0.20, 0.22, 0.21], "plain": [0.10, 0.13, 0.11], "frozen": [0.1] * 3, "finetune": [0.2] * 3}
+    bleu = {"proposed": [0.20, 0.22, 0.21], "plain": [0.10, 0.13, 0.11], "frozen": [0.1] * 3,
+            "finetune": [0.15, 0.16, 0.14]}
     train = {"proposed": [1.0, 1.1, 1.0], "plain": [1.2] * 3, "frozen": [3.0, 3.1, 3.0], "finetune": [0.2] * 3}
     val = {"proposed": [1.5, 1.6, 1.5], "plain": [1.7] * 3, "frozen": [3.1] * 3, "finetune": [2.5] * 3}
     bleu["data_25"], train["data_25"], val["data_25"] = [0.15, 0.16, 0.17], [1.0] * 3, [1.5] * 3
     table = ablation_claims(_ablation_rows(bleu, train, val), baseline_f1=0.1, ceiling_f1=0.2)
-    assert list(table["holds"]) == [True, True, True, True]
-    assert list(table["key"]) == ["modified_beats_plain", "frozen_does_not_converge", "finetune_overfits", "limited_data"]
+    assert list(table["holds"]) == [True, True, True, True, True]
+    assert list(table["key"]) == ["modified_beats_plain", "frozen_does_not_converge", "finetune_overfits",
+                                  "prompts_beat_finetune", "limited_data"]
     assert "0.18 vs 0.07" in table.loc[0, "paper"]
     # without the baseline and the ceiling the limited-data claim cannot be decided: left out
     assert "limited_data" not in list(ablation_claims(_ablation_rows(bleu, train, val))["key"])
@@ -253,6 +255,7 @@ def test_ablation_claims_follow_the_evidence():
     bleu["plain"] = [0.21, 0.20, 0.23]       # plain as good as proposed
     train["frozen"] = [0.9, 1.2, 1.0]       # frozen converges in one seed
     val["finetune"] = [0.6, 0.6, 0.6]       # no overfitting
+    bleu["finetune"] = [0.22, 0.23, 0.22]   # and generalises as well as prompts
     bleu["data_25"] = [0.12, 0.13, 0.14]    # a quarter of the data closes less than half the gap
     assert not ablation_claims(_ablation_rows(bleu, train, val), baseline_f1=0.1, ceiling_f1=0.2)["holds"].any()
 
@@ -334,3 +337,27 @@ def test_frozen_claim_against_chance():
     stuck = _ablation_rows({"proposed": [0.8], "frozen": [0.1]}, {"proposed": [1.0], "frozen": [2.7]},
                            {"proposed": [1.2], "frozen": [2.7]})
     assert ablation_claims(stuck, chance_loss=2.77)["holds"].iloc[0]
+
+
+def test_ablation_claims_paired_over_seeds_and_same_data_finetune():
+    """Two seeds with test-study findings: the plain claim needs the bootstrap interval above 0 AND a win in
+    every seed; fine-tuning on a quarter of the data is compared with prompts on the same quarter."""
+    from companion.radiology.evaluate import ablation_claims
+
+    truth = [{"nodule"}, set(), {"cardiomegaly"}, set()] * 30
+    good, bad = list(truth), [set()] * len(truth)
+    half = [t if i % 2 else set() for i, t in enumerate(truth)]
+    runs = {"proposed": [0.9, 0.8], "plain": [0.1, 0.85], "data_25": [0.5, 0.5], "finetune_25": [0.2, 0.3]}
+    rows = _ablation_rows(runs, {k: [1.0, 1.0] for k in runs},
+                          {"proposed": [1.2, 1.2], "plain": [1.2, 1.2], "data_25": [1.3, 1.3], "finetune_25": [2.0, 1.9]})
+    findings = {("proposed", 0): good, ("proposed", 1): half, ("plain", 0): bad, ("plain", 1): good,
+                ("data_25", 0): good, ("data_25", 1): good, ("finetune_25", 0): bad, ("finetune_25", 1): half}
+    table = ablation_claims(rows, findings=findings, truth=truth, n_boot=100).set_index("key")
+    # seed 1: plain ahead (0.85 > 0.8), so the claim fails although the pooled interval may sit above 0
+    assert not table.loc["modified_beats_plain", "holds"] and "per seed" in table.loc["modified_beats_plain", "this run"]
+    assert "finetune_25 vs data_25" in table.loc["finetune_overfits", "this run"]
+    assert table.loc["finetune_overfits", "holds"] and table.loc["prompts_beat_finetune", "holds"]
+    rows.loc[(rows.run == "plain") & (rows.seed == 1), "finding_f1"] = 0.5
+    findings["plain", 1] = half
+    table = ablation_claims(rows, findings=findings, truth=truth, n_boot=100).set_index("key")
+    assert table.loc["modified_beats_plain", "holds"]
