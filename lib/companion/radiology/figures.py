@@ -135,10 +135,10 @@ def architecture_diagram(rows: list[dict], title: str = ""):
     branches = {"image": [r for r in rows if r["branch"] == "image"],
                 "text": [r for r in rows if r["branch"] == "text"]}
     joint = [r for r in rows if r["branch"] == "joint"]
-    depth = max(len(v) for v in branches.values()) + 1 + len(joint)
+    depth = max(len(v) for v in branches.values()) + 0.2 + len(joint)
     fig, ax = plt.subplots(figsize=(9, 0.78 * depth + 0.8))
     ax.set_xlim(0, 10)
-    ax.set_ylim(-depth - 0.2, 1.2)
+    ax.set_ylim(-depth - 0.1, 1.0)
     ax.axis("off")
 
     def box(x, y, r, width=4.2):

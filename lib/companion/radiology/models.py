@@ -467,8 +467,8 @@ class RadiologyCLIP(nn.Module):
 ARCHITECTURE_STAGES = (
     ("image", "vision.trunk", "DenseNet trunk"),
     ("image", "vision.multiscale", "multi-scale depthwise convs"),
-    ("image", "vision.channel_attention", "channel attention (SE)"),
-    ("image", "vision.spatial_attention", "spatial attention"),
+    ("image", "vision.channel_attention.fc2", "channel attention (SE) A_c"),
+    ("image", "vision.spatial_attention.conv", "spatial attention map A_s"),
     ("image", "vision.pool", "mixed pooling w·GAP+(1-w)·GMP"),
     ("image", "vision.head", "linear projection"),
     ("text", "text.backbone.embeddings.word_embeddings", "token embeddings E"),
@@ -522,14 +522,16 @@ def architecture_trace(model: RadiologyCLIP, images: torch.Tensor, input_ids: to
     for branch, path, label in present:
         if path not in shapes:
             continue
-        counts = count_parameters(modules[path])
+        # an attention module is traced at its last layer (its weights are applied outside its forward)
+        owner = path.rsplit(".", 1)[0] if path.endswith((".fc2", ".conv")) else path
+        counts = count_parameters(modules[owner])
         if path == "text.backbone":
             label = "BERT (frozen)" if counts["trainable"] == 0 else "BERT (trains)"
-        rows.append({"branch": branch, "module": path, "label": label, "shape": shapes[path],
+        rows.append({"branch": branch, "module": owner, "label": label, "shape": shapes[path],
                      "trainable": counts["trainable"], "frozen": counts["frozen"]})
     text_prompts = getattr(model.text, "prompts", None)
     if text_prompts is not None:
-        at = next(i for i, r in enumerate(rows) if r["module"] == "text.backbone")
+        at = next(i for i, r in enumerate(rows) if r["module"] in ("text.scaling", "text.backbone"))
         rows.insert(at, {"branch": "text", "module": "text.prompts", "label": "soft prompts P (prepended)",
                          "shape": tuple(text_prompts.shape), "trainable": text_prompts.numel(), "frozen": 0})
     rows.append({"branch": "joint", "module": "log_scale", "label": "cosine similarity / τ → symmetric CE",

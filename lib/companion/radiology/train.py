@@ -251,6 +251,10 @@ def train(config: TrainConfig, data_root, *, device="auto", checkpoint_dir=None,
     every epoch (``val_loss``, ``val_finding_f1``, ``val_exact_match``). With ``select_best``
     (default) the returned model holds the weights of the epoch with the best validation
     finding F1 (``result.best_epoch``; saved as ``<key>.best.pt`` beside the checkpoint).
+
+    With ``config.freeze_trunk`` the vision trunk never trains: its feature maps of the training
+    and validation images are computed once (`trunk_feature_datasets`, cached beside the
+    checkpoints) and the heads train on them; the returned model takes images as usual.
     """
     device = select_device(device)
     model, tokenizer = build_model(config)

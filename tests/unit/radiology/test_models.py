@@ -168,6 +168,9 @@ def test_architecture_trace_shapes_and_counts(backbone):
     assert [r["branch"] for r in rows][-1] == "joint" and by["log_scale"]["shape"] == (4, 4)
     assert by["vision.trunk"]["shape"][:2] == (4, model.vision.trunk.out_channels)
     assert by["vision.multiscale"]["shape"][1] == 256 and by["vision.pool"]["shape"] == (4, 256)
+    assert by["vision.channel_attention"]["shape"] == (4, 256) and by["vision.spatial_attention"]["shape"][:2] == (4, 1)
+    order = [r["module"] for r in rows if r["branch"] == "text"]
+    assert order.index("text.prompts") < order.index("text.scaling") < order.index("text.backbone")
     assert by["vision.head"]["shape"] == (4, 16) and by["text.head"]["shape"] == (4, 16)
     # prompts are prepended: BERT sees P + L positions; the frozen BERT has no trainable weight
     assert by["text.backbone"]["shape"][:2] == (4, 2 + 12) and by["text.backbone"]["trainable"] == 0
