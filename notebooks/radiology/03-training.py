@@ -12,6 +12,13 @@
 # validation finding F1 are kept (`<key>.best.pt` beside the checkpoint) and are what pages 5 and 6
 # evaluate; the test split is never looked at during training.
 #
+# In the smoke and default profiles (`freeze_trunk: true`) the DenseNet trunk keeps its seeded
+# initial weights: its feature maps of the training and validation images are computed once and
+# cached beside the checkpoints, and each step trains the vision head (multi-scale convolutions,
+# attention, mixed pooling, projection), the prompts, $\alpha(x)$, the pooling, the projections
+# and the temperature. The BERT layer still runs forward and backward on every step (the prompts'
+# gradient passes through it), and that is now most of the time a step takes on the CPU.
+#
 # The same run outside Jupyter, e.g. on a GPU with the paper's settings:
 # `python -m companion.radiology.train --data /path/to/iu_xray --split paper --image-size 312 --device cuda`.
 
@@ -43,7 +50,7 @@ image_size = 96
 vision_trunk = "densenet-small"
 text_layers = 1
 n_prompts = 16
-epochs = 10
+epochs = 12
 batch_size = 16
 max_length = 64
 lr = 0.0005

@@ -117,10 +117,30 @@ def normal_template_report(train_reports: list[str]) -> str:
     return " ".join(out)
 
 
+def most_frequent_finding_report(train_reports: list[str]) -> str:
+    """Baseline text: a training report that asserts exactly the most frequent finding of the training
+    reports (keyword labeller; ties: the finding met first), the first such report in training order
+    (else the first that asserts it among others). On finding F1 this beats any normal report: it is
+    right on every study with that finding."""
+    from companion.radiology.data import label_findings
+
+    if not train_reports:
+        raise ValueError("no training reports")
+    found = label_findings(train_reports)
+    counts = Counter(f for fs in found for f in sorted(fs))
+    if not counts:
+        raise ValueError("no training report asserts any finding: no most frequent finding")
+    top = counts.most_common(1)[0][0]
+    exact = [r for r, fs in zip(train_reports, found) if fs == frozenset({top})]
+    return exact[0] if exact else next(r for r, fs in zip(train_reports, found) if top in fs)
+
+
 def image_blind_systems(train_reports: list[str], n: int, seed: int = 0) -> dict[str, list[str]]:
-    """The three report-only baselines for ``n`` test studies: most frequent, constant normal, random."""
+    """The four report-only baselines for ``n`` test studies: the most frequent training report, a
+    constant normal report, a constant report of the most frequent finding, a random training report."""
     return {"most frequent training report": most_frequent_report(train_reports, n),
             "constant normal report": [normal_template_report(train_reports)] * n,
+            "most frequent finding report": [most_frequent_finding_report(train_reports)] * n,
             "random training report": random_reports(train_reports, n, seed=seed)}
 
 

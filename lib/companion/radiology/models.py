@@ -240,8 +240,16 @@ def densenet121_features(weights: str | Path | None = None, trunk: str = "densen
         path = Path(weights)
         if not path.is_file():
             raise FileNotFoundError(f"DenseNet121 weights file {path} not found")
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        missing, unexpected = net.load_state_dict(state, strict=False)
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise ValueError(f"{path} could not be read as a torch state dict: {exc}") from exc
+        if not isinstance(state, dict):
+            raise ValueError(f"{path} is not a DenseNet121 state dict (it holds a {type(state).__name__})")
+        try:
+            missing, unexpected = net.load_state_dict(state, strict=False)
+        except RuntimeError as exc:  # shape mismatches: another DenseNet, or weights for another trunk
+            raise ValueError(f"{path} is not a DenseNet121 state dict for the {trunk!r} trunk: {exc}") from exc
         if [k for k in missing if not k.startswith("classifier")]:
             raise ValueError(f"{path} is not a DenseNet121 state dict (missing {missing[:3]} ...)")
     features = nn.Sequential(net.features, nn.ReLU(inplace=False))

@@ -32,6 +32,22 @@ def test_baselines():
         most_frequent_report([], 2)
 
 
+def test_most_frequent_finding_report():
+    from companion.radiology.data import label_findings
+    from companion.radiology.evaluate import image_blind_systems, most_frequent_finding_report
+
+    train = ["Lungs are clear.", "The heart is enlarged. Lungs are clear.", "Calcified granuloma in the right lung.",
+             "The heart is enlarged.", "Cardiomegaly. Small left pleural effusion."]
+    report = most_frequent_finding_report(train)
+    assert label_findings([report]) == [frozenset({"cardiomegaly"})] and report == train[1]
+    systems = image_blind_systems(train, 3)
+    assert systems["most frequent finding report"] == [report] * 3 and len(systems) == 4
+    with pytest.raises(ValueError, match="asserts any finding"):
+        most_frequent_finding_report(["Lungs are clear.", "No acute disease."])
+    with pytest.raises(ValueError, match="no training reports"):
+        most_frequent_finding_report([])
+
+
 def test_finding_agreement():
     out = finding_agreement([[], ["nodule"], ["cardiomegaly"]], [[], ["cardiomegaly"], ["cardiomegaly"]])
     assert out["normal_abnormal_agreement"] == 1.0
@@ -61,6 +77,8 @@ def test_ablation_configs():
     base = TrainConfig(n_prompts=16)
     assert ablation_config(base, "plain").vision == "plain"
     assert ablation_config(base, "prompts_4").n_prompts == 4
+    ft = ablation_config(base, "finetune_25")
+    assert ft.text_mode == "finetune" and ft.train_fraction == 0.25 and ft.backbone_lr == 1e-4
     assert ablation_config(base, "frozen", seed=3).seed == 3
     assert ablation_config(base, "proposed").key() == base.key()
     with pytest.raises(ValueError, match="unknown ablation"):
@@ -170,6 +188,54 @@ def test_checkpoint_holds_trainable_weights_and_retrieval_embeds_candidates_text
     test_image, _ = embed(model, test)
     assert list(out["retrieved_index"]) == list(retrieve(test_image, full_text))
     assert out["retrieved"] == [train_set.reports[j] for j in out["retrieved_index"]]
+
+
+def test_frozen_trunk_run_caches_features_and_keeps_the_trunk(tmp_path):
+    """A freeze_trunk run trains the heads on cached trunk maps; the trunk is the seed's, untouched; a second
+    run reuses the cached maps and the checkpoint; the returned model embeds images as usual."""
+    from companion.radiology import train as rtrain
+    from companion.radiology.evaluate import run_retrieval
+    from companion.radiology.synthetic import make_synthetic
+    from companion.radiology.train import TrainConfig, build_model, train, trunk_feature_datasets
+
+    root = make_synthetic(tmp_path / "iu", 16, 48, seed=0)
+    config = TrainConfig(vision_trunk="densenet-small", text_layers=1, n_prompts=2, image_size=48, max_length=24,
+                         epochs=2, batch_size=4, freeze_trunk=True, seed=4)
+    fresh, _ = build_model(config)
+    model, result, datasets = train(config, root, device="cpu", checkpoint_dir=tmp_path / "ck", progress=False)
+    assert len(result.history) == 2 and not model.vision.inputs_are_features
+    for (k, a), b in zip(fresh.vision.trunk.state_dict().items(), model.vision.trunk.state_dict().values()):
+        assert torch.equal(a, b), k  # the trunk did not train, BatchNorm statistics included
+    assert any(not torch.equal(a, b) for a, b in zip(fresh.vision.head.parameters(), model.vision.head.parameters()))
+    cached = sorted((tmp_path / "ck").glob("trunk-*.pt"))
+    assert len(cached) == 2  # training and validation images
+    maps = torch.load(cached[0], weights_only=True)
+    assert maps.ndim == 4 and maps.shape[1] == model.vision.trunk.out_channels
+    # the second process reads the maps from disk: computing them again is an error here
+    rtrain._FEATURES.clear()
+    fresh.vision.trunk_features = None  # not called: the files are found by key
+    sets = trunk_feature_datasets(fresh, datasets, ("train", "val"), tmp_path / "ck")
+    assert sets["train"].images.shape[0] == len(datasets["train"]) and sets["train"].reports == datasets["train"].reports
+    again, result2, _ = train(config, root, device="cpu", checkpoint_dir=tmp_path / "ck", datasets=datasets,
+                              progress=False)
+    assert result2.resumed_from_epoch == 2
+    assert run_retrieval(model, datasets)["retrieved"] == run_retrieval(again, datasets)["retrieved"]
+    with pytest.raises(ValueError, match="freeze_trunk"):
+        trunk_feature_datasets(build_model(TrainConfig(**{**config.__dict__, "freeze_trunk": False}))[0], datasets)
+
+
+def test_dataset_select_and_with_images_validate():
+    from companion.radiology.data import ReportImageDataset
+
+    ds = object.__new__(ReportImageDataset)
+    ds.studies = ["a", "b", "c"]
+    ds.images, ds.input_ids, ds.attention_mask = torch.zeros(3, 3, 4, 4), torch.ones(3, 5), torch.ones(3, 5)
+    assert ds.select([2, 0]).studies == ["c", "a"]
+    with pytest.raises(ValueError, match="select"):
+        ds.select([3])
+    with pytest.raises(ValueError, match="with_images"):
+        ds.with_images(torch.zeros(2, 8, 1, 1))
+    assert ds.with_images(torch.zeros(3, 8, 1, 1)).images.shape == (3, 8, 1, 1)
 
 
 def test_per_report_means_uses_given_scores_and_shared_resamples(monkeypatch):

@@ -238,3 +238,43 @@ def test_frozen_text_tower_memoises_and_forgets_on_new_weights(backbone):
     model.text.load_state_dict(state)
     assert len(model.text._memo) == 0  # new weights, new embeddings
     assert not torch.allclose(model.encode_text(batch["input_ids"], batch["attention_mask"]), first)
+
+
+def test_weights_parameters_reach_the_model(tmp_path, backbone):
+    """vision_weights / text_model are notebook parameters of every page that builds a model and go into
+    TrainConfig; a missing file or an unknown text model is refused with its name."""
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[3] / "notebooks" / "radiology"
+    profiles = yaml.safe_load((root / "profiles.yml").read_text())
+    for name in profiles:
+        assert {"vision_weights", "text_model", "freeze_trunk"} <= set(profiles[name]["all"]), name
+    for twin in sorted(root.glob("0*.py")):
+        text = twin.read_text()
+        assert re.search(r"^vision_weights = None$", text, re.M) and re.search(r"^text_model = None$", text, re.M), twin
+        for call in re.findall(r"TrainConfig\((?:[^()]|\([^()]*\))*\)", text):
+            assert "vision_weights=vision_weights" in call and "text_model=text_model" in call, twin
+            assert "freeze_trunk=freeze_trunk" in call, twin
+    missing = tmp_path / "densenet121.pth"
+    with pytest.raises(FileNotFoundError, match="densenet121.pth"):
+        build_model(TrainConfig(**{**_tiny_config(0).__dict__, "vision_weights": str(missing)}))
+    with pytest.raises(FileNotFoundError, match="no-such-bert"):
+        build_model(TrainConfig(**{**_tiny_config(0).__dict__, "text_model": str(tmp_path / "no-such-bert")}))
+    # a DenseNet121 state dict loads into the trunk (here one saved from a seeded random DenseNet121)
+    from torchvision.models import DenseNet
+
+    torch.manual_seed(0)
+    net = DenseNet(growth_rate=32, block_config=(6, 12, 24, 16), num_init_features=64)
+    torch.save(net.state_dict(), missing)
+    model, _ = build_model(TrainConfig(**{**_tiny_config(0).__dict__, "vision_trunk": "densenet121",
+                                          "vision_weights": str(missing)}))
+    assert torch.equal(model.vision.trunk[0].conv0.weight, net.features.conv0.weight)
+    with pytest.raises(ValueError, match="densenet121.pth is not a DenseNet121 state dict"):  # small trunk
+        build_model(TrainConfig(**{**_tiny_config(0).__dict__, "vision_weights": str(missing)}))
+    corrupt = tmp_path / "corrupt.pth"
+    corrupt.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="corrupt.pth could not be read"):
+        build_model(TrainConfig(**{**_tiny_config(0).__dict__, "vision_weights": str(corrupt)}))
