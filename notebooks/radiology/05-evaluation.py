@@ -261,8 +261,11 @@ pd.DataFrame(rows_ex).T[["f1", "precision", "recall", "exact_match"]].astype(flo
 # %% [markdown] tags=["solution"]
 # With $k = 0$ nothing is asserted, so there are no true positives and F1 is 0. Each added finding
 # raises recall by that finding's share of all true findings and lowers precision, because it is
-# asserted on every study while only some have it. F1 peaks at the $k$ where the next finding is
-# rarer than the current precision; in the table it is the row with the largest F1. If a $k > 1$
+# asserted on every study while only some have it. Precisely: with $N$ test studies, adding a
+# finding that $n_f$ of them have adds $2n_f$ to F1's numerator $2\,TP$ and exactly $N$ to its
+# denominator $2\,TP + FP + FN$ (it gains $n_f$ true positives and $N - n_f$ false positives, and
+# loses $n_f$ false negatives), so F1 rises if and only if the finding's prevalence $n_f/N$ exceeds
+# half the current F1. The table's largest F1 is where the next finding fails that test. If a $k > 1$
 # beats the headline baseline, the honest baseline is that one, and the headroom table's "gap
 # closed" would shrink accordingly; that is why the headroom table takes the best of several blind
 # systems rather than one.
