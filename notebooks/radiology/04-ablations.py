@@ -194,6 +194,7 @@ ax.plot([f for f, _ in sweep], [table.loc[table.run == n, "finding_f1"].mean() f
         label="prompt-tuned (mean over seeds)")
 ax.axhline(baseline_f1, color="grey", lw=0.8, ls=":", label="best image-blind")
 ax.axhline(ceiling_f1, color="C2", lw=0.8, ls=":", label="oracle")
+ax.set_xticks([f for f, _ in sweep])
 ax.set_xlabel("% of training studies")
 ax.set_ylabel("test finding F1")
 ax.set_title(f"{source}, {profile} profile", fontsize=9)
