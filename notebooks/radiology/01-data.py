@@ -45,6 +45,9 @@ epochs = 12
 batch_size = 16
 max_length = 64
 lr = 0.0005
+freeze_trunk = True
+vision_weights = None
+text_model = None
 
 # %%
 import matplotlib.pyplot as plt

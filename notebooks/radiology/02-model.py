@@ -37,6 +37,9 @@ epochs = 12
 batch_size = 16
 max_length = 64
 lr = 0.0005
+freeze_trunk = True
+vision_weights = None
+text_model = None
 
 # %%
 import matplotlib.pyplot as plt
@@ -51,7 +54,8 @@ from companion.radiology.models import count_parameters
 from companion.radiology.train import TrainConfig, build_model, chapter_data, prepare_datasets
 
 config = TrainConfig(vision_trunk=vision_trunk, text_layers=text_layers, n_prompts=n_prompts, image_size=image_size,
-                     max_length=max_length, seed=seed)
+                     max_length=max_length, seed=seed,
+                     freeze_trunk=freeze_trunk, vision_weights=vision_weights, text_model=text_model)
 model, tokenizer = build_model(config)
 root = chapter_data(profile, n_studies, image_size, seed, data_root)
 data = prepare_datasets(root, tokenizer, config, split)
@@ -90,6 +94,25 @@ with torch.no_grad():
     maps = model.vision.forward_maps(images)
 pd.DataFrame({k: [tuple(v.shape)] for k, v in maps.items()}, index=["shape"]).T
 
+# %% [markdown]
+# ## Fig. 1, drawn from the model
+# The paper's Fig. 1 sketches the two encoders meeting in a similarity matrix. Here the same figure
+# is drawn from this model itself: `companion.radiology.models.architecture_trace` runs one forward
+# pass of the four studies above with a hook on every stage and records the shape each stage
+# produced and its trainable and frozen parameters (blue boxes train, grey ones are frozen). With
+# `freeze_trunk` (the CPU profiles) the DenseNet trunk is grey: its feature maps are computed once
+# and only the heads above it train. Shapes: B studies, P prompts, L tokens, d = BERT width,
+# D = joint dimension.
+
+# %%
+from companion.radiology.figures import architecture_diagram
+from companion.radiology.models import architecture_trace
+
+trace = architecture_trace(model, images, ids, mask)
+architecture_diagram(trace, title=f"{profile} profile: {vision_trunk} trunk{' (frozen)' if freeze_trunk else ''}, "
+                                  f"{text_layers or 'all'} BERT layer(s), P = {n_prompts}, batch of {len(images)}")
+plt.show()
+
 # %%
 rows = {
     "vision trunk": count_parameters(model.vision.trunk),
@@ -119,6 +142,73 @@ with torch.no_grad():
 ours = symmetric_cross_entropy(v, t, model.temperature).item()  # .item(): a number, no autograd warning
 clip = clip_info_nce(v, t, model.temperature).item()
 print(f"symmetric cross-entropy {ours:.6f}   CLIP InfoNCE {clip:.6f}   difference {abs(ours - clip):.1e}")
+
+# %% [markdown]
+# ```{exercise} Derive: the loss of an untrained model
+# :label: radiology-ex-chance
+#
+# Write the paper's loss for a batch of $B$ pairs with logits $s_{ij} = \cos(v_i, t_j)/\tau$.
+# (a) Show that when every logit is equal (an encoder that has learned nothing) the loss is
+# $\ln B$, whatever $\tau$ is. (b) Differentiate the image-to-text term with respect to
+# $s_{ij}$ and say which pairs the gradient pushes up and which down. (c) Why does the training
+# page draw a "chance" line at $\ln B$, and why does the frozen-encoder claim of page 4 compare
+# the training loss with it?
+# ```
+
+# %% [markdown] tags=["solution"]
+# ```{solution} radiology-ex-chance
+# :class: dropdown
+#
+# (a) The image-to-text term is $\ell_i = -\log \frac{e^{s_{ii}}}{\sum_k e^{s_{ik}}}$. With
+# $s_{ik} = c$ for all $k$, $\ell_i = -\log \frac{e^{c}}{B e^{c}} = \ln B$; the text-to-image term is
+# the same, so their mean is $\ln B$ for any $c$ and hence any $\tau$.
+#
+# (b) $\partial \ell_i / \partial s_{ij} = p_{ij} - [i = j]$ with $p_{ij} = e^{s_{ij}}/\sum_k e^{s_{ik}}$:
+# the matching pair is pushed up by $1 - p_{ii}$, every other report in the row down by its softmax
+# weight $p_{ij}$. The gradient vanishes only when $p_{ii} \to 1$.
+#
+# (c) $\ln B$ is the loss of an encoder that cannot tell the pairs apart, so a training loss that
+# stays near it means nothing was learned: that is the reading of "did not converge" page 4 uses
+# (training loss above $0.9 \ln B$). On this page the untrained model's loss printed above sits
+# close to $\ln B$ for the batch of four (its random embeddings are nearly, not exactly, equidistant).
+# ```
+
+# %% [markdown]
+# ```{exercise} Predict, then run: what do more prompts cost?
+# :label: radiology-ex-prompts
+#
+# The paper does not give the number of soft prompts $P$. Predict, before running, how many
+# trainable parameters the text encoder gains when $P$ is multiplied by four, and what happens
+# to the length of the sequence the BERT processes. Then build the model with
+# `dataclasses.replace(config, n_prompts=4 * n_prompts)` and compare with the model above.
+# ```
+
+# %% [markdown] tags=["solution"]
+# ```{solution-start} radiology-ex-prompts
+# :class: dropdown
+# ```
+
+# %% tags=["solution"]
+import dataclasses
+
+more_prompts, _ = build_model(dataclasses.replace(config, n_prompts=4 * n_prompts))
+base_text, more_text = count_parameters(model.text), count_parameters(more_prompts.text)
+with torch.no_grad():
+    hidden_more, _, _ = more_prompts.text.encode_tokens(ids, mask)
+print(f"P = {n_prompts}: {base_text['trainable']:,} trainable text parameters, BERT sequence {tuple(hidden.shape)}")
+print(f"P = {4 * n_prompts}: {more_text['trainable']:,} trainable text parameters, BERT sequence {tuple(hidden_more.shape)}")
+print(f"added: {more_text['trainable'] - base_text['trainable']:,} = 3 x {n_prompts} prompts x d = "
+      f"{3 * n_prompts * model.text.backbone.config.hidden_size:,}")
+
+# %% [markdown] tags=["solution"]
+# Each prompt is one $d$-dimensional vector, so the trainable count grows by exactly $3P \cdot d$
+# (the two printed lines differ by the third); $\alpha(x)$'s query and key maps are $d\times d$ and do
+# not depend on $P$. The cost is elsewhere: every prompt is one more position in the BERT's input,
+# so each layer's attention and feed-forward work grows with $P + L$ (printed shapes), and on the
+# CPU profiles that is most of a training step.
+#
+# ```{solution-end}
+# ```
 
 # %%
 record("radiology/02-model",

@@ -12,6 +12,13 @@
 # validation finding F1 are kept (`<key>.best.pt` beside the checkpoint) and are what pages 5 and 6
 # evaluate; the test split is never looked at during training.
 #
+# In the smoke and default profiles (`freeze_trunk: true`) the DenseNet trunk keeps its seeded
+# initial weights: its feature maps of the training and validation images are computed once and
+# cached beside the checkpoints, and each step trains the vision head (multi-scale convolutions,
+# attention, mixed pooling, projection), the prompts, $\alpha(x)$, the pooling, the projections
+# and the temperature. The BERT layer still runs forward and backward on every step (the prompts'
+# gradient passes through it), and that is now most of the time a step takes on the CPU.
+#
 # The same run outside Jupyter, e.g. on a GPU with the paper's settings:
 # `python -m companion.radiology.train --data /path/to/iu_xray --split paper --image-size 312 --device cuda`.
 
@@ -47,6 +54,9 @@ epochs = 12
 batch_size = 16
 max_length = 64
 lr = 0.0005
+freeze_trunk = True
+vision_weights = None
+text_model = None
 throughput_steps = 3
 
 # %%
@@ -60,7 +70,8 @@ from companion.radiology.train import TrainConfig, cached_train, chapter_data
 
 dev = select_device(device)
 config = TrainConfig(vision_trunk=vision_trunk, text_layers=text_layers, n_prompts=n_prompts, image_size=image_size,
-                     max_length=max_length, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
+                     max_length=max_length, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+                     freeze_trunk=freeze_trunk, vision_weights=vision_weights, text_model=text_model)
 root = chapter_data(profile, n_studies, image_size, seed, data_root)
 source = f"real IU X-ray at {data_root}" if data_root else f"synthetic IU X-ray, {n_studies} studies, {image_size} px"
 pd.Series(describe_device(dev), name="value").to_frame()

@@ -49,6 +49,9 @@ epochs = 12
 batch_size = 16
 max_length = 64
 lr = 0.0005
+freeze_trunk = True
+vision_weights = None
+text_model = None
 n_boot = 1000
 real_test_studies = None
 
@@ -107,7 +110,8 @@ with pd.option_context("display.max_columns", None):
 
 # %%
 config = TrainConfig(vision_trunk=vision_trunk, text_layers=text_layers, n_prompts=n_prompts, image_size=image_size,
-                     max_length=max_length, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
+                     max_length=max_length, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+                     freeze_trunk=freeze_trunk, vision_weights=vision_weights, text_model=text_model)
 root = chapter_data(profile, n_studies, image_size, seed, data_root)
 source = f"real IU X-ray at {data_root}" if data_root else f"synthetic IU X-ray, {n_studies} studies, {image_size} px"
 model, result, datasets = cached_train(config, root, profile, device=dev, split=split)  # page 3's run
@@ -218,3 +222,53 @@ record("radiology/05-evaluation",
 # read the paper's text-overlap numbers with that floor in mind. Of the paper's
 # {glue:text}`claims_total:.0f` claims listed above, {glue:text}`claims_testable:.0f` are testable
 # here and {glue:text}`claims_held:.0f` hold on this run.
+
+# %% [markdown]
+# ```{exercise} Extend: how many findings should a blind system assert?
+# :label: radiology-ex-blind
+#
+# The "most frequent finding report" above is an image-blind system that asserts one finding, the
+# most frequent one, for every study. Extend the idea: for $k = 0, 1, 2, 3$, score the constant
+# answer "the $k$ most frequent training findings" (the labeller's findings of the training
+# reports) with `companion.metrics.findings.finding_scores`, working on finding sets directly.
+# Predict first which $k$ maximises finding F1 and why precision and recall move in opposite
+# directions. Would the best $k$ change the headline baseline? Use new variable names: later
+# cells must not see your changes.
+# ```
+
+# %% [markdown] tags=["solution"]
+# ```{solution-start} radiology-ex-blind
+# :class: dropdown
+# ```
+
+# %% tags=["solution"]
+from collections import Counter
+
+from companion.metrics.findings import finding_scores
+from companion.radiology.data import FINDINGS, label_findings
+
+counts_ex = Counter(f for fs in label_findings(train.reports) for f in sorted(fs))
+truth_ex = truth if truth is not None else label_findings(test.reports)
+rows_ex = {}
+for k_ex in range(4):
+    guess_ex = frozenset(f for f, _ in counts_ex.most_common(k_ex))
+    rows_ex[f"k = {k_ex}: {', '.join(sorted(guess_ex)) or 'normal'}"] = finding_scores(truth_ex, [guess_ex] * len(test),
+                                                                                       FINDINGS)
+rows_ex["headline baseline: " + headroom.attrs["best_baseline"]] = {"f1": scores.loc[headroom.attrs["best_baseline"],
+                                                                                    "finding_f1"]}
+pd.DataFrame(rows_ex).T[["f1", "precision", "recall", "exact_match"]].astype(float).round(3)
+
+# %% [markdown] tags=["solution"]
+# With $k = 0$ nothing is asserted, so there are no true positives and F1 is 0. Each added finding
+# raises recall by that finding's share of all true findings and lowers precision, because it is
+# asserted on every study while only some have it. Precisely: with $N$ test studies, adding a
+# finding that $n_f$ of them have adds $2n_f$ to F1's numerator $2\,TP$ and exactly $N$ to its
+# denominator $2\,TP + FP + FN$ (it gains $n_f$ true positives and $N - n_f$ false positives, and
+# loses $n_f$ false negatives), so F1 rises if and only if the finding's prevalence $n_f/N$ exceeds
+# half the current F1. The table's largest F1 is where the next finding fails that test. If a $k > 1$
+# beats the headline baseline, the honest baseline is that one, and the headroom table's "gap
+# closed" would shrink accordingly; that is why the headroom table takes the best of several blind
+# systems rather than one.
+#
+# ```{solution-end}
+# ```

@@ -292,6 +292,26 @@ class ReportImageDataset(torch.utils.data.Dataset):
     def reports(self) -> list[str]:
         return [s.report for s in self.studies]
 
+    def with_images(self, images: torch.Tensor) -> "ReportImageDataset":
+        """The same studies and tokens with ``images`` in place of the decoded images (e.g. a frozen
+        trunk's feature maps [N, C, h, w]); one row per study."""
+        if len(images) != len(self.studies):
+            raise ValueError(f"with_images: {len(images)} rows for {len(self.studies)} studies")
+        out = object.__new__(ReportImageDataset)
+        out.studies, out.input_ids, out.attention_mask = self.studies, self.input_ids, self.attention_mask
+        out.images = images
+        return out
+
+    def select(self, indices) -> "ReportImageDataset":
+        """The studies at ``indices`` (in that order), sharing nothing mutable with this dataset."""
+        idx = torch.as_tensor(list(indices), dtype=torch.long)
+        if len(idx) == 0 or int(idx.min()) < 0 or int(idx.max()) >= len(self.studies):
+            raise ValueError(f"select: indices must be non-empty and within 0..{len(self.studies) - 1}")
+        out = object.__new__(ReportImageDataset)
+        out.studies = [self.studies[i] for i in idx.tolist()]
+        out.images, out.input_ids, out.attention_mask = self.images[idx], self.input_ids[idx], self.attention_mask[idx]
+        return out
+
     def head(self, n: int) -> "ReportImageDataset":
         """The first ``n`` studies, sharing this dataset's decoded images and tokens (no copy)."""
         if not 1 <= n:

@@ -124,3 +124,47 @@ def embedding_projection(image_emb: np.ndarray, text_emb: np.ndarray, labels: li
     ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     return fig
+
+
+def architecture_diagram(rows: list[dict], title: str = ""):
+    """Fig. 1 redrawn from `companion.radiology.models.architecture_trace`: the image branch (left) and
+    the text branch (right) as boxes in data-flow order with each stage's output shape and parameter
+    counts (blue: trains, grey: frozen), meeting in the similarity matrix of the loss."""
+    from matplotlib.patches import FancyBboxPatch
+
+    branches = {"image": [r for r in rows if r["branch"] == "image"],
+                "text": [r for r in rows if r["branch"] == "text"]}
+    joint = [r for r in rows if r["branch"] == "joint"]
+    depth = max(len(v) for v in branches.values()) + 0.2 + len(joint)
+    fig, ax = plt.subplots(figsize=(9, 0.78 * depth + 0.8))
+    ax.set_xlim(0, 10)
+    ax.set_ylim(-depth - 0.1, 1.0)
+    ax.axis("off")
+
+    def box(x, y, r, width=4.2):
+        trains = r["trainable"] > 0
+        ax.add_patch(FancyBboxPatch((x - width / 2, y - 0.3), width, 0.6, boxstyle="round,pad=0.03",
+                                    fc="#d6e6f5" if trains else "#e4e4e4", ec="C0" if trains else "0.5"))
+        params = f"{r['trainable']:,} trainable" + (f", {r['frozen']:,} frozen" if r["frozen"] else "")
+        ax.text(x, y + 0.08, r["label"], ha="center", va="center", fontsize=8, weight="bold")
+        ax.text(x, y - 0.16, f"{list(r['shape'])}   {params}", ha="center", va="center", fontsize=6.5)
+
+    ends = {}
+    for x, (name, items) in zip((2.5, 7.5), branches.items()):
+        ax.text(x, 0.75, "image [B, 3, S, S]" if name == "image" else "report tokens [B, L]", ha="center",
+                fontsize=9, style="italic")
+        y = 0.0
+        for i, r in enumerate(items):
+            box(x, y, r)
+            ax.annotate("", xy=(x, y + 0.32), xytext=(x, y + (0.62 if i == 0 else 0.68)),
+                        arrowprops=dict(arrowstyle="->", color="0.3"))
+            y -= 1.0
+        ends[name] = (x, y + 1.0)
+    y = min(e[1] for e in ends.values()) - 1.2
+    for r in joint:
+        box(5.0, y, r, width=5.0)
+        for x, yy in ends.values():
+            ax.annotate("", xy=(5.0, y + 0.32), xytext=(x, yy - 0.32), arrowprops=dict(arrowstyle="->", color="0.3"))
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig

@@ -143,6 +143,8 @@ class PromptTunedTextEncoder(nn.Module):
         self.head = nn.Linear(dim, embed_dim)
         for p in self.backbone.parameters():
             p.requires_grad_(mode == "finetune")
+        self._memo = {}
+        self.register_load_state_dict_post_hook(self._clear_memo)  # new weights, new embeddings
         if mode == "frozen":
             for p in self.parameters():
                 p.requires_grad_(False)
@@ -154,6 +156,27 @@ class PromptTunedTextEncoder(nn.Module):
         elif self.mode != "finetune":
             self.backbone.eval()  # a frozen backbone keeps its dropout off
         return self
+
+    def _apply(self, fn, *args, **kwargs):
+        where = [(p.device, p.dtype) for p in self.head.parameters()]
+        out = super()._apply(fn, *args, **kwargs)
+        if where != [(p.device, p.dtype) for p in self.head.parameters()]:
+            self._memo = {}  # a device or dtype change invalidates memoised embeddings
+        return out
+
+    def _clear_memo(self, *_):
+        self._memo = {}
+
+    @torch.no_grad()
+    def _memoised(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        keys = [ids[m.bool()].cpu().numpy().tobytes() for ids, m in zip(input_ids, attention_mask)]
+        todo = [i for i, k in enumerate(keys) if k not in self._memo]
+        if todo:
+            hidden, mask, _ = self.encode_tokens(input_ids[todo], attention_mask[todo])
+            out = self.head(self.projections(self.pooling(hidden, mask)))
+            for i, row in zip(todo, out):
+                self._memo[keys[i]] = row
+        return torch.stack([self._memo[k] for k in keys])
 
     def encode_tokens(self, input_ids: torch.Tensor, attention_mask: torch.Tensor):
         """Hidden states [B, P+L, d] and their mask [B, P+L], plus α [B, P] (or None)."""
@@ -177,11 +200,14 @@ class PromptTunedTextEncoder(nn.Module):
         return hidden, mask, alpha
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """input_ids, attention_mask [B, L] -> report embeddings [B, D] (not normalised)."""
+        """input_ids, attention_mask [B, L] -> report embeddings [B, D] (not normalised).
+
+        A locked tower ("frozen") is a fixed function of the tokens: each report's embedding is
+        computed once and memoised (keyed by its unpadded token ids), so a frozen run costs
+        about as much as training the vision encoder alone.
+        """
         if self.mode == "frozen":
-            with torch.no_grad():
-                hidden, mask, _ = self.encode_tokens(input_ids, attention_mask)
-                return self.head(self.projections(self.pooling(hidden, mask)))
+            return self._memoised(input_ids, attention_mask)
         hidden, mask, _ = self.encode_tokens(input_ids, attention_mask)
         h = self.projections(self.pooling(hidden, mask))
         return self.head(h)
@@ -214,8 +240,16 @@ def densenet121_features(weights: str | Path | None = None, trunk: str = "densen
         path = Path(weights)
         if not path.is_file():
             raise FileNotFoundError(f"DenseNet121 weights file {path} not found")
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        missing, unexpected = net.load_state_dict(state, strict=False)
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise ValueError(f"{path} could not be read as a torch state dict: {exc}") from exc
+        if not isinstance(state, dict):
+            raise ValueError(f"{path} is not a DenseNet121 state dict (it holds a {type(state).__name__})")
+        try:
+            missing, unexpected = net.load_state_dict(state, strict=False)
+        except RuntimeError as exc:  # shape mismatches: another DenseNet, or weights for another trunk
+            raise ValueError(f"{path} is not a DenseNet121 state dict for the {trunk!r} trunk: {exc}") from exc
         if [k for k in missing if not k.startswith("classifier")]:
             raise ValueError(f"{path} is not a DenseNet121 state dict (missing {missing[:3]} ...)")
     features = nn.Sequential(net.features, nn.ReLU(inplace=False))
@@ -323,21 +357,37 @@ class VisionEncoder(nn.Module):
     kind "plain": DenseNet121 trunk -> GAP -> linear (Table 3's baseline);
     kind "efficientnet": EfficientNet-Lite0 (ImageNet) trunk with the modified head.
     ``trunk`` picks DenseNet121 (the paper) or the reduced "densenet-small" for CPU runs.
+
+    ``freeze_trunk``: the trunk's weights never train and it stays in eval mode (BatchNorm with its
+    initial statistics), so its feature maps can be computed once per image (`trunk_features`)
+    and only the head trains; while ``inputs_are_features`` is set, `forward` takes those maps
+    [B, C, h, w] instead of images. ``trunk_seed``: initialise the trunk from this seed alone, so
+    two encoders with the same seed (e.g. modified and plain) start from the same trunk whatever
+    was built before them.
     """
 
     def __init__(self, kind: str = "modified", embed_dim: int = 256, weights: str | Path | None = None,
                  channels_per_scale: int = 64, kernel_sizes=(3, 5, 7, 9), reduction: int = 4,
-                 learn_pool_weight: bool = True, pool_weight: float = 0.5, trunk: str = "densenet121"):
+                 learn_pool_weight: bool = True, pool_weight: float = 0.5, trunk: str = "densenet121",
+                 freeze_trunk: bool = False, trunk_seed: int | None = None):
         super().__init__()
         if kind not in VISION_KINDS:
             raise ValueError(f"kind must be one of {VISION_KINDS}, got {kind!r}")
         self.kind = kind
-        if kind == "efficientnet":
-            self.trunk = EfficientNetLite0Features(pretrained=weights != "none")
-            trunk_channels = 1280
-        else:
-            self.trunk = densenet121_features(weights, trunk)
-            trunk_channels = self.trunk.out_channels
+        self.freeze_trunk = freeze_trunk
+        self.inputs_are_features = False
+        with torch.random.fork_rng(devices=[]):
+            if trunk_seed is not None:
+                torch.manual_seed(trunk_seed)
+            if kind == "efficientnet":
+                self.trunk = EfficientNetLite0Features(pretrained=weights != "none")
+                trunk_channels = 1280
+            else:
+                self.trunk = densenet121_features(weights, trunk)
+                trunk_channels = self.trunk.out_channels
+        if freeze_trunk:
+            for p in self.trunk.parameters():
+                p.requires_grad_(False)
         if kind == "plain":
             self.head = nn.Linear(trunk_channels, embed_dim)
             return
@@ -348,9 +398,27 @@ class VisionEncoder(nn.Module):
         self.pool = MixedPooling(pool_weight, learn_pool_weight)
         self.head = nn.Linear(c, embed_dim)
 
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if self.freeze_trunk:
+            self.trunk.eval()  # a frozen trunk keeps its BatchNorm statistics
+        return self
+
+    @torch.no_grad()
+    def trunk_features(self, images: torch.Tensor, batch_size: int = 64) -> torch.Tensor:
+        """The trunk's feature maps [N, C, h, w] of ``images`` [N, 3, S, S], in eval mode, in batches."""
+        was = self.trunk.training
+        self.trunk.eval()
+        device = next(self.trunk.parameters()).device
+        out = torch.cat([self.trunk(images[i:i + batch_size].to(device)).float().cpu()
+                         for i in range(0, len(images), batch_size)])
+        self.trunk.train(was)
+        return out
+
     def forward_maps(self, images: torch.Tensor) -> dict:
-        """Every intermediate, for the model notebook and attention figures."""
-        x = self.trunk(images)
+        """Every intermediate, for the model notebook and attention figures (``images`` are trunk
+        feature maps while ``inputs_are_features`` is set)."""
+        x = images if self.inputs_are_features else self.trunk(images)
         out = {"trunk": x}
         if self.kind == "plain":
             out["pooled"] = x.mean((2, 3))
@@ -398,3 +466,83 @@ class RadiologyCLIP(nn.Module):
     def forward(self, images, input_ids, attention_mask):
         """-> (image embeddings [B, D], text embeddings [B, D]), unit length."""
         return self.encode_image(images), self.encode_text(input_ids, attention_mask)
+
+
+# --------------------------------------------------------------------------- architecture trace (Fig. 1)
+
+
+#: The stages of Fig. 1, in data-flow order: (branch, module path inside RadiologyCLIP, label).
+ARCHITECTURE_STAGES = (
+    ("image", "vision.trunk", "DenseNet trunk"),
+    ("image", "vision.multiscale", "multi-scale depthwise convs"),
+    ("image", "vision.channel_attention.fc2", "channel attention (SE) A_c"),
+    ("image", "vision.spatial_attention.conv", "spatial attention map A_s"),
+    ("image", "vision.pool", "mixed pooling w·GAP+(1-w)·GMP"),
+    ("image", "vision.head", "linear projection"),
+    ("text", "text.backbone.embeddings.word_embeddings", "token embeddings E"),
+    ("text", "text.scaling", "prompt scaling α(x)"),
+    ("text", "text.backbone", "BERT"),
+    ("text", "text.pooling", "global/local pooling"),
+    ("text", "text.projections", "residual projections"),
+    ("text", "text.head", "linear projection"),
+)
+
+
+def _first_tensor(out):
+    if isinstance(out, torch.Tensor):
+        return out
+    if hasattr(out, "last_hidden_state"):
+        return out.last_hidden_state
+    if isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor):
+        return out[0]
+    return None
+
+
+@torch.no_grad()
+def architecture_trace(model: RadiologyCLIP, images: torch.Tensor, input_ids: torch.Tensor,
+                       attention_mask: torch.Tensor) -> list[dict]:
+    """The modules of Fig. 1 that this model has, with the output shape each produced on one forward
+    pass of ``images`` and the reports, and its trainable / frozen parameter counts.
+
+    Returns one dict per stage (``branch`` "image" | "text" | "joint", ``module``, ``label``,
+    ``shape``, ``trainable``, ``frozen``), in data-flow order; the soft prompts (a parameter, not a
+    module) and the similarity matrix that the loss reads close the text and joint branches.
+    """
+    modules = dict(model.named_modules())
+    present = [(b, path, label) for b, path, label in ARCHITECTURE_STAGES if path in modules]
+    shapes: dict[str, tuple] = {}
+    hooks = []
+    for _, path, _ in present:
+        def hook(_module, _inputs, out, path=path):
+            t = _first_tensor(out)
+            if t is not None and path not in shapes:
+                shapes[path] = tuple(t.shape)
+        hooks.append(modules[path].register_forward_hook(hook))
+    was = model.training
+    model.eval()
+    try:
+        image, text = model(images, input_ids, attention_mask)
+    finally:
+        for h in hooks:
+            h.remove()
+        model.train(was)
+    rows = []
+    for branch, path, label in present:
+        if path not in shapes:
+            continue
+        # an attention module is traced at its last layer (its weights are applied outside its forward)
+        owner = path.rsplit(".", 1)[0] if path.endswith((".fc2", ".conv")) else path
+        counts = count_parameters(modules[owner])
+        if path == "text.backbone":
+            label = "BERT (frozen)" if counts["trainable"] == 0 else "BERT (trains)"
+        rows.append({"branch": branch, "module": owner, "label": label, "shape": shapes[path],
+                     "trainable": counts["trainable"], "frozen": counts["frozen"]})
+    text_prompts = getattr(model.text, "prompts", None)
+    if text_prompts is not None:
+        at = next(i for i, r in enumerate(rows) if r["module"] in ("text.scaling", "text.backbone"))
+        rows.insert(at, {"branch": "text", "module": "text.prompts", "label": "soft prompts P (prepended)",
+                         "shape": tuple(text_prompts.shape), "trainable": text_prompts.numel(), "frozen": 0})
+    rows.append({"branch": "joint", "module": "log_scale", "label": "cosine similarity / τ → symmetric CE",
+                 "shape": (image.shape[0], text.shape[0]), "trainable": int(model.log_scale.requires_grad),
+                 "frozen": int(not model.log_scale.requires_grad)})
+    return rows

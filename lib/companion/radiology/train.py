@@ -8,6 +8,7 @@ Without ``--data`` a synthetic IU X-ray is generated first (``--n-studies``, ``-
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import time
@@ -30,8 +31,9 @@ _CHOICES = {"vision": VISION_KINDS, "vision_trunk": tuple(DENSENET_TRUNKS), "tex
 
 # Part of every checkpoint key: bump it when a change to the training code makes checkpoints trained
 # before it stale. 1: the first versioned key. 2: best-validation selection (a <key>.best.pt beside
-# each checkpoint), validation finding F1 in the history.
-CACHE_VERSION = 2
+# each checkpoint), validation finding F1 in the history. 3: frozen-trunk runs (head trains on cached
+# trunk features), trunk initialised from the run's seed alone, padding trimmed per batch.
+CACHE_VERSION = 3
 
 
 @dataclass
@@ -49,6 +51,7 @@ class TrainConfig:
     n_projection_layers: int = 2
     embed_dim: int = 256
     learn_pool_weight: bool = True
+    freeze_trunk: bool = False           # DenseNet trunk fixed at its initial (or loaded) weights; only heads train
     image_size: int = 128
     max_length: int = 64
     epochs: int = 10
@@ -102,13 +105,21 @@ def build_model(config: TrainConfig) -> tuple[RadiologyCLIP, object]:
                                   n_projection_layers=config.n_projection_layers, mode=config.text_mode,
                                   prompt_scaling=config.prompt_scaling)
     vision = VisionEncoder(config.vision, embed_dim=config.embed_dim, weights=config.vision_weights,
-                           learn_pool_weight=config.learn_pool_weight, trunk=config.vision_trunk)
+                           learn_pool_weight=config.learn_pool_weight, trunk=config.vision_trunk,
+                           freeze_trunk=config.freeze_trunk, trunk_seed=config.seed)
     return RadiologyCLIP(vision, text, temperature=config.temperature), tokenizer
+
+
+def trim_padding(input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Drop the padding columns that no report of the batch uses (right padding; BERT's output at the
+    kept positions is unchanged, since padded keys are masked)."""
+    n = max(int(attention_mask.sum(1).max()), 1)
+    return input_ids[:, :n], attention_mask[:, :n]
 
 
 def clip_step(model, batch) -> dict:
     """One contrastive step: the paper's symmetric cross-entropy on a batch of pairs."""
-    image, text = model(batch["image"], batch["input_ids"], batch["attention_mask"])
+    image, text = model(batch["image"], *trim_padding(batch["input_ids"], batch["attention_mask"]))
     inner = model.module if hasattr(model, "module") else model
     loss = symmetric_cross_entropy(image, text, inner.temperature)
     return {"loss": loss}
@@ -134,9 +145,8 @@ def mean_loss(model: RadiologyCLIP, dataset: ReportImageDataset, batch_size: int
         idx = range(start, min(start + batch_size, len(dataset)))
         if len(idx) < 2:
             continue
-        image, text = model(dataset.images[idx.start:idx.stop].to(device),
-                            dataset.input_ids[idx.start:idx.stop].to(device),
-                            dataset.attention_mask[idx.start:idx.stop].to(device))
+        ids, mask = trim_padding(dataset.input_ids[idx.start:idx.stop], dataset.attention_mask[idx.start:idx.stop])
+        image, text = model(dataset.images[idx.start:idx.stop].to(device), ids.to(device), mask.to(device))
         total += float(symmetric_cross_entropy(image, text, model.temperature)) * len(idx)
         n += len(idx)
     return total / max(n, 1)
@@ -168,6 +178,58 @@ def validation_retrieval(model, candidates: ReportImageDataset, val: ReportImage
     return {"val_finding_f1": s["f1"], "val_exact_match": s["exact_match"]}
 
 
+_FEATURES: dict[str, torch.Tensor] = {}
+
+
+def _digest(tensors) -> str:
+    h = hashlib.sha1()
+    for name, t in tensors:
+        t = t.detach().cpu().contiguous()
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
+
+
+def trunk_feature_datasets(model: RadiologyCLIP, datasets: dict, names=("train", "val"), cache_dir=None) -> dict:
+    """Copies of ``datasets[name]`` whose images are the (frozen) vision trunk's feature maps.
+
+    The maps are computed once per trunk and image set: they are keyed by a SHA-1 of the trunk's
+    weights and buffers and of the images, kept in this process and, with ``cache_dir``, written as
+    ``trunk-<key>.pt`` there, so every run that shares a trunk (same seed, trunk and weights) and
+    data reuses them. Only meaningful for a model built with ``freeze_trunk``.
+    """
+    if not model.vision.freeze_trunk:
+        raise ValueError("trunk_feature_datasets needs a model built with freeze_trunk=True")
+    trunk_id = _digest(sorted(model.vision.trunk.state_dict().items()))
+    out = {}
+    for name in names:
+        if name not in datasets:
+            continue
+        ds = datasets[name]
+        key = hashlib.sha1((trunk_id + _digest([("images", ds.images)])).encode()).hexdigest()[:16]
+        path = Path(cache_dir) / f"trunk-{key}.pt" if cache_dir is not None else None
+        feats = _FEATURES.get(key)
+        if feats is None and path is not None and path.is_file():
+            try:
+                feats = torch.load(path, map_location="cpu", weights_only=True)
+            except Exception:  # a damaged cache file is recomputed and rewritten
+                feats = None
+            if feats is not None and (len(feats) != len(ds.images) or feats.ndim != 4):
+                feats = None
+        if feats is None:
+            feats = model.vision.trunk_features(ds.images)
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(".tmp")
+                torch.save(feats, tmp)
+                tmp.replace(path)
+        if len(_FEATURES) >= 16:
+            _FEATURES.pop(next(iter(_FEATURES)))
+        _FEATURES[key] = feats
+        out[name] = ds.with_images(feats)
+    return out
+
+
 def prepare_datasets(data_root, tokenizer, config: TrainConfig, split: str = "file") -> dict[str, ReportImageDataset]:
     studies = resplit(load_annotation(data_root), split, seed=config.seed)
     return {name: ReportImageDataset(studies[name], tokenizer, config.image_size, config.max_length)
@@ -189,6 +251,10 @@ def train(config: TrainConfig, data_root, *, device="auto", checkpoint_dir=None,
     every epoch (``val_loss``, ``val_finding_f1``, ``val_exact_match``). With ``select_best``
     (default) the returned model holds the weights of the epoch with the best validation
     finding F1 (``result.best_epoch``; saved as ``<key>.best.pt`` beside the checkpoint).
+
+    With ``config.freeze_trunk`` the vision trunk never trains: its feature maps of the training
+    and validation images are computed once (`trunk_feature_datasets`, cached beside the
+    checkpoints) and the heads train on them; the returned model takes images as usual.
     """
     device = select_device(device)
     model, tokenizer = build_model(config)
@@ -196,7 +262,11 @@ def train(config: TrainConfig, data_root, *, device="auto", checkpoint_dir=None,
         datasets = prepare_datasets(data_root, tokenizer, config, split)
     if device.type == "cuda":
         model.vision.to(memory_format=torch.channels_last)
-    train_set = datasets["train"]
+    model.to(device)
+    # a frozen trunk: its feature maps are computed once and only the heads train on them
+    run_sets = (trunk_feature_datasets(model, datasets, ("train", "val"), checkpoint_dir) if config.freeze_trunk
+                else datasets)
+    train_set = run_sets["train"]
     if config.max_train_studies is not None:
         if config.max_train_studies < 2:
             raise ValueError(f"max_train_studies must be >= 2 (contrastive batches), got {config.max_train_studies}")
@@ -205,12 +275,17 @@ def train(config: TrainConfig, data_root, *, device="auto", checkpoint_dir=None,
         raise ValueError(f"train_fraction must be in (0, 1], got {config.train_fraction}")
     if config.train_fraction < 1.0:
         train_set = train_set.head(max(2, int(round(config.train_fraction * len(train_set)))))
-    val = datasets.get("val")
+    val = run_sets.get("val")
     checkpoint = Path(checkpoint_dir) / f"{config.key()}.pt" if checkpoint_dir is not None else None
     best_path = checkpoint.with_suffix(".best.pt") if checkpoint is not None else None
     best = {"score": -math.inf, "state": None, "epoch": 0}
     val_truth = label_findings(val.reports) if val is not None else None
-    candidates = datasets["train"]
+    # retrieval candidates for validation: every distinct training report once (a repeated report
+    # has one embedding; ties went to the first occurrence anyway)
+    first = {}
+    for i, r in enumerate(run_sets["train"].reports):
+        first.setdefault(r, i)
+    candidates = run_sets["train"].select(sorted(first.values()))
 
     def evaluate(m):
         out = {"val_loss": mean_loss(m, val, config.batch_size, device)}
@@ -229,12 +304,16 @@ def train(config: TrainConfig, data_root, *, device="auto", checkpoint_dir=None,
                 tmp.replace(best_path)
         return out
 
-    result = fit(model, clip_step, train_set, optimizer=make_optimizer(model, config),
-                 epochs=config.epochs, batch_size=config.batch_size, seed=config.seed, device=device,
-                 evaluate=evaluate if val is not None else None, checkpoint_path=checkpoint,
-                 drop_last=len(train_set) > config.batch_size,
-                 progress=progress, description=f"{config.vision}/{config.text_mode}",
-                 checkpoint_trainable_only=True)
+    model.vision.inputs_are_features = config.freeze_trunk
+    try:
+        result = fit(model, clip_step, train_set, optimizer=make_optimizer(model, config),
+                     epochs=config.epochs, batch_size=config.batch_size, seed=config.seed, device=device,
+                     evaluate=evaluate if val is not None else None, checkpoint_path=checkpoint,
+                     drop_last=len(train_set) > config.batch_size,
+                     progress=progress, description=f"{config.vision}/{config.text_mode}",
+                     checkpoint_trainable_only=True)
+    finally:
+        model.vision.inputs_are_features = False
     if val is not None and config.select_best:
         if best_path is not None and best_path.is_file():
             saved = torch.load(best_path, map_location="cpu", weights_only=True)
@@ -335,6 +414,9 @@ ABLATIONS = {
     "plain": {"vision": "plain"},                 # Table 3: DenseNet121 + GAP, no multi-scale/attention/mixing
     "frozen": {"text_mode": "frozen"},            # text tower locked, no prompts ("did not converge")
     "finetune": {"text_mode": "finetune", "backbone_lr": 1e-4},  # every BERT weight trains ("overfit")
+    # fine-tuning on a quarter of the training studies: where overfitting is most likely (compare data_25)
+    "finetune_25": {"text_mode": "finetune", "backbone_lr": 1e-4, "train_fraction": 0.25},
+    "frozen_25": {"text_mode": "frozen", "train_fraction": 0.25},
     "data_25": {"train_fraction": 0.25},          # limited data: first quarter of the training studies
     "data_50": {"train_fraction": 0.5},
     "no_scaling": {"prompt_scaling": False},      # prompts without α(x)

@@ -32,6 +32,22 @@ def test_baselines():
         most_frequent_report([], 2)
 
 
+def test_most_frequent_finding_report():
+    from companion.radiology.data import label_findings
+    from companion.radiology.evaluate import image_blind_systems, most_frequent_finding_report
+
+    train = ["Lungs are clear.", "The heart is enlarged. Lungs are clear.", "Calcified granuloma in the right lung.",
+             "The heart is enlarged.", "Cardiomegaly. Small left pleural effusion."]
+    report = most_frequent_finding_report(train)
+    assert label_findings([report]) == [frozenset({"cardiomegaly"})] and report == train[1]
+    systems = image_blind_systems(train, 3)
+    assert systems["most frequent finding report"] == [report] * 3 and len(systems) == 4
+    with pytest.raises(ValueError, match="asserts any finding"):
+        most_frequent_finding_report(["Lungs are clear.", "No acute disease."])
+    with pytest.raises(ValueError, match="no training reports"):
+        most_frequent_finding_report([])
+
+
 def test_finding_agreement():
     out = finding_agreement([[], ["nodule"], ["cardiomegaly"]], [[], ["cardiomegaly"], ["cardiomegaly"]])
     assert out["normal_abnormal_agreement"] == 1.0
@@ -61,6 +77,8 @@ def test_ablation_configs():
     base = TrainConfig(n_prompts=16)
     assert ablation_config(base, "plain").vision == "plain"
     assert ablation_config(base, "prompts_4").n_prompts == 4
+    ft = ablation_config(base, "finetune_25")
+    assert ft.text_mode == "finetune" and ft.train_fraction == 0.25 and ft.backbone_lr == 1e-4
     assert ablation_config(base, "frozen", seed=3).seed == 3
     assert ablation_config(base, "proposed").key() == base.key()
     with pytest.raises(ValueError, match="unknown ablation"):
@@ -172,6 +190,54 @@ def test_checkpoint_holds_trainable_weights_and_retrieval_embeds_candidates_text
     assert out["retrieved"] == [train_set.reports[j] for j in out["retrieved_index"]]
 
 
+def test_frozen_trunk_run_caches_features_and_keeps_the_trunk(tmp_path):
+    """A freeze_trunk run trains the heads on cached trunk maps; the trunk is the seed's, untouched; a second
+    run reuses the cached maps and the checkpoint; the returned model embeds images as usual."""
+    from companion.radiology import train as rtrain
+    from companion.radiology.evaluate import run_retrieval
+    from companion.radiology.synthetic import make_synthetic
+    from companion.radiology.train import TrainConfig, build_model, train, trunk_feature_datasets
+
+    root = make_synthetic(tmp_path / "iu", 16, 48, seed=0)
+    config = TrainConfig(vision_trunk="densenet-small", text_layers=1, n_prompts=2, image_size=48, max_length=24,
+                         epochs=2, batch_size=4, freeze_trunk=True, seed=4)
+    fresh, _ = build_model(config)
+    model, result, datasets = train(config, root, device="cpu", checkpoint_dir=tmp_path / "ck", progress=False)
+    assert len(result.history) == 2 and not model.vision.inputs_are_features
+    for (k, a), b in zip(fresh.vision.trunk.state_dict().items(), model.vision.trunk.state_dict().values()):
+        assert torch.equal(a, b), k  # the trunk did not train, BatchNorm statistics included
+    assert any(not torch.equal(a, b) for a, b in zip(fresh.vision.head.parameters(), model.vision.head.parameters()))
+    cached = sorted((tmp_path / "ck").glob("trunk-*.pt"))
+    assert len(cached) == 2  # training and validation images
+    maps = torch.load(cached[0], weights_only=True)
+    assert maps.ndim == 4 and maps.shape[1] == model.vision.trunk.out_channels
+    # the second process reads the maps from disk: computing them again is an error here
+    rtrain._FEATURES.clear()
+    fresh.vision.trunk_features = None  # not called: the files are found by key
+    sets = trunk_feature_datasets(fresh, datasets, ("train", "val"), tmp_path / "ck")
+    assert sets["train"].images.shape[0] == len(datasets["train"]) and sets["train"].reports == datasets["train"].reports
+    again, result2, _ = train(config, root, device="cpu", checkpoint_dir=tmp_path / "ck", datasets=datasets,
+                              progress=False)
+    assert result2.resumed_from_epoch == 2
+    assert run_retrieval(model, datasets)["retrieved"] == run_retrieval(again, datasets)["retrieved"]
+    with pytest.raises(ValueError, match="freeze_trunk"):
+        trunk_feature_datasets(build_model(TrainConfig(**{**config.__dict__, "freeze_trunk": False}))[0], datasets)
+
+
+def test_dataset_select_and_with_images_validate():
+    from companion.radiology.data import ReportImageDataset
+
+    ds = object.__new__(ReportImageDataset)
+    ds.studies = ["a", "b", "c"]
+    ds.images, ds.input_ids, ds.attention_mask = torch.zeros(3, 3, 4, 4), torch.ones(3, 5), torch.ones(3, 5)
+    assert ds.select([2, 0]).studies == ["c", "a"]
+    with pytest.raises(ValueError, match="select"):
+        ds.select([3])
+    with pytest.raises(ValueError, match="with_images"):
+        ds.with_images(torch.zeros(2, 8, 1, 1))
+    assert ds.with_images(torch.zeros(3, 8, 1, 1)).images.shape == (3, 8, 1, 1)
+
+
 def test_per_report_means_uses_given_scores_and_shared_resamples(monkeypatch):
     import companion.metrics.nlg as nlg
     from companion.radiology.evaluate import NLG_KEYS, per_report_means
@@ -239,13 +305,15 @@ def _ablation_rows(bleu, train, val):
 def test_ablation_claims_follow_the_evidence():
     from companion.radiology.evaluate import ablation_claims
 
-    bleu = {"proposed": [0.20, 0.22, 0.21], "plain": [0.10, 0.13, 0.11], "frozen": [0.1] * 3, "finetune": [0.2] * 3}
+    bleu = {"proposed": [0.20, 0.22, 0.21], "plain": [0.10, 0.13, 0.11], "frozen": [0.1] * 3,
+            "finetune": [0.15, 0.16, 0.14]}
     train = {"proposed": [1.0, 1.1, 1.0], "plain": [1.2] * 3, "frozen": [3.0, 3.1, 3.0], "finetune": [0.2] * 3}
     val = {"proposed": [1.5, 1.6, 1.5], "plain": [1.7] * 3, "frozen": [3.1] * 3, "finetune": [2.5] * 3}
     bleu["data_25"], train["data_25"], val["data_25"] = [0.15, 0.16, 0.17], [1.0] * 3, [1.5] * 3
     table = ablation_claims(_ablation_rows(bleu, train, val), baseline_f1=0.1, ceiling_f1=0.2)
-    assert list(table["holds"]) == [True, True, True, True]
-    assert list(table["key"]) == ["modified_beats_plain", "frozen_does_not_converge", "finetune_overfits", "limited_data"]
+    assert list(table["holds"]) == [True, True, True, True, True]
+    assert list(table["key"]) == ["modified_beats_plain", "frozen_does_not_converge", "finetune_overfits",
+                                  "prompts_beat_finetune", "limited_data"]
     assert "0.18 vs 0.07" in table.loc[0, "paper"]
     # without the baseline and the ceiling the limited-data claim cannot be decided: left out
     assert "limited_data" not in list(ablation_claims(_ablation_rows(bleu, train, val))["key"])
@@ -253,6 +321,7 @@ def test_ablation_claims_follow_the_evidence():
     bleu["plain"] = [0.21, 0.20, 0.23]       # plain as good as proposed
     train["frozen"] = [0.9, 1.2, 1.0]       # frozen converges in one seed
     val["finetune"] = [0.6, 0.6, 0.6]       # no overfitting
+    bleu["finetune"] = [0.22, 0.23, 0.22]   # and generalises as well as prompts
     bleu["data_25"] = [0.12, 0.13, 0.14]    # a quarter of the data closes less than half the gap
     assert not ablation_claims(_ablation_rows(bleu, train, val), baseline_f1=0.1, ceiling_f1=0.2)["holds"].any()
 
@@ -334,3 +403,27 @@ def test_frozen_claim_against_chance():
     stuck = _ablation_rows({"proposed": [0.8], "frozen": [0.1]}, {"proposed": [1.0], "frozen": [2.7]},
                            {"proposed": [1.2], "frozen": [2.7]})
     assert ablation_claims(stuck, chance_loss=2.77)["holds"].iloc[0]
+
+
+def test_ablation_claims_paired_over_seeds_and_same_data_finetune():
+    """Two seeds with test-study findings: the plain claim needs the bootstrap interval above 0 AND a win in
+    every seed; fine-tuning on a quarter of the data is compared with prompts on the same quarter."""
+    from companion.radiology.evaluate import ablation_claims
+
+    truth = [{"nodule"}, set(), {"cardiomegaly"}, set()] * 30
+    good, bad = list(truth), [set()] * len(truth)
+    half = [t if i % 2 else set() for i, t in enumerate(truth)]
+    runs = {"proposed": [0.9, 0.8], "plain": [0.1, 0.85], "data_25": [0.5, 0.5], "finetune_25": [0.2, 0.3]}
+    rows = _ablation_rows(runs, {k: [1.0, 1.0] for k in runs},
+                          {"proposed": [1.2, 1.2], "plain": [1.2, 1.2], "data_25": [1.3, 1.3], "finetune_25": [2.0, 1.9]})
+    findings = {("proposed", 0): good, ("proposed", 1): half, ("plain", 0): bad, ("plain", 1): good,
+                ("data_25", 0): good, ("data_25", 1): good, ("finetune_25", 0): bad, ("finetune_25", 1): half}
+    table = ablation_claims(rows, findings=findings, truth=truth, n_boot=100).set_index("key")
+    # seed 1: plain ahead (0.85 > 0.8), so the claim fails although the pooled interval may sit above 0
+    assert not table.loc["modified_beats_plain", "holds"] and "per seed" in table.loc["modified_beats_plain", "this run"]
+    assert "finetune_25 vs data_25" in table.loc["finetune_overfits", "this run"]
+    assert table.loc["finetune_overfits", "holds"] and table.loc["prompts_beat_finetune", "holds"]
+    rows.loc[(rows.run == "plain") & (rows.seed == 1), "finding_f1"] = 0.5
+    findings["plain", 1] = half
+    table = ablation_claims(rows, findings=findings, truth=truth, n_boot=100).set_index("key")
+    assert table.loc["modified_beats_plain", "holds"]
