@@ -13,6 +13,7 @@ from collections import Counter
 import numpy as np
 import torch
 
+from companion.metrics.comparison import gap_closed
 from companion.radiology.data import ReportImageDataset
 
 NLG_KEYS = ("BLEU_1", "BLEU_2", "BLEU_3", "BLEU_4", "METEOR", "ROUGE_L", "CIDEr")
@@ -248,7 +249,7 @@ def headroom_table(scores, ours: str, baselines: list[str], ceiling: str | None 
     for c in cols:
         lo, me = float(scores.loc[best, c]), float(scores.loc[ours, c])
         hi = float(scores.loc[ceiling, c]) if ceiling is not None else float("nan")
-        gaps[c] = (me - lo) / (hi - lo) if ceiling is not None and hi != lo else float("nan")
+        gaps[c] = gap_closed(me, lo, hi)  # NaN without a ceiling, or where it is not above the baseline
     table["gap closed"] = {c: f"{gaps[c]:.2f}" for c in cols}
     out = pd.DataFrame(table).T
     out.attrs.update(best_baseline=best, gap_closed=gaps[measure])
