@@ -175,14 +175,14 @@ def fit(
 
     t0 = time.perf_counter()
     for epoch in range(start_epoch, epochs):
-        torch.manual_seed(seed * 100_003 + epoch)
-        sampler.set_epoch(epoch)
-        if show:
+        if show:  # built before the reseed: creating a tqdm bar draws from torch's generator
             from tqdm.auto import tqdm
 
             batches = tqdm(loader, desc=f"{description} {epoch + 1}/{epochs}", leave=False)
         else:
             batches = loader
+        torch.manual_seed(seed * 100_003 + epoch)
+        sampler.set_epoch(epoch)
         sums, n_batches = _train_epoch(train_model, model, step, batches, optimizer, scheduler, scheduler_interval,
                                        grad_clip, device, precision, result, f"{description}: epoch {epoch + 1}")
         if scheduler is not None and scheduler_interval == "epoch":

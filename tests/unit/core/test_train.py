@@ -169,3 +169,21 @@ def test_trainable_only_checkpoint_refuses_other_frozen_weights_or_another_froze
     with pytest.raises(ValueError, match="frozen"):
         fit(model, classification_step, make_toy_dataset(96, seed=0), optimizer=opt, epochs=2, batch_size=16,
             device="cpu", checkpoint_path=tmp_path / "c.pt", progress=False)
+
+
+def test_a_progress_bar_does_not_change_the_trained_model():
+    """tqdm draws from torch's generator when a bar is built; fit builds it before the per-epoch reseed."""
+    from torch.utils.data import TensorDataset
+
+    from companion.core.train import fit
+
+    def trained(progress):
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Dropout(0.5), torch.nn.Linear(8, 1))
+        data = TensorDataset(torch.randn(32, 4), torch.randn(32, 1))
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        fit(model, lambda m, b: torch.nn.functional.mse_loss(m(b[0]), b[1]), data, optimizer=optimizer, epochs=2,
+            batch_size=8, device="cpu", progress=progress)
+        return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+    assert torch.equal(trained(True), trained(False))
