@@ -50,7 +50,7 @@ alexnet_weights = ''
 epochs = 12
 batch_size = 32
 lr = 0.01
-lr_step_iterations = 150
+lr_step_iterations = 100
 flip = True
 
 # %%
@@ -68,9 +68,9 @@ from companion.mammography.data import (PAPER_PATIENTS, SCENARIO_TITLES, SCENARI
 from companion.mammography.evaluate import oracle_ceilings, table1_layout
 from companion.mammography.figures import STRATEGY_TITLES, class_balance, image_grid
 from companion.mammography.synthetic import SyntheticSpec, lesion_examples
-from companion.mammography.train import book_data, scenario_subset, strategy_indices
+from companion.mammography.train import chapter_data, scenario_subset, strategy_indices, test_subset
 
-data, data_desc = book_data(profile, seed, manifest=manifest, n_ffdm=n_ffdm, n_ddsm=n_ddsm, n_interval=n_interval,
+data, data_desc = chapter_data(profile, seed, manifest=manifest, n_ffdm=n_ffdm, n_ddsm=n_ddsm, n_interval=n_interval,
                             image_size=image_size, input_size=input_size, test_fraction=test_fraction)
 manifest_frame = data.manifest
 pd.set_option("display.max_colwidth", None)
@@ -153,7 +153,7 @@ findings
 
 # %%
 if data.latent is not None:
-    ceilings = oracle_ceilings(data, STRATEGIES, SCENARIOS, seed=seed)
+    ceilings = oracle_ceilings(data, STRATEGIES, SCENARIOS)
     ceiling_table = pd.DataFrame({STRATEGY_TITLES[st]: {SCENARIO_TITLES[sc]: ceilings[(st, sc)] for sc in SCENARIOS}
                                   for st in STRATEGIES}).round(3)
 else:
@@ -244,7 +244,7 @@ for strategy in STRATEGIES:
     stages = strategy_indices(data, strategy)
     for scenario in SCENARIOS:
         train_idx, train_y = scenario_subset(data, stages["train"], scenario, True, seed)
-        test_idx, test_y = scenario_subset(data, stages["test"], scenario, True, seed)
+        test_idx, test_y = test_subset(data, stages["test"], scenario)
         rows.append(dict(strategy=strategy, scenario=scenario, train_total=len(train_idx),
                          train_per_category=int(np.bincount(train_y).min()), test_total=len(test_idx),
                          test_per_category=int(np.bincount(test_y).min())))

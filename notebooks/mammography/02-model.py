@@ -44,7 +44,7 @@ alexnet_weights = ''
 epochs = 12
 batch_size = 32
 lr = 0.01
-lr_step_iterations = 150
+lr_step_iterations = 100
 flip = True
 
 # %%
@@ -57,7 +57,7 @@ from companion.book import record
 from companion.core import seed_everything, select_device
 from companion.mammography.data import MammogramDataset, mean_image
 from companion.mammography.models import ModifiedAlexNet, build_model, layer_shapes, parameter_counts
-from companion.mammography.train import book_data
+from companion.mammography.train import chapter_data
 
 seed_everything(seed)
 dev = select_device(device)
@@ -100,7 +100,7 @@ pd.DataFrame(layer_shapes(model, input_size), columns=["layer", "output shape"])
 # the end of the network (ours lives in the loss and in `predict_proba`).
 
 # %%
-data, data_desc = book_data(profile, seed, manifest=manifest, n_ffdm=n_ffdm, n_ddsm=n_ddsm, n_interval=n_interval,
+data, data_desc = chapter_data(profile, seed, manifest=manifest, n_ffdm=n_ffdm, n_ddsm=n_ddsm, n_interval=n_interval,
                             image_size=image_size, input_size=input_size, test_fraction=test_fraction)
 train_idx = data.indices("ffdm", "train")
 batch_idx = train_idx[:4]

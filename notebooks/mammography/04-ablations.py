@@ -44,7 +44,7 @@ alexnet_weights = ''
 epochs = 12
 batch_size = 32
 lr = 0.01
-lr_step_iterations = 150
+lr_step_iterations = 100
 flip = True
 ablation_strategy = 'ffdm'
 ablation_scenario = 'malignant_vs_negative'
@@ -64,17 +64,17 @@ from companion.core import select_device
 from companion.mammography.data import SCENARIO_TITLES
 from companion.mammography.figures import STRATEGY_TITLES, ablation_points
 from companion.mammography.evaluate import beyond_noise
-from companion.mammography.train import ABLATION_KEYS, ablation_variants, book_config, book_data, run_scenario
+from companion.mammography.train import ABLATION_KEYS, TrainConfig, ablation_variants, chapter_data, train_or_load
 from companion.metrics import roc
 
 dev = select_device(device)
 data_args = dict(manifest=manifest, n_ffdm=n_ffdm, n_ddsm=n_ddsm, n_interval=n_interval, image_size=image_size,
                  input_size=input_size, test_fraction=test_fraction)
-data, data_desc = book_data(profile, seed, **data_args)
-data_no_eq, _ = book_data(profile, seed, equalize=False, **data_args)
-config = book_config(backbone=backbone, batch_norm=batch_norm, alexnet_weights=alexnet_weights, width=width,
+data, data_desc = chapter_data(profile, seed, **data_args)
+data_no_eq, _ = chapter_data(profile, seed, equalize=False, **data_args)
+config = TrainConfig.from_params(dict(backbone=backbone, batch_norm=batch_norm, alexnet_weights=alexnet_weights, width=width,
                      fc_features=fc_features, dropout=dropout, input_size=input_size, epochs=ablation_epochs, batch_size=batch_size, lr=lr,
-                     lr_step_iterations=lr_step_iterations, flip=flip)
+                     lr_step_iterations=lr_step_iterations, flip=flip, seed=seed, strategy=ablation_strategy, scenario=ablation_scenario))
 checkpoints = cache_dir(f"mammography/{profile}")
 
 # %% [markdown]
@@ -90,8 +90,7 @@ variants = ablation_variants(data, data_no_eq, config)
 rows = []
 for name, (variant_data, variant_config) in variants.items():
     for run_seed in ablation_seeds:
-        run = run_scenario(variant_data, ablation_strategy, ablation_scenario, variant_config, seed=run_seed,
-                           device=dev, cache_dir=checkpoints)
+        run = train_or_load(replace(variant_config, seed=run_seed), variant_data, checkpoints, device=dev)
         auc = roc.pairwise_auc_summary(run.y_true, run.proba).mean if ablation_scenario == "triple" else \
             roc.auc(run.y_true, run.scores)
         rows.append(dict(variant=name, seed=run_seed, auc=auc))
