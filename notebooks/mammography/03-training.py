@@ -87,6 +87,41 @@ print(f"{len(n_train)} training images, batch {batch_size}: {per_epoch} iteratio
       f"{per_epoch * epochs} in {epochs} epochs; lr drops after epochs {[round(d, 1) for d in drops]}")
 
 # %% [markdown]
+# ```{exercise} Derive: when does the paper's learning-rate step fire?
+# :label: mammography-ex-lr-step
+#
+# The paper trains with batch $B = 50$ and divides the learning rate by 10 every $S = 2{,}500$
+# iterations; it does not say for how many epochs. (a) For a class-balanced training set of $N$ images
+# trained for $E$ epochs, write the number of rate drops $k$ and the final learning rate. (b) Table 1 gives
+# $N = 1{,}734$ FFDM training images for every scenario but negative vs recalled-benign. How many epochs
+# must the paper have trained before its first drop? (c) Why does the same step size act very differently
+# on the six scenarios of one run, and what goes wrong if a CPU profile keeps one step size for all of
+# them? Check your formula against the line printed above.
+# ```
+
+# %% [markdown] tags=["solution"]
+# ```{solution} mammography-ex-lr-step
+# :class: dropdown
+#
+# (a) An epoch is $\lceil N/B \rceil$ iterations (the last batch may be short), so a run has
+# $T = E \lceil N/B \rceil$ iterations and the step schedule `StepLR(step_size=S, gamma=0.1)` drops
+# the rate $k = \lfloor T / S \rfloor$ times; the last iterations run at $\eta_0 \cdot 10^{-k}$.
+# There is at least one drop only when $E \ge S / \lceil N/B \rceil$.
+#
+# (b) $\lceil 1734 / 50 \rceil = 35$ iterations per epoch, so the first drop comes after
+# $2500 / 35 \approx 71$ epochs: the paper trained at the initial rate for about 71 epochs, and for
+# negative vs recalled-benign ($N = 3{,}040$, 61 iterations per epoch) for about 41.
+#
+# (c) $N$ differs between scenarios: balancing keeps twice the *smaller* class, so scenarios involving
+# malignant (the rarest class) have the fewest images and iterations, and the "rest" scenarios the most.
+# With one $S$, the large scenarios drop the rate several times while the small ones may never drop it: they
+# end at the initial rate, where SGD still jumps between minima and the final model depends strongly on the
+# seed. That was this chapter's default profile before its step was lowered so that $T \ge S$ holds for
+# its smallest scenario (see `profiles.yml`). A schedule written as a fraction of $T$ would treat every
+# scenario alike, but it is not the paper's.
+# ```
+
+# %% [markdown]
 # ## One cross-validation fold
 # Fold 0 of the patient-grouped folds is held out and scored after every epoch.
 

@@ -110,6 +110,40 @@ plt.show()
 summary = beyond_noise(results, "profile config")
 summary.round(3)
 
+# %% [markdown]
+# ```{exercise} Derive: how large must a difference be to count?
+# :label: mammography-ex-noise
+#
+# `beyond_noise` calls a variant's mean AUC different from the reference's when the difference exceeds
+# twice $\sqrt{(s_v^2 + s_r^2)/n}$, where $s_v, s_r$ are the standard deviations over the $n$ seeds.
+# (a) Derive this expression as the standard error of a difference of two means, and say which assumption
+# it makes about the two sets of runs. (b) Every variant here is trained with the same seeds and scored on
+# the same test images. Write the variance of the mean *paired* difference $\bar d$ and say when it is
+# smaller than (a)'s. (c) With $n = 3$ seeds and a seed standard deviation of 0.03 AUC for both variants,
+# what is the smallest difference the rule of (a) can call?
+# ```
+
+# %% [markdown] tags=["solution"]
+# ```{solution} mammography-ex-noise
+# :class: dropdown
+#
+# (a) The mean over $n$ independent runs has variance $\sigma^2/n$. If the reference's runs and the
+# variant's runs are independent, $\operatorname{Var}(\bar a_v - \bar a_r) = \sigma_v^2/n + \sigma_r^2/n$;
+# plugging in the sample standard deviations gives the standard error $\sqrt{(s_v^2 + s_r^2)/n}$, and
+# "twice the standard error" is a rough two-sided 95 % threshold (a normal approximation; with $n = 3$ the
+# $t$ quantile with few degrees of freedom is larger, so the rule is optimistic). The assumption is
+# independence between the two sets of runs.
+#
+# (b) With runs paired by seed, $d_i = a_{v,i} - a_{r,i}$ and
+# $\operatorname{Var}(\bar d) = \frac{1}{n}\left(\sigma_v^2 + \sigma_r^2 - 2\rho\,\sigma_v\sigma_r\right)$.
+# It is smaller than (a)'s whenever the two variants' AUCs are positively correlated over seeds
+# ($\rho > 0$), e.g. because a seed that draws an easy balanced training subsample helps both; the paired
+# $t$-test in the table (`p_paired`) uses exactly this variance, estimated from the $d_i$.
+#
+# (c) $2\sqrt{(0.03^2 + 0.03^2)/3} = 2 \cdot 0.03 \sqrt{2/3} \approx 0.049$: with three seeds, a
+# difference of about five AUC points is the smallest this rule can separate from seed noise.
+# ```
+
 # %%
 record("mammography/04-ablations", {**{f"auc_{ABLATION_KEYS[name]}_mean": row["mean"] for name, row in summary.iterrows()},
         "auc_reference_range": summary.loc["profile config", "max"] - summary.loc["profile config", "min"],

@@ -175,6 +175,45 @@ plt.show()
 comparison.round(3)
 
 # %% [markdown]
+# ```{exercise} Derive: DeLong's variance of an AUC and of a difference of two AUCs
+# :label: mammography-ex-delong
+#
+# The empirical AUC of scores $X_1..X_m$ (positives) and $Y_1..Y_n$ (negatives) is the Mann-Whitney
+# statistic $\hat\theta = \frac{1}{mn}\sum_i\sum_j \psi(X_i, Y_j)$ with $\psi(x, y) = 1$ if $x > y$,
+# $\tfrac12$ if $x = y$, 0 otherwise. (a) Define the placement values $V_{10}(X_i)$ and $V_{01}(Y_j)$ and
+# show that $\hat\theta$ is the mean of either. (b) Using them, write DeLong's estimate of
+# $\operatorname{Var}(\hat\theta)$. (c) Two models scored on the *same* test images (strategy (i) and
+# (iv) here) give correlated AUCs: write the variance of $\hat\theta^{(1)} - \hat\theta^{(2)}$ and the
+# test statistic. Why would an unpaired comparison of the two CIs be too conservative?
+# ```
+
+# %% [markdown] tags=["solution"]
+# ```{solution} mammography-ex-delong
+# :class: dropdown
+#
+# (a) $V_{10}(X_i) = \frac1n \sum_j \psi(X_i, Y_j)$ is the share of negatives that positive $i$ outscores;
+# $V_{01}(Y_j) = \frac1m \sum_i \psi(X_i, Y_j)$ the share of positives that outscore negative $j$. Averaging
+# either over its index gives the double sum, so $\hat\theta = \frac1m\sum_i V_{10}(X_i) =
+# \frac1n\sum_j V_{01}(Y_j)$.
+#
+# (b) $\hat\theta$ is a two-sample U-statistic; its variance is approximately
+# $\operatorname{Var}(\hat\theta) \approx \frac{S_{10}}{m} + \frac{S_{01}}{n}$ with
+# $S_{10} = \frac{1}{m-1}\sum_i \left(V_{10}(X_i) - \hat\theta\right)^2$ and
+# $S_{01} = \frac{1}{n-1}\sum_j \left(V_{01}(Y_j) - \hat\theta\right)^2$: each positive's and each
+# negative's contribution to the AUC varies, and the variance of a mean of $m$ (or $n$) such terms adds up.
+#
+# (c) With placement values of both models on the same images, the covariances
+# $S_{10}^{(1,2)} = \frac{1}{m-1}\sum_i (V^{(1)}_{10}(X_i) - \hat\theta^{(1)})(V^{(2)}_{10}(X_i) - \hat\theta^{(2)})$
+# and $S_{01}^{(1,2)}$ likewise give
+# $\operatorname{Var}(\hat\theta^{(1)} - \hat\theta^{(2)}) = \operatorname{Var}^{(1)} + \operatorname{Var}^{(2)}
+# - 2\left(\frac{S^{(1,2)}_{10}}{m} + \frac{S^{(1,2)}_{01}}{n}\right)$ and
+# $z = (\hat\theta^{(1)} - \hat\theta^{(2)}) / \sqrt{\operatorname{Var}}$, two-sided normal p-value
+# (`metrics.roc.delong_test`, used in the table above). Two models that find the same images easy have
+# positively correlated placements, so the covariance term makes the variance of the difference smaller than
+# the sum of the two variances; comparing two separate CIs ignores it and misses real differences.
+# ```
+
+# %% [markdown]
 # ## Robustness to the test-set size (Fig. 5)
 # The paper repeats the experiments with 10 % and 15 % of the patients as test set. We re-split by
 # patient at each fraction and retrain the profile's scenarios under every strategy.
@@ -330,6 +369,52 @@ glue("text_p_malignant_vs_negative", f"{delong_p['malignant_vs_negative']:.2f}"
 # %%
 with pd.option_context("display.max_colwidth", None):
     display(claims)
+
+# %% [markdown]
+# ```{exercise} Extend: add the Discussion's recalled-benign claim
+# :label: mammography-ex-claim
+#
+# The paper's Discussion reads "the relatively higher AUCs in negative versus recalled-benign and also
+# malignant versus recalled-benign indicate that there are imaging features unique to recalled-benign
+# images". Turn it into a testable claim for the FFDM strategy: write a criterion with the scenarios'
+# AUCs (e.g. the two scenarios with recalled-benign on one side against the two "rest" scenarios), compute
+# the paper's side from `paper.PAPER_AUC` and this run's from `summaries`, and add the row to a **copy** of
+# the claims table with the same columns (claim, paper, this run, criterion, holds). A constant-output model
+# must make the claim fail, not pass.
+# ```
+
+# %% [markdown] tags=["solution"]
+# ```{solution-start} mammography-ex-claim
+# :class: dropdown
+# ```
+
+# %% tags=["solution"]
+singled_out = ("recalled_vs_negative", "malignant_vs_recalled")
+mixed_rest = ("malignant_vs_rest", "recalled_vs_rest")
+ours_single = np.mean([summaries[("ffdm", s)]["auc"] for s in singled_out])  # NaN if a model is constant
+ours_rest = np.mean([summaries[("ffdm", s)]["auc"] for s in mixed_rest])
+paper_single = np.mean([PAPER_AUC[("ffdm", s)][0] for s in singled_out])
+paper_rest = np.mean([PAPER_AUC[("ffdm", s)][0] for s in mixed_rest])
+recalled_claim = pd.DataFrame([{
+    "claim": "(Discussion) scenarios that single out recalled-benign score higher than the 'rest' scenarios",
+    "paper": f"mean AUC {paper_single:.3f} vs {paper_rest:.3f}",
+    "this run": f"mean AUC {ours_single:.3f} vs {ours_rest:.3f}",
+    "criterion": "FFDM: mean AUC of recalled-vs-negative and malignant-vs-recalled > mean of the two 'rest' scenarios",
+    "holds": bool(np.isfinite(ours_single) and np.isfinite(ours_rest) and ours_single > ours_rest)}])
+claims_with_discussion = pd.concat([claims, recalled_claim], ignore_index=True)
+with pd.option_context("display.max_colwidth", None):
+    display(claims_with_discussion.tail(2))
+
+# %% [markdown] tags=["solution"]
+# The paper's own numbers satisfy the criterion (its row prints both means). Whether this run does depends on
+# what the generator puts into the recalled-benign class (the data page): recalled-benign exams carry benign
+# findings that a reader of the images can see, so a model that has learnt them separates recalled-benign from
+# negative, while a "rest" scenario mixes two classes on one side and is harder. The `np.isfinite` guards turn a
+# constant-output model's NaN into a failed claim. To make the claim part of the chapter, it would move into
+# `evaluate.claims_table` with a unit test, so that `claims_counts` and the scorecard count it.
+#
+# ```{solution-end}
+# ```
 
 # %% [markdown]
 # Of {glue:text}`claims_total:.0f` claims, {glue:text}`claims_testable:.0f` were tested in this run and
