@@ -46,8 +46,9 @@ from companion.colortransfer.data import BUNDLED, load_image, load_pair, pairs
 
 # %% [markdown]
 # ## The photos
-# Every bundled photo at its native size. The `max_side` parameter (here shown in the
-# table) is the longer side the chapter downscales them to for this profile.
+# Every bundled photo at its native size (the table's height and width), with its mean
+# lightness and chroma in CIE Lab. The chapter downscales every photo so that its longer
+# side is `max_side` pixels, a parameter of the profile (printed under the pair list).
 
 # %%
 rows = []
@@ -66,6 +67,7 @@ photos.round(2)
 
 # %%
 chosen = pairs(n_pairs)
+print(f"profile {profile}: {len(chosen)} pairs, photos downscaled to a longer side of {max_side} px")
 pd.DataFrame([dict(pair=p.name, target=p.target, reference=p.reference, kind=p.kind) for p in chosen])
 
 # %%
@@ -109,3 +111,49 @@ record("colortransfer/01-data",
 # images of {glue:text}`mean_megapixels_native:.2f` megapixels on average before they are
 # downscaled to a longer side of `max_side` pixels; their mean CIE Lab chroma is
 # {glue:text}`mean_chroma_native:.1f`.
+
+# %% [markdown]
+# ## Exercises
+
+# %% [markdown]
+# ```{exercise} Predict, then run: which pair is furthest apart in colour?
+# :label: colortransfer-ex-pair-distance
+#
+# Look at the a\*, b\* clouds above. For the pairs of this profile, predict which one has
+# the target and reference colour distributions furthest apart, and which is closest. Then
+# measure it: `companion.colortransfer.evaluate.sliced_wasserstein(target, reference, seed=seed)`
+# gives the sliced Wasserstein-2 distance between the two images' colours in CIE Lab. Is the
+# cross-domain pair (microscopy and deep space) the furthest, and why might it not be?
+# ```
+
+# %% [markdown] tags=["solution"]
+# ```{solution-start} colortransfer-ex-pair-distance
+# :class: dropdown
+# ```
+
+# %% [markdown] tags=["solution"]
+# One distance per pair of this profile, at the profile's image size:
+
+# %% tags=["solution"]
+from companion.colortransfer.evaluate import sliced_wasserstein
+
+pair_distance = pd.Series({p.name: sliced_wasserstein(*load_pair(p, max_side), seed=seed) for p in chosen},
+                          name="SWD target-reference (Lab)").sort_values()
+print(pair_distance.round(2).to_string())
+print(f"furthest: {pair_distance.index[-1]}, closest: {pair_distance.index[0]} (profile {profile})")
+
+# %% [markdown] tags=["solution"]
+# The printed table ranks the pairs. The distance compares whole colour distributions,
+# including lightness: two photos of different scenes can be close if their L\* histograms
+# and their dominant chroma agree, and a pair that "looks" cross-domain is not necessarily
+# far (both microscopy and deep-space photos are dark with a few saturated blobs). A large
+# distance says how much a global method must move the colours; it says nothing about
+# whether a semantic match exists, which is what the superpixel matching needs.
+# In the `smoke` profile only the first two pairs run (china and rocket, both directions):
+# the distance is symmetric in its two images (each image gets the same seeded pixel
+# subsample and the same random projections whichever role it plays), so both lines print
+# the same number and "furthest" and "closest" are a tie.
+
+# %% [markdown] tags=["solution"]
+# ```{solution-end}
+# ```

@@ -134,3 +134,97 @@ record("colortransfer/02-model",
 # With {glue:text}`feature_channels:.0f` feature channels (the paper's VGG layers give 64 or
 # 128) and SLIC returning {glue:text}`superpixels_per_sqrt_n:.2f`·sqrt(n) superpixels (asked: 3),
 # the attention map is N_T x N_R, about 9n entries instead of the n² of pixel attention.
+
+# %% [markdown]
+# ## Exercises
+
+# %% [markdown]
+# ```{exercise} Predict, then run: what does τ do to the attention map?
+# :label: colortransfer-ex-tau
+#
+# The paper sets τ = 0.02 (Sec. 4.1) and shows in Fig. 4 that a larger τ "over-smooths" the
+# attention while a small one gives a "hard one-to-one matching". On this page's pair,
+# predict for τ = 0.2, 0.02 and 0.002: (a) the mean of each row's largest weight (printed
+# above for τ = 0.02), (b) the *effective number* of reference superpixels a target
+# superpixel draws from, exp(entropy of its row), and (c) how many distinct reference
+# superpixels receive the largest weight of at least one row. Then compute the three with
+# `matching.attention_map(sf_t, sf_r, tau=...)`. Which of the three does τ leave unchanged,
+# and why?
+# ```
+
+# %% [markdown] tags=["solution"]
+# ```{solution-start} colortransfer-ex-tau
+# :class: dropdown
+# ```
+
+# %% tags=["solution"]
+tau_rows = []
+for tau_try in (0.2, 0.02, 0.002):
+    attention_try = matching.attention_map(sf_t, sf_r, tau=tau_try)
+    entropy = -(attention_try * attention_try.clamp_min(1e-30).log()).sum(1)
+    tau_rows.append(dict(tau=tau_try, row_max_mean=attention_try.max(1).values.mean().item(),
+                         effective_matches=entropy.exp().mean().item(),
+                         distinct_argmax=len(set(attention_try.argmax(1).tolist())), reference_superpixels=n_r))
+print(pd.DataFrame(tau_rows).round(3).to_string(index=False))
+
+# %% [markdown] tags=["solution"]
+# As τ falls, the largest weight of each row grows towards 1 and the effective number of
+# matches falls towards 1: the softmax of M/τ sharpens (the printed table shows by how much
+# on this pair and profile). The number of distinct argmax columns does not change at all:
+# dividing a row by a positive τ does not reorder it, so every τ picks the same best
+# reference superpixel for each target superpixel. τ only decides how much the *other*
+# candidates contribute. That is also why a hard argmax is the τ → 0 limit of the same
+# matching, and why it reuses the same few reference superpixels: nothing in Eq. 1 spreads
+# the target superpixels over the reference (Giraud et al.'s constrained matching does).
+
+# %% [markdown] tags=["solution"]
+# ```{solution-end}
+# ```
+
+# %% [markdown]
+# ```{exercise} Derive: direct matching is a soft nearest neighbour
+# :label: colortransfer-ex-soft-nn
+#
+# Take Eqs. 3-4 with the fusion kernel replaced by superpixel membership,
+# d(p, i) = 1 when pixel p lies in target superpixel i and 0 otherwise. (a) Show that every
+# pixel of superpixel i then gets the colour $c_i = \sum_j A(i, j)\, \bar I_R(j)$, the "direct
+# matching" of Fig. 4. (b) Write $c_i$ as a kernel-weighted average over the reference
+# superpixels and say what "distance" the kernel uses. (c) What is $c_i$ in the limits
+# τ → 0 and τ → ∞? (d) Why can the direct matching never produce a colour more saturated
+# than the reference superpixel colours, and how does that bear on the paper's remark that
+# its results are "realistic but opaque"?
+# ```
+
+# %% [markdown] tags=["solution"]
+# ```{solution} colortransfer-ex-soft-nn
+# :class: dropdown
+#
+# (a) With $d(p, i) = [p \in i]$, Eq. 4 gives $W(p, j) = A(i(p), j)$ for the superpixel
+# $i(p)$ that contains p. Rows of A sum to one, so the denominator of Eq. 3 is 1 and
+# $\hat I_T(p) = \sum_j A(i(p), j)\, \bar I_R(j) = c_{i(p)}$.
+#
+# (b) With $m_{ij} = \mathcal M_{TR}(i, j)$, the centred cosine similarity of Eq. 2,
+#
+# $$c_i = \frac{\sum_j e^{m_{ij}/\tau}\, \bar I_R(j)}{\sum_j e^{m_{ij}/\tau}}.$$
+#
+# This is a Nadaraya-Watson (kernel) regression of the reference colours on the
+# super-features, with the kernel $e^{m/\tau}$. Since $m_{ij} = 1 - \tfrac12\|u_i - v_j\|^2$
+# for the unit vectors $u_i, v_j$ of the centred super-features,
+# $e^{m_{ij}/\tau} \propto e^{-\|u_i - v_j\|^2 / (2\tau)}$: a Gaussian kernel of width
+# $\sqrt{\tau}$ on the unit sphere. A soft nearest neighbour in that distance.
+#
+# (c) Let $j^* = \arg\max_j m_{ij}$ (unique). Dividing numerator and denominator by
+# $e^{m_{ij^*}/\tau}$, every other weight is $e^{-(m_{ij^*} - m_{ij})/\tau} \to 0$ as τ → 0, so
+# $c_i \to \bar I_R(j^*)$: the hard nearest neighbour (the chapter's "hard argmax" row). As
+# τ → ∞ every weight tends to 1, so $c_i \to \frac{1}{N_R}\sum_j \bar I_R(j)$, the unweighted
+# mean of the reference superpixel colours, the same for every target superpixel. At the
+# paper's τ = 0.02 a competitor whose similarity is 0.05 below the best keeps a relative
+# weight $e^{-0.05/0.02} = e^{-2.5} \approx 0.08$; one 0.1 below keeps $e^{-5} \approx 0.007$.
+#
+# (d) $c_i$ is a convex combination of the $\bar I_R(j)$, so it lies in their convex hull, and
+# each $\bar I_R(j)$ is itself an average of the pixels of superpixel j. Averaging colours
+# moves them towards grey whenever they differ in hue, so both steps can only lose
+# saturation: these are exactly the two causes the paper names (superpixel averages and the
+# smoothing by τ). The fusion of Eq. 3 is a convex combination again; only the regrain can
+# add back the target's detail, not the reference's saturation.
+# ```

@@ -99,6 +99,32 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
+# ```{exercise} Predict, then run: reverse the scores
+# :label: toolkit-ex-reverse
+#
+# Suppose classifier A's scores are reversed (`1 - score_a`: high now means "more likely a control").
+# Before running anything, write down the AUC you expect and why. Then compute it with `roc.auc`.
+# ```
+
+# %% [markdown] tags=["solution"]
+# ```{solution-start} toolkit-ex-reverse
+# :class: dropdown
+# ```
+
+# %% tags=["solution"]
+reversed_auc = roc.auc(y, 1 - score_a)
+print(f"AUC of A: {auc_a:.4f}; of the reversed scores: {reversed_auc:.4f}; sum {auc_a + reversed_auc:.4f}")
+
+# %% [markdown] tags=["solution"]
+# Every case–control pair that A orders correctly is ordered wrongly by the reversed scores and the other way
+# round, and a tie stays a tie (it counts one half in both). So the two AUCs add up to exactly 1, as printed.
+# The library never flips the direction to make an AUC exceed 0.5: an AUC below 0.5 is a finding (a sign error,
+# swapped labels), not something to hide.
+#
+# ```{solution-end}
+# ```
+
+# %% [markdown]
 # ## Confidence intervals: DeLong vs bootstrap
 #
 # **DeLong** {cite}`delong1988` estimates the AUC's variance from the *placement values*: for
@@ -134,6 +160,56 @@ ax.set_ylabel("density")
 ax.legend(fontsize=8)
 fig.tight_layout()
 plt.show()
+
+# %% [markdown]
+# ```{exercise} Derive: the placement values average to the AUC
+# :label: toolkit-ex-placements
+#
+# With $m$ cases $X_i$ and $n$ controls $Y_j$, define $V_{10}(X_i) = \frac1n\sum_j \psi(X_i, Y_j)$ and
+# $V_{01}(Y_j) = \frac1m\sum_i \psi(X_i, Y_j)$, where $\psi(x, y) = [x > y] + \tfrac12[x = y]$.
+# Show that the mean of the $V_{10}$ and the mean of the $V_{01}$ both equal $\hat\theta$, and explain why
+# DeLong's variance has one term shrinking like $1/m$ and one like $1/n$.
+# ```
+
+# %% [markdown] tags=["solution"]
+# ```{solution} toolkit-ex-placements
+# :class: dropdown
+#
+# $\frac1m\sum_i V_{10}(X_i) = \frac{1}{mn}\sum_i\sum_j \psi(X_i, Y_j) = \hat\theta$, and the same double
+# sum appears when the $V_{01}$ are averaged over $j$. $\hat\theta$ is a two-sample U-statistic: its variance
+# decomposes into the variance of the case-level averages (how much the AUC moves when one case is replaced,
+# estimated by $s^2(V_{10})$, averaged over $m$ cases, hence $/m$) plus the same for the controls ($/n$). With
+# few cases, the case term dominates: that is why a test set with 36 malignant images gives a wide interval
+# however many negatives it has.
+# ```
+
+# %% [markdown]
+# ```{exercise} Extend: how the interval narrows with the test set
+# :label: toolkit-ex-width
+#
+# Keep only every fourth case and every fourth control of the simulated study and compute DeLong's interval
+# again. By the argument of the previous exercise, by what factor do you expect the width to grow? Check it.
+# ```
+
+# %% [markdown] tags=["solution"]
+# ```{solution-start} toolkit-ex-width
+# :class: dropdown
+# ```
+
+# %% tags=["solution"]
+quarter = np.r_[np.flatnonzero(y == 1)[::4], np.flatnonzero(y == 0)[::4]]
+small = roc.delong_ci(y[quarter], score_a[quarter])
+ratio = (small.high - small.low) / (delong.high - delong.low)
+print(f"{int(y[quarter].sum())} cases, {int((1 - y[quarter]).sum())} controls: AUC {small.auc:.3f} "
+      f"[{small.low:.3f}, {small.high:.3f}]; width ratio {ratio:.2f} (sqrt(4) = 2)")
+
+# %% [markdown] tags=["solution"]
+# Both variance terms are divided by a sample size four times smaller, so the standard deviation, and the
+# interval's width, grow by about $\sqrt 4 = 2$; the printed ratio differs from 2 only because the quarter
+# sample's own placement values have a different spread.
+#
+# ```{solution-end}
+# ```
 
 # %% [markdown]
 # The two intervals agree closely here (about 300 images, AUC well inside (0, 1)). They part

@@ -134,7 +134,36 @@ example_buckets
 # Unmatched detections are sorted into buckets by their own box: detection 3 (40×25 = 1,000
 # pixels) is "small", so it is a false positive in the small bucket too, which is why `APs` is
 # below `ARs` here.
+
+# %% [markdown]
+# ```{exercise} Predict, then run: a duplicate detection
+# :label: toolkit-ex-duplicate
 #
+# Add a second detection almost identical to detection 1 (its box shifted by one pixel, score 0.90) to the
+# hand-made image. Will AP go up, stay, or go down? Argue from how COCO matches detections to ground truth
+# (greedily, by descending score, each ground-truth object matched at most once per IoU threshold), then run it.
+# ```
+
+# %% [markdown] tags=["solution"]
+# ```{solution-start} toolkit-ex-duplicate
+# :class: dropdown
+# ```
+
+# %% tags=["solution"]
+duplicate = {"image_id": 1, "category_id": 1, "bbox": [23, 29, 100, 96], "score": 0.90}
+with_duplicate = coco_ap(example_gt, example_dets + [duplicate])
+pd.DataFrame([example, with_duplicate], index=["as above", "with a duplicate of detection 1"])[["AP", "AP50", "AR100"]]
+
+# %% [markdown] tags=["solution"]
+# AP goes down and recall does not move. Detection 1 (score 0.95) takes object 1; the copy (0.90) finds object 1
+# already matched and nothing else it overlaps, so it is a false positive ranked above detection 2's true
+# positive, which lowers the precision at every recall level reached after it. Recall cannot rise: an object is
+# matched once. That is why detectors run non-maximum suppression before evaluation.
+#
+# ```{solution-end}
+# ```
+
+# %% [markdown]
 # ## COCO AP on a synthetic detector
 #
 # `synthetic_coco` writes a COCO-format ground truth (objects in all three size buckets,
@@ -237,6 +266,42 @@ retrieval_table = pd.DataFrame({
     "one-relevant queries only: fraction": relevant_fraction_at_k(sim[single], [rel_sets[q] for q in single], ks=ks),
 }).rename_axis("K")
 retrieval_table
+
+# %% [markdown]
+# ```{exercise} Predict, then run: chance Recall@K
+# :label: toolkit-ex-chance-recall
+#
+# A model that scores every item at random (no ties) is queried with 200 queries over 1,000 items, each query
+# with exactly one relevant item. What Recall@10 do you expect? And with five relevant items per query? Write
+# down both numbers, then simulate it with `recall_at_k`.
+# ```
+
+# %% [markdown] tags=["solution"]
+# ```{solution-start} toolkit-ex-chance-recall
+# :class: dropdown
+# ```
+
+# %% tags=["solution"]
+from math import comb
+
+chance_rng = np.random.default_rng(seed + 1)
+random_scores = chance_rng.random((n_queries, n_items))
+for n_relevant in (1, 5):
+    chance_sets = [set(chance_rng.choice(n_items, n_relevant, replace=False).tolist()) for _ in range(n_queries)]
+    simulated = recall_at_k(random_scores, chance_sets, ks=(10,))[10]
+    exact = 1 - comb(n_items - n_relevant, 10) / comb(n_items, 10)
+    print(f"{n_relevant} relevant item(s): simulated Recall@10 {simulated:.3f}, exact {exact:.4f}")
+
+# %% [markdown] tags=["solution"]
+# With one relevant item among $N$ and random scores, the item's rank is uniform, so Recall@K = K/N = 0.01.
+# With $r$ relevant items the query fails only if all K slots go to irrelevant items:
+# Recall@K $= 1 - \binom{N-r}{K} / \binom{N}{K} \approx 1 - (1 - K/N)^r$, about 0.049 for $r = 5$: five
+# captions per image make chance five times larger. The simulated values scatter around the exact ones
+# because 200 queries is a small sample (binomial standard error about 0.007 and 0.015). This chance level is
+# the *baseline* of the cross-lingual chapter's headroom table.
+#
+# ```{solution-end}
+# ```
 
 # %%
 all_ks = list(range(1, 51))

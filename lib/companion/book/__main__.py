@@ -1,7 +1,8 @@
 """Command line of the book machinery.
 
     python -m companion.book run --profile smoke [--chapter radiology] [--notebook 01-data] [--device cuda]
-                                 [--cell-timeout SECONDS] [--threads N]
+                                 [--cell-timeout SECONDS] [--threads N] [--jobs N] [--strip-solutions]
+    python -m companion.book student [--chapter eapm] [--out DIR]   # students' copies: solutions removed
     python -m companion.book site                   # assemble build/site from book/ for Jupyter Book
     python -m companion.book baselines [--update]   # compare (or refresh) the smoke regression baselines
     python -m companion.book check-html _build/html # every local link/asset resolves, nothing loads from the network
@@ -31,6 +32,12 @@ def main(argv=None) -> int:
     run_p.add_argument("--threads", type=int, default=None,
                        help="torch/OpenMP threads of every kernel (default $COMPANION_THREADS, else 1, or torch's own count in full; "
                             "0: leave it to torch)")
+    run_p.add_argument("--strip-solutions", action="store_true",
+                       help="execute the students' copies (cells tagged 'solution' removed) in build/student, "
+                            "leaving the book's results alone; the copies to hand out go to build/student/handouts")
+    student_p = sub.add_parser("student", help="write students' copies of the notebooks (solutions removed)")
+    student_p.add_argument("--chapter", action="append", help="repeatable; default: every chapter")
+    student_p.add_argument("--out", default=None, help="folder (default build/student/handouts)")
     sub.add_parser("site", help="assemble build/site from book/")
     base_p = sub.add_parser("baselines", help="compare smoke results with tests/baselines")
     base_p.add_argument("--update", action="store_true", help="rewrite the baselines from the latest smoke run")
@@ -57,10 +64,21 @@ def main(argv=None) -> int:
             if threads < 0:
                 raise ProfileError(f"--threads must be >= 0 (0: torch's default), got {threads}")
             run(args.profile, args.chapter, args.notebook, args.device, cell_timeout=args.cell_timeout,
-                threads=threads, jobs=args.jobs)
-        except (ProfileError, NotebookFailed) as exc:
+                threads=threads, jobs=args.jobs, strip_solutions=args.strip_solutions)
+        except (ProfileError, NotebookFailed, ValueError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
+    elif args.command == "student":
+        from companion.book.teaching import chapter_notebooks, write_handouts
+
+        try:
+            written = write_handouts(chapter_notebooks(args.chapter), args.out)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        removed = sum(n for _, n in written)
+        folder = written[0][0].parents[1] if written else args.out
+        print(f"wrote {len(written)} students' notebook(s) to {folder}/ ({removed} solution cell(s) removed)")
     elif args.command == "site":
         from companion.book.runner import assemble_site
 

@@ -268,24 +268,55 @@ def _run_chapter(jobs, kernel, timeout, threads, on_done=None) -> tuple[list[Job
 
 
 # Pages that read other chapters' results run after every chapter has finished.
-_RUNS_LAST = ("scorecard",)
+_RUNS_LAST = ("scorecard", "course")
 
 
 def run(profile: str, chapters=None, notebooks=None, device: str = "auto", kernel: str = KERNEL,
-        log=print, cell_timeout: float | None = None, threads: int = 1, jobs: int = 1) -> list[JobOutcome]:
+        log=print, cell_timeout: float | None = None, threads: int = 1, jobs: int = 1,
+        strip_solutions: bool = False) -> list[JobOutcome]:
     """Validate every job, then execute them in book order; write a timing log.
+
+    ``strip_solutions``: execute the students' copies instead (`companion.book.teaching`: every cell tagged
+    ``solution`` removed), in a build folder of their own (``build/student``: its own registry, caches and
+    executed copies, so the book's numbers are untouched); the unexecuted copies to hand out are written to
+    ``build/student/handouts/<chapter>/``.
 
     A chapter stops at its first failing notebook (`NotebookFailed`); the notebooks after it do not run. With
     ``jobs`` = 1 the run stops there; with ``jobs`` > 1 that many chapters run at once in worker processes
     (each chapter's notebooks in order, each kernel pinned to ``threads``, so the numbers are those of a
     serial run), the other chapters finish, and the run then fails naming every failure.
     """
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
     check_device(device)
     timeout = cell_timeout_for(profile, cell_timeout)
     planned = plan(profile, chapters, notebooks, device)
+    if not strip_solutions:
+        return _execute_plan(planned, profile, device, kernel, log, timeout, threads, jobs)
+    from dataclasses import replace
+
+    from companion.book import teaching
+    from companion.book.paths import build_dir
+
+    student_build = build_dir() / "student"
+    written = teaching.write_handouts([job.source for job in planned], out=student_build / "handouts")
+    copies = {(path.parent.name, path.name): path for path, _ in written}
+    log(f"students' copies: {len(written)} notebook(s), {sum(n for _, n in written)} solution cell(s) removed, "
+        f"in {_shown(student_build / 'handouts')}/")
+    planned = [replace(job, source=copies[job.chapter, job.source.name]) for job in planned]
+    previous = os.environ.get("COMPANION_BUILD")
+    os.environ["COMPANION_BUILD"] = str(student_build)  # kernels and worker processes inherit it
+    try:
+        return _execute_plan(planned, profile, device, kernel, log, timeout, threads, jobs)
+    finally:
+        if previous is None:
+            os.environ.pop("COMPANION_BUILD", None)
+        else:
+            os.environ["COMPANION_BUILD"] = previous
+
+
+def _execute_plan(planned, profile, device, kernel, log, timeout, threads, jobs) -> list[JobOutcome]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
     groups: dict[str, list] = {}
     for job in planned:
         groups.setdefault(job.chapter, []).append(job)

@@ -3,6 +3,13 @@
 Carrillo, Clément & Bugeau (ORASIS 2021): average CNN features over SLIC superpixels
 ("super-features"), match them with a temperature softmax over a centred cosine
 correlation, and fuse reference superpixel colours per pixel, then regrain.
+
+Deviation from the chapter contract: this package has no ``synthetic`` module and no
+``make_synthetic``. Colour transfer has no labels or ground truth for a generator to
+plant and an oracle to recover: a run is a (target, reference) pair of real photos, and
+the chapter runs on the real photos that ship offline with scikit-image, scikit-learn and
+matplotlib (`data.PAIRS`), so synthetic images would add nothing the real pairs lack. The
+paper has no losses either (no ``losses`` module): its Eqs. 1-6 live in `matching`.
 """
 
 from companion.colortransfer.data import PAIRS, as_rgb_float, load_image, load_pair, read_photo

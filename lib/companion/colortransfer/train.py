@@ -1,12 +1,15 @@
 """The chapter's "training": the paper trains nothing, so this runs the method and its ablation.
 
     python -m companion.colortransfer.train --profile default --device cpu
+    python -m companion.colortransfer.train --profile smoke --max-side 128 --features handcrafted
 
 reads ``notebooks/colortransfer/profiles.yml`` (the ``05-evaluation`` settings of the
-profile), runs every row of `evaluate.CONTRIBUTION_ROWS` on the photo pairs with and
-without the regrain (`evaluate.contribution_table`), and prints the ablation table, the
-claims table and what the run cost. The table is cached under ``--out`` keyed by the
-configuration, so the ablation and evaluation notebooks share one run.
+profile; each `TrainConfig` field has a flag that overrides it), runs every row of
+`evaluate.CONTRIBUTION_ROWS` on the photo pairs with and without the regrain
+(`train`, which calls `evaluate.contribution_table`), and prints the ablation table, the
+claims table and what the run cost. `train_or_load` caches the table under ``--out``
+keyed by the configuration and the pairs, so the ablation and evaluation notebooks share
+one run.
 """
 
 from __future__ import annotations
@@ -73,8 +76,55 @@ class Run:
         return self.seconds / self.table.pair.nunique()
 
 
+def train(config: TrainConfig, data=None, *, device: str = "cpu", log=None) -> Run:
+    """The chapter's "training": run the whole method and its contribution ablation once, and time it.
+
+    The paper learns nothing (the CNN is a fixed ImageNet network and every other step is a
+    closed-form computation per image pair), so there are no weights to fit. What a run of the
+    chapter produces, and what it costs, is the table of `evaluate.contribution_table`: every
+    row of `evaluate.CONTRIBUTION_ROWS` (ours, the exact Eq. 4, the hard argmax, the
+    colour-statistics and Giraud-like rows, Reinhard, Pitié's IDT, the identity) on each photo
+    pair, with and without the regrain, measured. This function runs it (never cached; see
+    `train_or_load`) with ``config.cpu_threads`` torch threads.
+
+    Parameters
+    ----------
+    config : TrainConfig
+        Image size (``max_side``), number of curated pairs, CNN features, seed, threads and
+        the regrain's smoothness.
+    data : list of `data.Pair`, optional
+        Default: the first ``config.contribution_pairs`` curated pairs (`data.pairs`).
+    device : torch device for features, attention and fusion (SLIC, the baselines and the
+        regrain run on the CPU).
+    log : callable, optional
+        Called with one line per finished pair.
+
+    Returns
+    -------
+    Run: the table, the wall-clock seconds of the whole run, the load average when it started,
+    the device, and ``cached=False``.
+    """
+    import torch
+
+    from companion.colortransfer.data import pairs
+    from companion.colortransfer.evaluate import contribution_table
+    from companion.core import select_device
+
+    data = list(data) if data is not None else pairs(config.contribution_pairs)
+    if not data:
+        raise ValueError("train needs at least one photo pair")
+    if config.cpu_threads:
+        torch.set_num_threads(config.cpu_threads)
+    dev = select_device(device)
+    load = os.getloadavg()
+    t0 = time.perf_counter()
+    table, _ = contribution_table(data, max_side=config.max_side, seed=config.seed, device=dev,
+                                  features=config.features, regrain_smoothness=config.regrain_smoothness, log=log)
+    return Run(table, time.perf_counter() - t0, load, str(dev), False)
+
+
 def train_or_load(config: TrainConfig, data=None, cache_dir=None, *, device: str = "cpu", log=None) -> Run:
-    """Run (or load from ``cache_dir``) the contribution ablation on ``data``.
+    """`train`, or its table loaded from ``cache_dir`` when this configuration and these pairs already ran.
 
     Parameters
     ----------
@@ -82,14 +132,10 @@ def train_or_load(config: TrainConfig, data=None, cache_dir=None, *, device: str
     data : list of `data.Pair`, optional
         Default: the first ``config.contribution_pairs`` curated pairs.
     cache_dir : path, optional
-        Where the table is kept (``contribution-<config key>.pkl``); None: never cached.
+        Where the table is kept (``contribution-<config key>-<pairs hash>.pkl``); None: never cached.
     device : torch device for features, attention and fusion.
     """
-    import torch
-
     from companion.colortransfer.data import pairs
-    from companion.colortransfer.evaluate import contribution_table
-    from companion.core import select_device
 
     data = list(data) if data is not None else pairs(config.contribution_pairs)
     names = [p.name for p in data]
@@ -100,18 +146,12 @@ def train_or_load(config: TrainConfig, data=None, cache_dir=None, *, device: str
         if path.is_file():
             stored = pd.read_pickle(path)
             return Run(stored["table"], stored["seconds"], tuple(stored["load_average"]), stored["device"], True)
-    if config.cpu_threads:
-        torch.set_num_threads(config.cpu_threads)
-    dev = select_device(device)
-    load = os.getloadavg()
-    t0 = time.perf_counter()
-    table, _ = contribution_table(data, max_side=config.max_side, seed=config.seed, device=dev,
-                                  features=config.features, regrain_smoothness=config.regrain_smoothness, log=log)
-    run = Run(table, time.perf_counter() - t0, load, str(dev), False)
+    run = train(config, data, device=device, log=log)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        pd.to_pickle({"table": table, "seconds": run.seconds, "load_average": list(load), "device": run.device}, tmp)
+        pd.to_pickle({"table": run.table, "seconds": run.seconds, "load_average": list(run.load_average),
+                      "device": run.device}, tmp)
         tmp.replace(path)
     return run
 
@@ -126,19 +166,25 @@ def profile_config(profile: str, notebook: str = "05-evaluation") -> TrainConfig
 
 
 def main(argv=None) -> dict:
+    """The command line: ``--profile`` picks the settings, every `TrainConfig` field can be overridden by its flag."""
     p = argparse.ArgumentParser(prog="python -m companion.colortransfer.train", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--profile", default="default", choices=["smoke", "default", "full"],
-                   help="settings from notebooks/colortransfer/profiles.yml (05-evaluation)")
+                   help="settings from notebooks/colortransfer/profiles.yml (05-evaluation); the flags below "
+                        "override them (default: %(default)s, the CPU-sized run)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     p.add_argument("--out", type=Path, default=None,
                    help="cache folder (default build/cache/colortransfer-<profile>)")
     p.add_argument("--no-cache", action="store_true", help="run even when a cached table exists")
+    for f in fields(TrainConfig):
+        p.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=None,
+                       help=f"default: the profile's value ({f.default!r} when the profile does not set it)")
     args = p.parse_args(argv)
     from companion.book.paths import cache_dir
     from companion.colortransfer.evaluate import ablation_summary, claims_table
 
-    config = profile_config(args.profile)
+    overrides = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name) is not None}
+    config = TrainConfig.from_params({**asdict(profile_config(args.profile)), **overrides})
     out = None if args.no_cache else (args.out or cache_dir(f"colortransfer-{args.profile}"))
     run = train_or_load(config, cache_dir=out, device=args.device, log=print)
     with pd.option_context("display.width", 200, "display.max_columns", 40):

@@ -147,36 +147,17 @@ def fit(
     precision = resolved_precision(device, precision)
 
     result = TrainResult(precision=precision, device=str(device))
-    start_epoch = 0
     checkpoint_path = Path(checkpoint_path) if checkpoint_path is not None else None
     frozen = _frozen_names(model) if checkpoint_trainable_only and checkpoint_path is not None else set()
     frozen_print = _fingerprint(model, frozen) if frozen else None
-    state = None
-    if checkpoint_path is not None and resume and checkpoint_path.exists():
-        try:
-            state = load_checkpoint(checkpoint_path, map_location=device)
-        except CorruptCacheError as exc:
-            # a damaged checkpoint is named, kept as <name>.corrupt, and training starts over
-            set_aside(checkpoint_path, str(exc))
-    if state is not None:
-        if state.get("seed") != seed:
-            raise ValueError(
-                f"checkpoint {checkpoint_path} was written with seed {state.get('seed')}, "
-                f"this run uses seed {seed}: delete it or pass resume=False"
-            )
-        _load_model_state(model, state, checkpoint_path)
-        optimizer.load_state_dict(state["optimizer"])
-        if scheduler is not None and state.get("scheduler") is not None:
-            scheduler.load_state_dict(state["scheduler"])
-        start_epoch = int(state["epoch"])
-        result.history = list(state["history"])
-        result.resumed_from_epoch = start_epoch
+    start_epoch = 0
+    if checkpoint_path is not None and resume:
+        start_epoch = _resume(checkpoint_path, model, optimizer, scheduler, seed, device, result)
 
     train_model: torch.nn.Module = model
     if context.enabled:
         device_ids = [device.index] if device.type == "cuda" else None
         train_model = torch.nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
-
     sampler = DistributedSampler(
         train_data, num_replicas=context.world_size, rank=context.rank, shuffle=True, seed=seed, drop_last=drop_last
     )
@@ -190,38 +171,20 @@ def fit(
         pin_memory=device.type == "cuda",
         persistent_workers=num_workers > 0,
     )
-
     show = progress_enabled(progress) and context.is_main
-    if show:
-        from tqdm.auto import tqdm
 
     t0 = time.perf_counter()
     for epoch in range(start_epoch, epochs):
         torch.manual_seed(seed * 100_003 + epoch)
         sampler.set_epoch(epoch)
-        train_model.train()
-        sums: dict[str, float] = {}
-        n_batches = 0
-        batches = tqdm(loader, desc=f"{description} {epoch + 1}/{epochs}", leave=False) if show else loader
-        for batch in batches:
-            batch = _move(batch, device)
-            with autocast(device, precision):
-                out = step(train_model, batch)
-            losses = out if isinstance(out, dict) else {"loss": out}
-            loss = losses["loss"]
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"{description}: loss became {loss.item()} in epoch {epoch + 1}")
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if grad_clip is not None:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-            optimizer.step()
-            if scheduler is not None and scheduler_interval == "iteration":
-                scheduler.step()
-            for k, v in losses.items():
-                sums[k] = sums.get(k, 0.0) + float(v.detach())
-            n_batches += 1
-            result.samples_seen += _batch_len(batch)
+        if show:
+            from tqdm.auto import tqdm
+
+            batches = tqdm(loader, desc=f"{description} {epoch + 1}/{epochs}", leave=False)
+        else:
+            batches = loader
+        sums, n_batches = _train_epoch(train_model, model, step, batches, optimizer, scheduler, scheduler_interval,
+                                       grad_clip, device, precision, result, f"{description}: epoch {epoch + 1}")
         if scheduler is not None and scheduler_interval == "epoch":
             scheduler.step()
 
@@ -252,6 +215,65 @@ def fit(
         torch.cuda.synchronize(device)
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _resume(checkpoint_path: Path, model, optimizer, scheduler, seed: int, device, result: TrainResult) -> int:
+    """Load ``checkpoint_path`` into the model, optimiser and scheduler when it exists; return the epoch to start at.
+
+    A checkpoint that cannot be read is set aside as ``<name>.corrupt`` (with a warning) and training starts at
+    epoch 0; one written with another seed raises.
+    """
+    if not checkpoint_path.exists():
+        return 0
+    try:
+        state = load_checkpoint(checkpoint_path, map_location=device)
+    except CorruptCacheError as exc:
+        set_aside(checkpoint_path, str(exc))
+        return 0
+    if state.get("seed") != seed:
+        raise ValueError(
+            f"checkpoint {checkpoint_path} was written with seed {state.get('seed')}, "
+            f"this run uses seed {seed}: delete it or pass resume=False"
+        )
+    _load_model_state(model, state, checkpoint_path)
+    optimizer.load_state_dict(state["optimizer"])
+    if scheduler is not None and state.get("scheduler") is not None:
+        scheduler.load_state_dict(state["scheduler"])
+    result.history = list(state["history"])
+    result.resumed_from_epoch = int(state["epoch"])
+    return result.resumed_from_epoch
+
+
+def _train_epoch(train_model, model, step, batches, optimizer, scheduler, scheduler_interval, grad_clip, device,
+                 precision, result: TrainResult, where: str) -> tuple[dict[str, float], int]:
+    """One pass over ``batches``: forward under autocast, backward, clip, step; returns the summed losses and count.
+
+    ``train_model`` is what runs the forward pass (the DDP wrapper when there is one), ``model`` whose
+    parameters are clipped. A non-finite loss raises FloatingPointError naming ``where``.
+    """
+    train_model.train()
+    sums: dict[str, float] = {}
+    n_batches = 0
+    for batch in batches:
+        batch = _move(batch, device)
+        with autocast(device, precision):
+            out = step(train_model, batch)
+        losses = out if isinstance(out, dict) else {"loss": out}
+        loss = losses["loss"]
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"{where}: loss became {loss.item()}")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if grad_clip is not None:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+        optimizer.step()
+        if scheduler is not None and scheduler_interval == "iteration":
+            scheduler.step()
+        for k, v in losses.items():
+            sums[k] = sums.get(k, 0.0) + float(v.detach())
+        n_batches += 1
+        result.samples_seen += _batch_len(batch)
+    return sums, n_batches
 
 
 def _frozen_names(model: torch.nn.Module) -> set[str]:

@@ -4,7 +4,10 @@ import numpy as np
 import pytest
 
 from companion.colortransfer.data import PAIRS, load_pair, pairs
-from companion.colortransfer.evaluate import ablation_table, color_measures, evaluate_pairs, run_method, summarise
+import pandas as pd
+
+from companion.colortransfer.evaluate import (ablation_table, claims_counts, claims_table, color_measures,
+                                          evaluate_pairs, headroom_table, run_method, summarise)
 
 
 def test_measures_of_identical_images_are_ideal_and_of_different_ones_are_not():
@@ -100,3 +103,45 @@ def test_paired_test_counts_and_wilcoxon_p():
     assert got["n"] == 6 and got["row_higher"] == 5 and got["row_lower"] == 1
     assert got["p"] == pytest.approx(wilcoxon(d).pvalue)
     assert got["mean_diff"] == pytest.approx(d.mean())
+
+
+def _table(n, ours, others):
+    """A contribution table where every measure of "ours" is ``ours`` and of each other row ``others[row]``."""
+    rng = np.random.default_rng(0)
+    lines = []
+    for i in range(n):
+        for row, base in [("ours", ours), *others.items()]:
+            jitter = rng.uniform(0, 0.01)
+            lines.append(dict(pair=f"p{i}", row=row, regrain=True, segment_chroma_spread=base + jitter,
+                              flat_chroma_edges=base + jitter, colorfulness=base + jitter))
+    return pd.DataFrame(lines)
+
+
+def test_claims_hold_when_ours_is_lower_everywhere_and_fail_otherwise():
+    rows = ("deep_hard_argmax", "stats_constrained", "reinhard", "pitie_idt")
+    good = claims_table(_table(8, 1.0, {r: 2.0 for r in rows}), {"pixel": 2.1, "superpixel": 0.9})
+    assert list(good.columns) == ["claim", "paper", "this run", "criterion", "holds"]
+    assert claims_counts(good) == {"claims_total": 8, "claims_testable": 7, "claims_held": 7}
+    bad = claims_table(_table(8, 3.0, {r: 2.0 for r in rows}), {"pixel": 1.2, "superpixel": 1.9})
+    assert claims_counts(bad)["claims_held"] == 0
+    few = claims_table(_table(3, 1.0, {r: 2.0 for r in rows}))  # 3 pairs: p >= 0.125, nothing can hold
+    assert claims_counts(few) == {"claims_total": 8, "claims_testable": 5, "claims_held": 0}
+    with pytest.raises(ValueError, match="pitie_idt"):
+        claims_table(_table(3, 1.0, {"deep_hard_argmax": 2.0}))
+
+
+def test_headroom_table_picks_the_best_control_in_the_measure_direction():
+    table = _table(4, 5.0, {"reinhard": 10.0, "pitie_idt": 12.0, "stats_constrained": 4.0, "identity": 1.0})
+    head = headroom_table(table)
+    assert list(head.index) == ["baseline", "ours", "ceiling"]
+    assert list(head.row) == ["reinhard", "ours", "stats_constrained"]  # identity is not a control
+    assert head.loc["ours", "share of the gap closed"] == pytest.approx((5 - 10) / (4 - 10), abs=0.01)
+    assert (head.pairs == 4).all()
+    fixed = headroom_table(table, ceiling="pitie_idt")
+    assert np.isnan(fixed.loc["ours", "share of the gap closed"])  # a "ceiling" worse than the baseline: no gap
+    with pytest.raises(ValueError, match="no better direction"):
+        headroom_table(table, "colorfulness")
+    with pytest.raises(ValueError, match="'reinhard'"):
+        headroom_table(table[table.row != "reinhard"])
+    with pytest.raises(ValueError, match="no control"):
+        headroom_table(table[table.row.isin(["ours", "reinhard", "identity"])])

@@ -1,12 +1,11 @@
-"""The chapter's train entry point (the pipeline run and its cost) and the claims table."""
+"""The chapter's train entry point: the pipeline run, its cost, its cache and its command line."""
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from companion.colortransfer.data import pairs
-from companion.colortransfer.evaluate import CONTRIBUTION_ROWS, claims_counts, claims_table
-from companion.colortransfer.train import TrainConfig, main, profile_config, train_or_load
+from companion.colortransfer.evaluate import CONTRIBUTION_ROWS
+from companion.colortransfer.train import TrainConfig, main, profile_config, train, train_or_load
 
 
 def test_from_params_refuses_unknown_keys_and_bad_pair_counts():
@@ -42,26 +41,44 @@ def test_train_or_load_caches_the_table(tmp_path):
     assert not other.cached and set(other.table.pair) != set(first.table.pair)
 
 
-def _table(n, ours, others):
-    """A contribution table where every measure of "ours" is ``ours`` and of each other row ``others[row]``."""
-    rng = np.random.default_rng(0)
-    lines = []
-    for i in range(n):
-        for row, base in [("ours", ours), *others.items()]:
-            jitter = rng.uniform(0, 0.01)
-            lines.append(dict(pair=f"p{i}", row=row, regrain=True, segment_chroma_spread=base + jitter,
-                              flat_chroma_edges=base + jitter, colorfulness=base + jitter))
-    return pd.DataFrame(lines)
+def test_train_runs_every_row_uncached_and_deterministically():
+    cfg = TrainConfig(max_side=32, contribution_pairs=1, features="handcrafted")
+    a, b = train(cfg), train(cfg)
+    assert not a.cached and a.seconds > 0 and a.device == "cpu"
+    assert list(a.table.pair.unique()) == [pairs(1)[0].name]
+    # every row with and without the regrain, except the identity (listed once, raw)
+    assert len(a.table) == 2 * len(CONTRIBUTION_ROWS) - 1
+    measures = ["segment_chroma_spread", "flat_chroma_edges", "colorfulness", "ssim_L", "swd_lab"]
+    pd.testing.assert_frame_equal(a.table[measures], b.table[measures])
+    with pytest.raises(ValueError, match="at least one photo pair"):
+        train(cfg, data=[])
 
 
-def test_claims_hold_when_ours_is_lower_everywhere_and_fail_otherwise():
-    rows = ("deep_hard_argmax", "stats_constrained", "reinhard", "pitie_idt")
-    good = claims_table(_table(8, 1.0, {r: 2.0 for r in rows}), {"pixel": 2.1, "superpixel": 0.9})
-    assert list(good.columns) == ["claim", "paper", "this run", "criterion", "holds"]
-    assert claims_counts(good) == {"claims_total": 8, "claims_testable": 7, "claims_held": 7}
-    bad = claims_table(_table(8, 3.0, {r: 2.0 for r in rows}), {"pixel": 1.2, "superpixel": 1.9})
-    assert claims_counts(bad)["claims_held"] == 0
-    few = claims_table(_table(3, 1.0, {r: 2.0 for r in rows}))  # 3 pairs: p >= 0.125, nothing can hold
-    assert claims_counts(few) == {"claims_total": 8, "claims_testable": 5, "claims_held": 0}
-    with pytest.raises(ValueError, match="pitie_idt"):
-        claims_table(_table(3, 1.0, {"deep_hard_argmax": 2.0}))
+def test_cli_flags_override_the_profile(tmp_path, capsys):
+    info = main(["--profile", "smoke", "--max-side", "32", "--contribution-pairs", "1", "--features", "handcrafted",
+                 "--device", "cpu", "--out", str(tmp_path)])
+    smoke = profile_config("smoke")
+    assert info["config"]["max_side"] == 32 and info["config"]["features"] == "handcrafted"
+    assert info["config"]["seed"] == smoke.seed and info["config"]["cpu_threads"] == smoke.cpu_threads
+    assert not info["cached"] and "claim" in capsys.readouterr().out
+    assert main(["--profile", "smoke", "--max-side", "32", "--contribution-pairs", "1", "--features",
+                 "handcrafted", "--device", "cpu", "--out", str(tmp_path)])["cached"]
+
+
+def test_the_runs_use_the_papers_settings():
+    """Every profile runs `transfer` at its defaults, so the defaults must be the paper's settings (Sec. 4.1)."""
+    import inspect
+
+    from companion.colortransfer.matching import n_superpixels
+    from companion.colortransfer.paper import REPORTED
+    from companion.colortransfer.pipeline import transfer
+
+    paper = {n.quantity.split(" (")[0]: n.value for n in REPORTED if n.source == "Sec. 4.1"}
+    defaults = {k: v.default for k, v in inspect.signature(transfer).parameters.items()}
+    assert defaults["tau"] == paper["attention temperature tau"]
+    assert defaults["delta_s"] == paper["fusion spatial scale delta_s"]
+    assert defaults["delta_c"] == paper["fusion colour scale delta_c"]
+    assert defaults["segments_factor"] == paper["superpixels per sqrt(n)"] and n_superpixels(10_000) == 300
+    assert defaults["attention"] == "soft" and defaults["regrain"] and defaults["depth"] == "shallow"
+    full = profile_config("full")
+    assert full.contribution_pairs == len(pairs()) and full.max_side >= profile_config("default").max_side

@@ -1,0 +1,147 @@
+"""Exercises and solutions: malformed ones are named, students' copies lose exactly the solution cells."""
+
+import json
+
+import nbformat
+import numpy as np
+import pytest
+
+from companion.book import baselines, profiles, registry
+from companion.book.runner import run
+from companion.book.teaching import SOLUTION_TAG, check_book, check_notebook, strip_solutions, write_handouts
+
+from .test_runner_failures import LIB
+
+EXERCISE = "```{exercise} Predict, then run\n:label: demo-ex-a\n\nWhat happens?\n```"
+TEXT_SOLUTION = "```{solution} demo-ex-a\n:class: dropdown\n\nThis.\n```"
+
+
+def md(text, tagged=False):
+    return nbformat.v4.new_markdown_cell(text, metadata={"tags": [SOLUTION_TAG]} if tagged else {})
+
+
+def code(text, tagged=False):
+    return nbformat.v4.new_code_cell(text, metadata={"tags": [SOLUTION_TAG]} if tagged else {})
+
+
+def notebook(*cells):
+    return nbformat.v4.new_notebook(cells=list(cells))
+
+
+def code_solution(label="demo-ex-a", tagged=(True, True, True)):
+    return [md(f"```{{solution-start}} {label}\n:class: dropdown\n```", tagged[0]), code("x = 1", tagged[1]),
+            md("```{solution-end}\n```", tagged[2])]
+
+
+def test_a_well_formed_notebook_counts_its_exercises_and_code_solutions():
+    nb = notebook(md("# Title"), code("y = 2"), md(EXERCISE), md(TEXT_SOLUTION, True),
+                  md(EXERCISE.replace("demo-ex-a", "demo-ex-b")), *code_solution("demo-ex-b"), code("y + 1"))
+    report = check_notebook(nb, "demo/01.ipynb")
+    assert report.problems == []
+    assert [(e.label, e.solution) for e in report.exercises] == [("demo-ex-a", "text"), ("demo-ex-b", "code")]
+    assert report.exercises[0].title == "Predict, then run"
+    assert report.code_solutions == 1
+
+
+@pytest.mark.parametrize("cells, expected", [
+    ([md(EXERCISE), md(TEXT_SOLUTION)], "cell 1: part of a solution but not tagged"),
+    ([md(EXERCISE), *code_solution(tagged=(True, False, True))], "cell 2: part of a solution but not tagged"),
+    ([md(EXERCISE), md(TEXT_SOLUTION, True), code("z = 0", True)], "cell 2: tagged 'solution' but not inside"),
+    ([md(EXERCISE)], "exercise 'demo-ex-a' has no solution"),
+    ([md(TEXT_SOLUTION, True)], "solution for 'demo-ex-a', which no exercise here defines"),
+    ([md(EXERCISE), *code_solution()[:2]], "is never ended"),
+    ([md(EXERCISE), md(TEXT_SOLUTION, True), md(TEXT_SOLUTION, True)], "a second solution for 'demo-ex-a'"),
+    ([md(EXERCISE), md(EXERCISE), md(TEXT_SOLUTION, True)], "label 'demo-ex-a' is used twice"),
+    ([md("```{exercise} No label\n\ntext\n```")], "has no :label:"),
+    ([md("```{solution-end}\n```", True)], "without a {solution-start}"),
+])
+def test_malformed_exercises_are_named(cells, expected):
+    problems = check_notebook(notebook(*cells), "demo/01.ipynb").problems
+    assert any(expected in p for p in problems), problems
+
+
+def test_strip_solutions_removes_the_tagged_cells_only():
+    nb = notebook(md(EXERCISE), md(TEXT_SOLUTION, True), code("a = 1"), *code_solution("demo-ex-b"))
+    student, removed = strip_solutions(nb)
+    assert removed == 4
+    assert [c.source for c in student.cells] == [EXERCISE, "a = 1"]
+    assert len(nb.cells) == 6  # the original is untouched
+
+
+def test_a_malformed_notebook_is_never_handed_out(tmp_path):
+    source = tmp_path / "demo" / "01-a.ipynb"
+    source.parent.mkdir()
+    nbformat.write(notebook(md(EXERCISE), md(TEXT_SOLUTION)), source)  # the solution is not tagged
+    with pytest.raises(ValueError, match="01-a.ipynb, cell 1: part of a solution"):
+        write_handouts([source], tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_books_exercises_are_well_formed_and_labels_unique():
+    problems = [p for report in check_book() for p in report.problems]
+    assert problems == []
+
+
+def _tagged(path):
+    return [c for c in json.loads(path.read_text())["cells"] if SOLUTION_TAG in c.get("metadata", {}).get("tags", [])]
+
+
+def test_strip_solutions_run_executes_the_students_copies_apart_from_the_book(tmp_path, monkeypatch):
+    root = tmp_path / "notebooks" / "demo"
+    root.mkdir(parents=True)
+    (root / "profiles.yml").write_text("smoke:\n  all: {seed: 1}\ndefault:\n  all: {seed: 0}\n")
+    marker = tmp_path / "solution-ran"
+    start, _, end = code_solution()
+    nb = notebook(code('profile = "default"\ndevice = "auto"\nseed = 0'), md(EXERCISE), start,
+                  code(f"from pathlib import Path\nPath({str(marker)!r}).write_text('x')", True), end,
+                  code("print('after the solution')"))
+    nb.cells[0].metadata["tags"] = ["parameters"]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, root / "01-a.ipynb")
+    monkeypatch.setattr(profiles, "NOTEBOOKS", tmp_path / "notebooks")
+    monkeypatch.setattr(baselines, "BASELINES", tmp_path / "baselines")
+    monkeypatch.setenv("COMPANION_BUILD", str(tmp_path / "build"))
+    monkeypatch.setenv("PYTHONPATH", str(LIB))
+    lines = []
+    [outcome] = run("smoke", ["demo"], device="cpu", kernel="python3", log=lines.append, strip_solutions=True)
+
+    student = tmp_path / "build" / "student"
+    assert outcome.output == student / "site" / "notebooks" / "demo" / "01-a.ipynb"
+    assert _tagged(outcome.output) == [] and not marker.exists()
+    assert "after the solution" in outcome.output.read_text()
+    handout = student / "handouts" / "demo" / "01-a.ipynb"
+    assert _tagged(handout) == [] and len(nbformat.read(handout, 4).cells) == 3
+    assert any("3 solution cell(s) removed" in line for line in lines), lines
+    assert not (tmp_path / "build" / "site").exists() and not registry.load_timings("smoke")
+    assert (student / "results" / "smoke" / "timings.json").is_file()
+    assert _tagged(root / "01-a.ipynb")  # the source keeps its solutions
+
+
+def test_course_table_takes_times_from_the_build_or_a_named_snapshot(tmp_path, monkeypatch):
+    from companion.book.teaching import SESSIONS, course_summary, course_table, read_timing_snapshot, write_timing_snapshot
+
+    monkeypatch.setenv("COMPANION_BUILD", str(tmp_path / "build"))
+    registry.write_json_atomic(registry.results_dir("smoke") / "timings.json", {"eapm/01-data": 12.0})
+    with pytest.raises(ValueError, match="no timing log for profile 'default'"):
+        write_timing_snapshot("default", tmp_path / "snap.json", note="n/a")
+    registry.write_json_atomic(registry.results_dir("default") / "timings.json", {"eapm/01-data": 300.0})
+    snap = write_timing_snapshot("default", tmp_path / "snap.json", note="measured alone")
+    assert read_timing_snapshot(tmp_path / "snap.json")["seconds"] == {"eapm/01-data": 300.0}
+    assert snap["note"] == "measured alone" and snap["machine"]
+
+    table = course_table("smoke", snapshots=[tmp_path / "snap.json"])
+    row = table.set_index("notebook").loc["eapm/01-data"]
+    assert row["smoke (s)"] == 12.0 and row["default (min)"] == 5.0
+    assert table.attrs["sources"]["default"] == "this build"  # the build's own log wins over the snapshot
+    assert set(table["session"]) == {s for s, _ in SESSIONS}
+    summary = course_summary(table).loc["4. EAPM for object detection"]
+    assert summary["notebooks"] == 6 and np.isnan(summary["smoke, total (s)"])  # 5 of 6 notebooks have no time
+
+    (registry.results_dir("default") / "timings.json").unlink()
+    table = course_table("smoke", snapshots=[tmp_path / "snap.json"])
+    assert table.attrs["sources"]["default"].startswith("snapshot at ")
+    assert table.set_index("notebook").loc["eapm/02-model"].isna()["default (min)"]
+
+    (tmp_path / "bad.json").write_text('{"profile": "default"}')
+    with pytest.raises(ValueError, match="bad.json: not a timing snapshot"):
+        course_table("smoke", snapshots=[tmp_path / "bad.json"])
