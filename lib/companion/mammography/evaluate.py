@@ -19,6 +19,7 @@ from torch import nn
 
 from companion.mammography.train import scenario_subset, strategy_indices, test_subset
 from companion.metrics import roc
+from companion.metrics.comparison import gap_closed  # the shared headroom share (ours - baseline) / (ceiling - baseline)
 
 RADIOLOGIST_SENSITIVITY = 0.869  # Lehman et al. 2017, quoted in the paper's Discussion
 RADIOLOGIST_SPECIFICITY = 0.889
@@ -236,23 +237,10 @@ def oracle_ceilings(data, strategies, scenarios, balance: bool = True) -> dict:
     return out
 
 
-def gap_closed(ours: float, baseline: float, ceiling: float) -> float:
-    """Share of the gap from ``baseline`` (chance) to ``ceiling`` (the oracle) that ``ours`` closes.
-
-    ``(ours - baseline) / (ceiling - baseline)``; NaN when the ceiling is not above the baseline (no gap).
-
-    >>> round(gap_closed(0.75, 0.5, 1.0), 3)
-    0.5
-    """
-    if not ceiling > baseline:
-        return float("nan")
-    return float((ours - baseline) / (ceiling - baseline))
-
-
 def headroom_table(baseline: float, ours: float, ceiling: float | None, *, spread: float | None = None,
                    what: str = "AUC, FFDM malignant vs negative") -> pd.DataFrame:
     """The headline measure's chance baseline, our value and the oracle ceiling side by side, with the
-    share of the gap closed (`gap_closed`); ``spread`` (e.g. the standard deviation over training seeds)
+    share of the gap closed (`metrics.comparison.gap_closed`); ``spread`` (e.g. the standard deviation over training seeds)
     is shown beside ours. A missing ceiling (real data: no latent labels) leaves the share empty.
 
     >>> headroom_table(0.5, 0.8, 0.9)["gap closed"].round(2).tolist()
