@@ -63,7 +63,7 @@ from companion.book.paths import cache_dir
 from companion.core import select_device
 from companion.mammography.data import SCENARIO_TITLES
 from companion.mammography.figures import STRATEGY_TITLES, ablation_points
-from companion.mammography.evaluate import beyond_noise
+from companion.mammography.evaluate import beyond_noise, constant_output
 from companion.mammography.train import ABLATION_KEYS, TrainConfig, ablation_variants, chapter_data, train_or_load
 from companion.metrics import roc
 
@@ -91,10 +91,13 @@ rows = []
 for name, (variant_data, variant_config) in variants.items():
     for run_seed in ablation_seeds:
         run = train_or_load(replace(variant_config, seed=run_seed), variant_data, checkpoints, device=dev)
-        auc = roc.pairwise_auc_summary(run.y_true, run.proba).mean if ablation_scenario == "triple" else \
-            roc.auc(run.y_true, run.scores)
-        rows.append(dict(variant=name, seed=run_seed, auc=auc))
+        flat = constant_output(run.proba)  # a constant-output model has no AUC (NaN), never 0.50
+        auc = np.nan if flat else roc.pairwise_auc_summary(run.y_true, run.proba).mean if ablation_scenario == "triple" \
+            else roc.auc(run.y_true, run.scores)
+        rows.append(dict(variant=name, seed=run_seed, auc=auc, constant=flat))
 results = pd.DataFrame(rows)
+print("constant-output runs (no AUC, left out of the means):",
+      ", ".join(f"{r.variant} seed {r.seed}" for r in results[results["constant"]].itertuples()) or "none")
 fig = ablation_points(results, f"{STRATEGY_TITLES[ablation_strategy]}, {SCENARIO_TITLES[ablation_scenario]} "
                                f"(profile {profile}, seeds {list(ablation_seeds)})")
 plt.show()
@@ -145,17 +148,26 @@ summary.round(3)
 # ```
 
 # %%
-record("mammography/04-ablations", {**{f"auc_{ABLATION_KEYS[name]}_mean": row["mean"] for name, row in summary.iterrows()},
+record("mammography/04-ablations", {**{f"auc_{ABLATION_KEYS[name]}_mean": row["mean"] for name, row in summary.iterrows()
+                                      if np.isfinite(row["mean"])},
         "auc_reference_range": summary.loc["profile config", "max"] - summary.loc["profile config", "min"],
-        "n_ablation_seeds": len(ablation_seeds)},
+        "n_ablation_seeds": len(ablation_seeds), "n_constant_ablation_runs": int(results["constant"].sum())},
        profile=profile, seed=seed, data=data_desc, device=str(dev))
 
+# %%
+from myst_nb import glue
+
+# Each variant's mean as text, so that a variant whose every run had a constant output reads "constant output".
+for name, row in summary.iterrows():
+    glue(f"text_{ABLATION_KEYS[name]}", f"{row['mean']:.3f}" if np.isfinite(row["mean"]) else "constant output",
+         display=False)
+
 # %% [markdown]
-# Mean test AUC over the seeds: reference {glue:text}`auc_reference_mean:.3f`; without histogram
-# equalisation {glue:text}`auc_no_equalisation_mean:.3f`; without mean subtraction
-# {glue:text}`auc_no_mean_subtraction_mean:.3f`; the paper's AlexNet without BatchNorm
-# {glue:text}`auc_alexnet_no_bn_mean:.3f`; EfficientNet-Lite0 from ImageNet
-# {glue:text}`auc_lite0_imagenet_mean:.3f` and from random weights {glue:text}`auc_lite0_scratch_mean:.3f`.
+# Mean test AUC over the seeds: reference {glue:text}`text_reference`; without histogram
+# equalisation {glue:text}`text_no_equalisation`; without mean subtraction
+# {glue:text}`text_no_mean_subtraction`; the paper's AlexNet without BatchNorm
+# {glue:text}`text_alexnet_no_bn`; EfficientNet-Lite0 from ImageNet
+# {glue:text}`text_lite0_imagenet` and from random weights {glue:text}`text_lite0_scratch`.
 # Read the "beyond noise" column before believing any of these differences: over the
 # {glue:text}`n_ablation_seeds:.0f` seed(s) of this run the reference's AUC spans
 # {glue:text}`auc_reference_range:.3f` (max - min; zero says nothing with one seed), to be set against
