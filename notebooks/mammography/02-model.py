@@ -44,7 +44,7 @@ alexnet_weights = ''
 epochs = 12
 batch_size = 32
 lr = 0.01
-lr_step_iterations = 150
+lr_step_iterations = 100
 flip = True
 
 # %%
@@ -57,7 +57,7 @@ from companion.book import record
 from companion.core import seed_everything, select_device
 from companion.mammography.data import MammogramDataset, mean_image
 from companion.mammography.models import ModifiedAlexNet, build_model, layer_shapes, parameter_counts
-from companion.mammography.train import book_data
+from companion.mammography.train import chapter_data
 
 seed_everything(seed)
 dev = select_device(device)
@@ -96,11 +96,51 @@ profile_counts = parameter_counts(model)
 pd.DataFrame(layer_shapes(model, input_size), columns=["layer", "output shape"])
 
 # %% [markdown]
+# ```{exercise} Predict, then run: what does halving the width do to the parameter count?
+# :label: mammography-ex-width
+#
+# The CPU profiles shrink the AlexNet's channels with `width` and its fully connected layers with
+# `fc_features`. Predict, before running anything: if `width` is halved and `fc_features` kept, by what
+# factor do (a) the convolution parameters and (b) all parameters shrink? Which layer holds most of the
+# weights of this profile's network, and does that change? Then build the halved network with
+# `build_model` and count its parameters with `parameter_counts`.
+# ```
+
+# %% [markdown] tags=["solution"]
+# ```{solution-start} mammography-ex-width
+# :class: dropdown
+# ```
+
+# %% tags=["solution"]
+half_model = build_model("alexnet", 3, width=width / 2, fc_features=fc_features, batch_norm=batch_norm, dropout=dropout)
+conv_params = {name: sum(p.numel() for m in net.features for p in m.parameters())
+               for name, net in (("profile width", model), ("half width", half_model))}
+total_params = {"profile width": profile_counts["total"], "half width": parameter_counts(half_model)["total"]}
+first_fc = {name: net.classifier[1].weight.numel()  # fc6: flattened 6 x 6 feature map -> fc_features
+            for name, net in (("profile width", model), ("half width", half_model))}
+pd.DataFrame({"convolutions": conv_params, "first FC layer": first_fc, "all": total_params}).assign(
+    **{"conv ratio": lambda t: t["convolutions"] / t.loc["profile width", "convolutions"],
+       "total ratio": lambda t: t["all"] / t.loc["profile width", "all"]}).round(3)
+
+# %% [markdown] tags=["solution"]
+# A convolution with $c_\text{in}$ input and $c_\text{out}$ output channels and a $k \times k$ kernel has
+# $k^2 c_\text{in} c_\text{out}$ weights: halving both channel counts divides it by about 4 (the first
+# layer, with its 3 fixed input channels, only by 2, and the biases by 2), which is the "conv ratio" the
+# table prints. The first fully connected layer takes the flattened last feature map, $256 w \cdot 6 \cdot 6$
+# inputs for width $w$, so it shrinks only by 2, and the other FC layers, sized by `fc_features`, do not
+# shrink at all. The total therefore falls by less than the convolutions: the "total ratio" lies between
+# the FC share and a quarter. In the paper's AlexNet, too, the FC layers hold most of the weights (the
+# parameter table above), which is why the profiles also shrink `fc_features`.
+#
+# ```{solution-end}
+# ```
+
+# %% [markdown]
 # A forward pass on four preprocessed training images: logits, then the softmax the paper puts at
 # the end of the network (ours lives in the loss and in `predict_proba`).
 
 # %%
-data, data_desc = book_data(profile, seed, manifest=manifest, n_ffdm=n_ffdm, n_ddsm=n_ddsm, n_interval=n_interval,
+data, data_desc = chapter_data(profile, seed, manifest=manifest, n_ffdm=n_ffdm, n_ddsm=n_ddsm, n_interval=n_interval,
                             image_size=image_size, input_size=input_size, test_fraction=test_fraction)
 train_idx = data.indices("ffdm", "train")
 batch_idx = train_idx[:4]

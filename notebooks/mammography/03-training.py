@@ -46,7 +46,7 @@ alexnet_weights = ''
 epochs = 12
 batch_size = 32
 lr = 0.01
-lr_step_iterations = 150
+lr_step_iterations = 100
 flip = True
 train_scenario = 'malignant_vs_negative'
 n_folds = 6
@@ -61,16 +61,16 @@ from companion.book.paths import cache_dir
 from companion.core import describe_device, select_device
 from companion.mammography.data import SCENARIO_TITLES
 from companion.mammography.figures import training_curves
-from companion.mammography.train import (book_config, book_data, cross_validate, run_scenario, scenario_subset,
-                                         strategy_indices, train_fold)
+from companion.mammography.train import (TrainConfig, chapter_data, cross_validate, scenario_subset,
+                                         strategy_indices, train_fold, train_or_load)
 from companion.metrics import roc
 
 dev = select_device(device)
-data, data_desc = book_data(profile, seed, manifest=manifest, n_ffdm=n_ffdm, n_ddsm=n_ddsm, n_interval=n_interval,
+data, data_desc = chapter_data(profile, seed, manifest=manifest, n_ffdm=n_ffdm, n_ddsm=n_ddsm, n_interval=n_interval,
                             image_size=image_size, input_size=input_size, test_fraction=test_fraction)
-config = book_config(backbone=backbone, batch_norm=batch_norm, alexnet_weights=alexnet_weights, width=width,
+config = TrainConfig.from_params(dict(backbone=backbone, batch_norm=batch_norm, alexnet_weights=alexnet_weights, width=width,
                      fc_features=fc_features, dropout=dropout, input_size=input_size, epochs=epochs, batch_size=batch_size, lr=lr,
-                     lr_step_iterations=lr_step_iterations, flip=flip)
+                     lr_step_iterations=lr_step_iterations, flip=flip, seed=seed, strategy="ffdm", scenario=train_scenario))
 checkpoints = cache_dir(f"mammography/{profile}")
 pd.Series(describe_device(dev), name="value").to_frame()
 
@@ -87,12 +87,46 @@ print(f"{len(n_train)} training images, batch {batch_size}: {per_epoch} iteratio
       f"{per_epoch * epochs} in {epochs} epochs; lr drops after epochs {[round(d, 1) for d in drops]}")
 
 # %% [markdown]
+# ```{exercise} Derive: when does the paper's learning-rate step fire?
+# :label: mammography-ex-lr-step
+#
+# The paper trains with batch $B = 50$ and divides the learning rate by 10 every $S = 2{,}500$
+# iterations; it does not say for how many epochs. (a) For a class-balanced training set of $N$ images
+# trained for $E$ epochs, write the number of rate drops $k$ and the final learning rate. (b) Table 1 gives
+# $N = 1{,}734$ FFDM training images for every scenario but negative vs recalled-benign. How many epochs
+# must the paper have trained before its first drop? (c) Why does the same step size act very differently
+# on the six scenarios of one run, and what goes wrong if a CPU profile keeps one step size for all of
+# them? Check your formula against the line printed above.
+# ```
+
+# %% [markdown] tags=["solution"]
+# ```{solution} mammography-ex-lr-step
+# :class: dropdown
+#
+# (a) An epoch is $\lceil N/B \rceil$ iterations (the last batch may be short), so a run has
+# $T = E \lceil N/B \rceil$ iterations and the step schedule `StepLR(step_size=S, gamma=0.1)` drops
+# the rate $k = \lfloor T / S \rfloor$ times; the last iterations run at $\eta_0 \cdot 10^{-k}$.
+# There is at least one drop only when $E \ge S / \lceil N/B \rceil$.
+#
+# (b) $\lceil 1734 / 50 \rceil = 35$ iterations per epoch, so the first drop comes after
+# $2500 / 35 \approx 71$ epochs: the paper trained at the initial rate for about 71 epochs, and for
+# negative vs recalled-benign ($N = 3{,}040$, 61 iterations per epoch) for about 41.
+#
+# (c) $N$ differs between scenarios: balancing keeps twice the *smaller* class, so scenarios involving
+# malignant (the rarest class) have the fewest images and iterations, and the "rest" scenarios the most.
+# With one $S$, the large scenarios drop the rate several times while the small ones may never drop it: they
+# end at the initial rate, where SGD still jumps between minima and the final model depends strongly on the
+# seed. That was this chapter's default profile before its step was lowered so that $T \ge S$ holds for
+# its smallest scenario (see `profiles.yml`). A schedule written as a fraction of $T$ would treat every
+# scenario alike, but it is not the paper's.
+# ```
+
+# %% [markdown]
 # ## One cross-validation fold
 # Fold 0 of the patient-grouped folds is held out and scored after every epoch.
 
 # %%
-fold_result, _ = train_fold(data, "ffdm", train_scenario, config, fold=0, n_folds=n_folds, seed=seed,
-                            device=dev, cache_dir=checkpoints)
+fold_result, _ = train_fold(config, data, fold=0, n_folds=n_folds, device=dev, cache_dir=checkpoints)
 fold_history = pd.DataFrame(fold_result.history).set_index("epoch")
 fig = training_curves(fold_history, f"FFDM, {SCENARIO_TITLES[train_scenario]}: fold 0 of {n_folds} "
                                     f"(profile {profile}, seed {seed})")
@@ -106,8 +140,7 @@ fold_history.round(4)
 # the spread over folds says how much a validation AUC of this size moves with the patients it holds.
 
 # %%
-folds = cross_validate(data, "ffdm", train_scenario, config, n_folds=n_folds, seed=seed, device=dev,
-                       cache_dir=checkpoints)
+folds = cross_validate(config, data, n_folds=n_folds, device=dev, cache_dir=checkpoints)
 cv_mean, cv_std = float(folds["val_auc"].mean()), float(folds["val_auc"].std())
 folds.round(3)
 
@@ -118,7 +151,7 @@ folds.round(3)
 # for the same run loads it instead of training again (and retrains when the cache is empty).
 
 # %%
-run = run_scenario(data, "ffdm", train_scenario, config, seed=seed, device=dev, cache_dir=checkpoints)
+run = train_or_load(config, data, checkpoints, device=dev)
 history = pd.DataFrame(run.history).set_index("epoch")
 fig = training_curves(history, f"final FFDM model, {SCENARIO_TITLES[train_scenario]}")
 plt.show()

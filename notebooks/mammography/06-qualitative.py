@@ -45,7 +45,7 @@ alexnet_weights = ''
 epochs = 12
 batch_size = 32
 lr = 0.01
-lr_step_iterations = 150
+lr_step_iterations = 100
 flip = True
 cam_strategy = 'ffdm'
 cam_scenario = 'malignant_vs_negative'
@@ -63,16 +63,15 @@ from companion.core import select_device
 from companion.mammography.data import SCENARIO_TITLES, SCENARIOS, MammogramDataset
 from companion.mammography.evaluate import cam_findings_of_run, cam_on_breast, grad_cam
 from companion.mammography.figures import STRATEGY_TITLES, cam_grid, image_grid
-from companion.mammography.train import book_config, book_data, run_scenario
+from companion.mammography.train import TrainConfig, chapter_data, train_or_load
 
 dev = select_device(device)
-data, data_desc = book_data(profile, seed, manifest=manifest, n_ffdm=n_ffdm, n_ddsm=n_ddsm, n_interval=n_interval,
+data, data_desc = chapter_data(profile, seed, manifest=manifest, n_ffdm=n_ffdm, n_ddsm=n_ddsm, n_interval=n_interval,
                             image_size=image_size, input_size=input_size, test_fraction=test_fraction)
-config = book_config(backbone=backbone, batch_norm=batch_norm, alexnet_weights=alexnet_weights, width=width,
+config = TrainConfig.from_params(dict(backbone=backbone, batch_norm=batch_norm, alexnet_weights=alexnet_weights, width=width,
                      fc_features=fc_features, dropout=dropout, input_size=input_size, epochs=epochs, batch_size=batch_size, lr=lr,
-                     lr_step_iterations=lr_step_iterations, flip=flip)
-run = run_scenario(data, cam_strategy, cam_scenario, config, seed=seed, device=dev,
-                   cache_dir=cache_dir(f"mammography/{profile}"))
+                     lr_step_iterations=lr_step_iterations, flip=flip, seed=seed, strategy=cam_strategy, scenario=cam_scenario))
+run = train_or_load(config, data, cache_dir(f"mammography/{profile}"), device=dev)
 positive = " + ".join(SCENARIOS[cam_scenario][0]) if SCENARIOS[cam_scenario] else "predicted class"
 print(f"{STRATEGY_TITLES[cam_strategy]}, {SCENARIO_TITLES[cam_scenario]}: {len(run.y_true)} test images")
 

@@ -17,16 +17,12 @@ import pandas as pd
 import torch
 from torch import nn
 
-from companion.mammography import LABELS
+from companion.mammography.train import scenario_subset, strategy_indices, test_subset
+from companion.metrics import roc
+from companion.metrics.comparison import gap_closed  # the shared headroom share (ours - baseline) / (ceiling - baseline)
 
 RADIOLOGIST_SENSITIVITY = 0.869  # Lehman et al. 2017, quoted in the paper's Discussion
 RADIOLOGIST_SPECIFICITY = 0.889
-
-
-def _roc():
-    from companion.metrics import roc
-
-    return roc
 
 
 def pairwise_aucs(y_true, proba) -> dict[tuple[int, int], float]:
@@ -37,17 +33,16 @@ def pairwise_aucs(y_true, proba) -> dict[tuple[int, int], float]:
     y_true : int array [N] with values 0..C-1
     proba : float array [N, C]
     """
-    return dict(_roc().pairwise_auc_summary(y_true, proba).pairs)
+    return dict(roc.pairwise_auc_summary(y_true, proba).pairs)
 
 
 def triple_auc(y_true, proba) -> float:
     """The triple classification's summary: the mean of the pairwise AUCs."""
-    return float(_roc().pairwise_auc_summary(y_true, proba).mean)
+    return float(roc.pairwise_auc_summary(y_true, proba).mean)
 
 
 def binary_summary(y_true, scores, n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> dict:
     """AUC, bootstrap CI (stratified percentile) and DeLong CI of one binary scenario."""
-    roc = _roc()
     boot = roc.bootstrap_ci(y_true, scores, n_boot=n_boot, level=level, stratified=True, seed=seed)
     delong = roc.delong_ci(y_true, scores, level=level)
     return {"auc": float(roc.auc(y_true, scores)), "ci_low": float(boot.low), "ci_high": float(boot.high),
@@ -74,24 +69,24 @@ def compare_runs(run_a, run_b) -> dict:
     """DeLong's paired test of two binary runs on the same test images (e.g. strategy i vs iv)."""
     if not np.array_equal(run_a.test_index, run_b.test_index) or not np.array_equal(run_a.y_true, run_b.y_true):
         raise ValueError(f"{run_a.strategy} and {run_b.strategy} were not tested on the same images")
-    test = _roc().delong_test(run_a.y_true, run_a.scores, run_b.scores)
+    test = roc.delong_test(run_a.y_true, run_a.scores, run_b.scores)
     return {"auc_a": test.auc_a, "auc_b": test.auc_b, "z": test.z, "p_value": test.p_value,
             "diff_low": test.diff_low, "diff_high": test.diff_high}
 
 
 def holm_adjust(p_values) -> np.ndarray:
     """Holm's step-down adjustment of a family of p-values (`roc.adjust_pvalues`)."""
-    return _roc().adjust_pvalues(p_values, method="holm")
+    return roc.adjust_pvalues(p_values, method="holm")
 
 
 def specificity_at(y_true, scores, sensitivity: float = RADIOLOGIST_SENSITIVITY) -> float:
     """Specificity at the operating point reaching ``sensitivity`` (the Discussion's comparison)."""
-    return float(_roc().specificity_at_sensitivity(y_true, scores, sensitivity))
+    return float(roc.specificity_at_sensitivity(y_true, scores, sensitivity))
 
 
 def roc_points(y_true, scores) -> tuple[np.ndarray, np.ndarray]:
     """False- and true-positive rates of the empirical ROC curve, for plotting."""
-    fpr, tpr, _ = _roc().roc_curve(y_true, scores)
+    fpr, tpr, _ = roc.roc_curve(y_true, scores)
     return fpr, tpr
 
 
@@ -101,23 +96,6 @@ def called_malignant(proba_malignant, threshold: float = 0.5) -> float:
     if proba_malignant.size == 0:
         raise ValueError("no interval-cancer images to score")
     return float(np.mean(proba_malignant > threshold))
-
-
-def results_table(summaries: dict, reported: dict | None = None) -> pd.DataFrame:
-    """AUC table: rows = scenarios, columns = strategies (ours), with the paper's beside when given.
-
-    ``summaries[(strategy, scenario)]`` is a `summarize_run` dict; ``reported[(strategy, scenario)]``
-    the paper's AUC.
-    """
-    rows = []
-    for (strategy, scenario), s in summaries.items():
-        row = {"strategy": strategy, "scenario": scenario, "AUC (ours)": s["auc"]}
-        if "ci_low" in s:
-            row["95% CI (ours)"] = f"{s['ci_low']:.2f}-{s['ci_high']:.2f}"
-        if reported is not None:
-            row["AUC (paper)"] = reported.get((strategy, scenario), np.nan)
-        rows.append(row)
-    return pd.DataFrame(rows)
 
 
 def format_auc(summary: dict | None) -> str:
@@ -139,7 +117,7 @@ def paper_layout_table(summaries: dict, reported: dict, ceilings: dict | None = 
     ``summaries`` are `summarize_run` dicts, ``reported[(strategy, scenario)]`` the paper's
     ``(auc, low, high, where)``, ``ceilings`` the oracle AUCs (omitted when None, e.g. real data).
     """
-    from companion.mammography.data import SCENARIO_TITLES
+    from companion.mammography.scenarios import SCENARIO_TITLES
 
     strategy_titles = {"ffdm": "(i) FFDM only", "ddsm": "(ii) DDSM only", "mixed": "(iii) FFDM + DDSM mixed",
                        "incremental": "(iv) ImageNet/scratch -> DDSM -> FFDM"}
@@ -167,7 +145,6 @@ def table1_layout(data, seed: int = 0, balance: bool = True) -> pd.DataFrame:
     """
     from companion.mammography import STRATEGIES
     from companion.mammography.paper import PAPER_TABLE1
-    from companion.mammography.train import scenario_subset, strategy_indices
 
     rows = {}
     for strategy in STRATEGIES:
@@ -233,12 +210,12 @@ def grad_cam(model: nn.Module, layer: nn.Module, inputs: torch.Tensor, target: t
     return (cam / peak).detach().cpu().numpy()
 
 
-def oracle_ceilings(data, strategies, scenarios, seed: int = 0, balance: bool = True) -> dict:
+def oracle_ceilings(data, strategies, scenarios, balance: bool = True) -> dict:
     """Oracle AUC of every (strategy, scenario) on the CNN's own test images: the ceiling of these data.
 
     The oracle (`synthetic.oracle_scores`) is a logistic regression on the generator's latent
     labels (finding kind, contrast, density), fitted on the strategy's training images and
-    scored on the same class-balanced test images as the CNN (`train.scenario_subset`).
+    scored on the same class-balanced test images as the CNN (`train.test_subset`).
 
     Raises
     ------
@@ -246,8 +223,6 @@ def oracle_ceilings(data, strategies, scenarios, seed: int = 0, balance: bool = 
         ``data.latent`` is None (real data have no latent labels, hence no oracle).
     """
     from companion.mammography.synthetic import oracle_scores
-    from companion.mammography.train import scenario_subset, strategy_indices
-    from companion.metrics import roc
 
     if data.latent is None:
         raise ValueError("these data have no latent labels (only synthetic sets do): no oracle ceiling")
@@ -255,11 +230,49 @@ def oracle_ceilings(data, strategies, scenarios, seed: int = 0, balance: bool = 
     for strategy in strategies:
         stages = strategy_indices(data, strategy)
         for scenario in scenarios:
-            test_index, _ = scenario_subset(data, stages["test"], scenario, balance, seed)
+            test_index, _ = test_subset(data, stages["test"], scenario, balance)
             y, proba = oracle_scores(data.latent, data.codes, stages["train"], test_index, scenario)
             out[(strategy, scenario)] = float(roc.auc(y, proba[:, 1]) if proba.shape[1] == 2
                                               else roc.pairwise_auc_summary(y, proba).mean)
     return out
+
+
+def headroom_table(baseline: float, ours: float, ceiling: float | None, *, spread: float | None = None,
+                   what: str = "AUC, FFDM malignant vs negative") -> pd.DataFrame:
+    """The headline measure's chance baseline, our value and the oracle ceiling side by side, with the
+    share of the gap closed (`metrics.comparison.gap_closed`); ``spread`` (e.g. the standard deviation over training seeds)
+    is shown beside ours. A missing ceiling (real data: no latent labels) leaves the share empty.
+
+    >>> headroom_table(0.5, 0.8, 0.9)["gap closed"].round(2).tolist()
+    [0.0, 0.75, 1.0]
+    """
+    ceiling = np.nan if ceiling is None else float(ceiling)
+    closed = gap_closed(ours, baseline, ceiling) if np.isfinite(ceiling) else np.nan
+    return pd.DataFrame({"measure": [what] * 3, "value": [float(baseline), float(ours), ceiling],
+                         "spread": [np.nan, np.nan if spread is None else float(spread), np.nan],
+                         "gap closed": [0.0, closed, 1.0 if np.isfinite(ceiling) else np.nan]},
+                        index=["baseline (chance)", "ours", "ceiling (oracle)"])
+
+
+def seed_summary(runs) -> dict:
+    """Test AUC of one binary (strategy, scenario) trained with several seeds on the same test images.
+
+    Returns ``{"mean", "std" (ddof 1; 0 for one seed), "min", "max", "n_seeds", "aucs": {seed: auc},
+    "n_constant"}``; constant-output runs are counted and left out of the statistics.
+    """
+    runs = list(runs)
+    if not runs:
+        raise ValueError("no runs to summarise")
+    if len({tuple(r.test_index) for r in runs}) != 1:
+        raise ValueError("the runs were scored on different test images; their AUCs cannot be averaged")
+    aucs = {r.seed: float(roc.auc(r.y_true, r.scores)) for r in runs if not constant_output(r.scores)}
+    values = np.array(list(aucs.values()))
+    if not len(values):
+        return {"mean": np.nan, "std": np.nan, "min": np.nan, "max": np.nan, "n_seeds": 0, "aucs": {},
+                "n_constant": len(runs)}
+    return {"mean": float(values.mean()), "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
+            "min": float(values.min()), "max": float(values.max()), "n_seeds": len(values), "aucs": aucs,
+            "n_constant": len(runs) - len(values)}
 
 
 def constant_output(scores, tolerance: float = 1e-6) -> bool:
@@ -274,10 +287,6 @@ def constant_output(scores, tolerance: float = 1e-6) -> bool:
     if scores.size == 0:
         raise ValueError("no scores to check")
     return bool(np.ptp(scores.reshape(len(scores), -1), axis=0).max() <= tolerance)
-
-
-def class_name(code: int) -> str:
-    return LABELS[code]
 
 
 def cam_mass_inside(cams, masks) -> np.ndarray:
@@ -455,7 +464,7 @@ def claims_table(summaries: dict, delong_p: dict[str, float], specificity: float
     claim was not tested in this run (the row says why).
     """
     from companion.mammography import STRATEGIES
-    from companion.mammography.data import SCENARIOS
+    from companion.mammography.scenarios import SCENARIOS
     from companion.mammography.paper import PAPER_AUC, PAPER_DELONG_P, PAPER_FALSE_NEGATIVE, PAPER_SPECIFICITY_AT_869
 
     binary = [s for s in SCENARIOS if s != "triple"]

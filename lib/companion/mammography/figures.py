@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from companion.mammography import LABELS
-from companion.mammography.data import SCENARIO_TITLES
+from companion.mammography.scenarios import SCENARIO_TITLES
 
 STRATEGY_TITLES = {"ffdm": "(i) FFDM only", "ddsm": "(ii) DDSM only", "mixed": "(iii) FFDM + DDSM mixed",
                    "incremental": "(iv) ImageNet/scratch -> DDSM -> FFDM"}
@@ -164,7 +164,7 @@ def strategy_rocs(runs: dict, summaries: dict, strategy: str, title: str):
     ``runs[(strategy, scenario)]`` are `train.ScenarioRun`; constant-output models are left out
     of the plot (their AUC is not a measurement) and named in the legend title.
     """
-    from companion.mammography.data import SCENARIOS
+    from companion.mammography.scenarios import SCENARIOS
     from companion.metrics import roc
 
     curves = {}

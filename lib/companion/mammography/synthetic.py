@@ -60,7 +60,8 @@ from scipy.special import expit
 
 from companion.core.progress import progress
 from companion.mammography import LABELS
-from companion.mammography.data import LATERALITIES, PAPER_PATIENTS, VIEWS, scenario_targets, write_manifest
+from companion.mammography.data import LATERALITIES, PAPER_PATIENTS, VIEWS, write_manifest
+from companion.mammography.scenarios import scenario_targets
 
 BENIGN_KINDS = ("round_mass", "oval_mass", "asymmetry", "benign_calcifications")
 MALIGNANT_KINDS = ("spiculated_mass", "irregular_mass", "pleomorphic_calcifications")

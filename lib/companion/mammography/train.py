@@ -8,14 +8,17 @@ Strategies (the paper's experiments i-iv):
 ``incremental``  start from the ``ddsm`` model (itself initialised from ImageNet where a pretrained
                  backbone is used), fine-tune on FFDM, test on FFDM
 
-One model is trained per (strategy, scenario), as in the paper. Optimisation follows the paper:
-SGD, batch 50, momentum 0.9, weight decay 0.001, learning rate 0.001 divided by 10 every 2,500
-iterations (profiles scale the step and the epochs to the data size).
+One model is trained per (strategy, scenario), as in the paper: `TrainConfig` names both, and
+``train(cfg, data)`` trains that one model and predicts its test set (`train_or_load` with a
+checkpoint cache). Optimisation follows the paper: SGD, batch 50, momentum 0.9, weight decay 0.001,
+learning rate 0.001 divided by 10 every 2,500 iterations (the profiles scale the step and the epochs to
+the data size).
 
-Outside Jupyter::
+Outside Jupyter (``--profile`` picks notebooks/mammography/profiles.yml's values, ``default`` when
+omitted; every other flag is a `TrainConfig` field or a data setting and overrides the profile)::
 
-    python -m companion.mammography.train --strategy incremental --scenario malignant_vs_negative \\
-        --manifest /data/my_manifest.csv --input-size 227 --epochs 30 --device cuda
+    python -m companion.mammography.train --profile smoke --scenario all --device cpu
+    python -m companion.mammography.train --profile full --strategy incremental --manifest /data/my_manifest.csv
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -35,34 +38,38 @@ from companion.core.cache import cache_key
 from companion.core.device import autocast, select_device
 from companion.core.seed import seed_everything
 from companion.core.train import TrainResult, fit
-from companion.mammography import LABELS, STRATEGIES
+from companion.mammography import STRATEGIES
 from companion.mammography.data import (
     LABEL_CODE,
     MammogramDataset,
     balanced_indices,
-    check_scenario,
     mean_image,
     patient_split,
     preprocess_manifest,
     read_manifest,
-    scenario_classes,
-    scenario_targets,
 )
+from companion.mammography.scenarios import SCENARIOS, check_scenario, scenario_classes, scenario_targets
 from companion.mammography.losses import softmax_cross_entropy
 from companion.mammography.models import build_model
 
 # Part of every checkpoint key: bump it when a change to the training code makes checkpoints trained
 # before it stale. 2: channels-last training, no deterministic-algorithms mode for EfficientNet-Lite0.
-CACHE_VERSION = 2
+# 3: strategy, scenario and seed are part of the configuration; balanced test sets drawn with the split seed.
+CACHE_VERSION = 3
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything that changes a trained model; `key` names its checkpoint.
+    """Everything that changes one trained model; `key` names its checkpoint.
 
-    Defaults are the paper's settings (227 px, AlexNet sizes, SGD 0.001 / 2,500-iteration step).
+    Defaults are the paper's settings where it gives them (227 px, AlexNet sizes, SGD 0.001, batch 50,
+    momentum 0.9, weight decay 0.001, a x0.1 step every 2,500 iterations; `paper.TRAINING`) and the
+    ``full`` profile's otherwise (100 epochs: the paper gives no epoch count).
     """
 
+    strategy: str = "ffdm"  # ffdm | ddsm | mixed | incremental (the paper's experiments i-iv)
+    scenario: str = "malignant_vs_negative"  # one of data.SCENARIOS
+    seed: int = 0  # weight init, batch order, the class-balancing subsample of the training set
     backbone: str = "alexnet"
     batch_norm: bool = False  # not in the paper; for short from-scratch CPU runs
     pretrained: bool = True  # EfficientNet-Lite0: ImageNet weights
@@ -73,7 +80,7 @@ class TrainConfig:
     input_size: int = 227
     equalize: bool = True
     subtract_mean: bool = True
-    epochs: int = 30
+    epochs: int = 100
     batch_size: int = 50
     lr: float = 0.001
     lr_step_iterations: int = 2500
@@ -82,11 +89,41 @@ class TrainConfig:
     balance: bool = True
     flip: bool = False  # not in the paper: random vertical flips of training images (top-bottom is arbitrary)
 
+    def __post_init__(self):
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"unknown strategy {self.strategy!r}; choose one of {', '.join(STRATEGIES)}")
+        check_scenario(self.scenario)
+
+    @classmethod
+    def from_params(cls, params: dict) -> "TrainConfig":
+        """A configuration from notebook parameters or a profile; a key that is not a field is refused.
+
+        An empty ``alexnet_weights`` (the profiles' way of writing "none") means random initialisation.
+        """
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(params) - known)
+        if unknown:
+            raise ValueError(f"unknown TrainConfig key(s) {unknown}; known: {sorted(known)}")
+        params = dict(params)
+        if params.get("alexnet_weights") == "":
+            params["alexnet_weights"] = None
+        return cls(**params)
+
     def key(self) -> str:
         """A short hash of the configuration and ``CACHE_VERSION`` (names its checkpoints)."""
         # the chapter's and core's source are part of the key: a code change never reuses an old checkpoint
         return cache_key(self, "companion.mammography", "companion.core", extra={"cache_version": CACHE_VERSION},
                          length=12)
+
+
+#: Profile parameters that describe the data, not the model (`chapter_data`'s arguments besides the seed).
+DATA_PARAMS = ("manifest", "n_ffdm", "n_ddsm", "n_interval", "image_size", "test_fraction")
+
+
+def config_params(params: dict) -> dict:
+    """The `TrainConfig` fields among a profile's or a notebook's parameters (data and page knobs left out)."""
+    names = {f.name for f in fields(TrainConfig)}
+    return {k: v for k, v in params.items() if k in names}
 
 
 @dataclass
@@ -106,6 +143,7 @@ class MammoData:
     images: np.ndarray
     key: str
     latent: pd.DataFrame | None = None  # the generator's latent labels (synthetic data only), aligned rows
+    split_seed: int = 0  # the patient split's seed; also draws the class-balanced test subsets (`test_subset`)
 
     def indices(self, datasets, split: str) -> np.ndarray:
         datasets = (datasets,) if isinstance(datasets, str) else tuple(datasets)
@@ -126,14 +164,14 @@ def load_data(manifest_path, input_size: int = 227, equalize: bool = True, test_
                                split=patient_split(manifest, test_fraction, split_seed))
     digest = hashlib.sha1(Path(manifest_path).read_bytes()).hexdigest()[:10]
     key = f"{digest}-{input_size}px-eq{int(equalize)}-t{test_fraction:g}-s{split_seed}"
-    return MammoData(manifest, images, key)
+    return MammoData(manifest, images, key, split_seed=split_seed)
 
 
 def with_split(data: MammoData, test_fraction: float, split_seed: int) -> MammoData:
     """The same data and images under another patient split (the robustness analysis)."""
     manifest = data.manifest.assign(split=patient_split(data.manifest, test_fraction, split_seed))
     key = data.key.rsplit("-t", 1)[0] + f"-t{test_fraction:g}-s{split_seed}"
-    return MammoData(manifest, data.images, key, data.latent)
+    return MammoData(manifest, data.images, key, data.latent, split_seed)
 
 
 def strategy_indices(data: MammoData, strategy: str) -> dict[str, np.ndarray]:
@@ -195,6 +233,12 @@ def scenario_subset(data: MammoData, indices: np.ndarray, scenario: str, balance
     return indices, targets
 
 
+def test_subset(data: MammoData, indices: np.ndarray, scenario: str, balance: bool = True):
+    """`scenario_subset` of test images, balanced with the split's seed: every model of one split and
+    scenario (any training seed, the oracle) is scored on the same test images."""
+    return scenario_subset(data, np.asarray(indices), scenario, balance, data.split_seed)
+
+
 def make_dataset(data: MammoData, indices, targets, centre_from, config: TrainConfig) -> MammogramDataset:
     centre = mean_image(data.images[centre_from]) if config.subtract_mean else None
     return MammogramDataset(data.images[indices], targets, centre)
@@ -214,6 +258,7 @@ class ScenarioRun:
     seconds: float
     samples_per_second: float
     centre: np.ndarray | None = None  # the training mean image [S, S] inputs are centred with
+    seed: int = 0  # the training seed (`TrainConfig.seed`)
 
     @property
     def scores(self) -> np.ndarray:
@@ -223,16 +268,16 @@ class ScenarioRun:
         return self.proba[:, 1]
 
 
-def train_model(data: MammoData, scenario: str, train_index: np.ndarray, config: TrainConfig, *, seed: int = 0,
-                device="auto", checkpoint_path=None, init_state: dict | None = None, evaluate=None,
+def train_model(config: TrainConfig, data: MammoData, train_index: np.ndarray, *, device="auto",
+                checkpoint_path=None, init_state: dict | None = None, evaluate=None,
                 description: str = "train") -> tuple[nn.Module, TrainResult, np.ndarray]:
-    """Train one scenario classifier on the images ``train_index``.
+    """Train ``config.scenario``'s classifier on the images ``train_index`` (seed ``config.seed``).
 
     Returns the model (on ``device``), `fit`'s result and the training images' mean image
     (float [S, S]; the test inputs are centred with it). A finished checkpoint is loaded instead
     of training again.
     """
-    check_scenario(scenario)
+    scenario, seed = config.scenario, config.seed
     # torch's deterministic mode picks a slow kernel for EfficientNet's depthwise convolutions on
     # the CPU (measured here: 222 vs 60 ms per 96-px image and step); the CPU runs stay repeatable
     # without it (the smoke baselines check this), so it is switched off for that backbone only.
@@ -257,40 +302,64 @@ def train_model(data: MammoData, scenario: str, train_index: np.ndarray, config:
     optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
                                 weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=config.lr_step_iterations, gamma=0.1)
-    result = fit(model, flipping_step if config.flip else classification_step, dataset, optimizer=optimizer, epochs=config.epochs,
-                 batch_size=config.batch_size, seed=seed, device=device, scheduler=scheduler,
+    result = fit(model, flipping_step if config.flip else classification_step, dataset, optimizer=optimizer,
+                 epochs=config.epochs, batch_size=config.batch_size, seed=seed, device=device, scheduler=scheduler,
                  scheduler_interval="iteration", evaluate=evaluate, checkpoint_path=checkpoint_path,
                  description=description)
     return model, result, dataset.centre.numpy()
 
 
-def run_scenario(data: MammoData, strategy: str, scenario: str, config: TrainConfig, *, seed: int = 0,
-                 device="auto", cache_dir=None, extra_train: np.ndarray | None = None, tag: str = "") -> ScenarioRun:
-    """Train (or load) the model of one strategy and scenario and predict its test set.
+def checkpoint_path(config: TrainConfig, data: MammoData, cache_dir, tag: str = "") -> Path | None:
+    """Where `train_or_load` keeps ``config``'s model on ``data`` (None without a cache)."""
+    if cache_dir is None:
+        return None
+    return Path(cache_dir) / (f"{data.key}-{config.key()}-seed{config.seed}-{config.strategy}-{config.scenario}"
+                              f"{tag}.pt")
 
-    ``extra_train`` adds image indices to the (final-stage) training set, e.g. half of the
-    interval cancers in the false-negative analysis; ``tag`` keeps such runs' checkpoints apart.
+
+def train(config: TrainConfig, data: MammoData, *, device="auto", cache_dir=None,
+          extra_train: np.ndarray | None = None, tag: str = "") -> ScenarioRun:
+    """Train the model of ``config.strategy`` and ``config.scenario`` and predict its test set.
+
+    The incremental strategy first trains (or loads) the DDSM model of the same scenario and starts
+    from its weights. ``extra_train`` adds image indices to the (final-stage) training set, e.g. half of
+    the interval cancers in the false-negative analysis; ``tag`` keeps such runs' checkpoints apart.
+    With ``cache_dir`` a finished checkpoint is loaded instead of retraining (see `train_or_load`).
     """
-    stages = strategy_indices(data, strategy)
-
-    def checkpoint(name):
-        if cache_dir is None:
-            return None
-        return Path(cache_dir) / f"{data.key}-{config.key()}-seed{seed}-{name}-{scenario}{tag}.pt"
-
+    stages = strategy_indices(data, config.strategy)
     init_state = None
     if "pretrain" in stages:  # incremental transfer: the DDSM-only model is the starting point
-        pre = run_scenario(data, "ddsm", scenario, config, seed=seed, device=device, cache_dir=cache_dir)
+        pre = train(replace(config, strategy="ddsm"), data, device=device, cache_dir=cache_dir)
         init_state = {k: v.detach().cpu().clone() for k, v in pre.model.state_dict().items()}
     train_index = stages["train"] if extra_train is None else np.union1d(stages["train"], extra_train)
-    model, result, centre = train_model(data, scenario, train_index, config, seed=seed, device=device,
-                                        checkpoint_path=checkpoint(strategy), init_state=init_state,
-                                        description=f"{strategy}/{scenario}")
-    test_index, y_true = scenario_subset(data, stages["test"], scenario, config.balance, seed)
-    dataset = MammogramDataset(data.images[test_index], y_true, centre if config.subtract_mean else None)
-    proba = predict_proba(model, dataset, device)
-    return ScenarioRun(strategy, scenario, model, result.history, test_index, y_true, proba, result.seconds,
-                       result.samples_per_second, centre if config.subtract_mean else None)
+    model, result, centre = train_model(config, data, train_index, device=device,
+                                        checkpoint_path=checkpoint_path(config, data, cache_dir, tag),
+                                        init_state=init_state, description=f"{config.strategy}/{config.scenario}")
+    test_index, y_true = test_subset(data, stages["test"], config.scenario, config.balance)
+    centre = centre if config.subtract_mean else None
+    proba = predict_proba(model, MammogramDataset(data.images[test_index], y_true, centre), device)
+    return ScenarioRun(config.strategy, config.scenario, model, result.history, test_index, y_true, proba,
+                       result.seconds, result.samples_per_second, centre, config.seed)
+
+
+def train_or_load(config: TrainConfig, data: MammoData, cache_dir, *, device="auto",
+                  extra_train: np.ndarray | None = None, tag: str = "") -> ScenarioRun:
+    """`train` with its checkpoint in ``cache_dir`` (named by `checkpoint_path`): a finished run with this
+    configuration, data and code is loaded, not retrained."""
+    return train(config, data, device=device, cache_dir=cache_dir, extra_train=extra_train, tag=tag)
+
+
+def train_all(config: TrainConfig, data: MammoData, strategies=STRATEGIES, scenarios=tuple(SCENARIOS), *,
+              device="auto", cache_dir=None) -> dict:
+    """`train_or_load` for every (strategy, scenario); returns ``{(strategy, scenario): ScenarioRun}``."""
+    return {(strategy, scenario): train_or_load(replace(config, strategy=strategy, scenario=scenario), data,
+                                                cache_dir, device=device)
+            for strategy in strategies for scenario in scenarios}
+
+
+def train_seeds(config: TrainConfig, data: MammoData, seeds, *, device="auto", cache_dir=None) -> list[ScenarioRun]:
+    """``config`` trained once per training seed (same data, split and balanced test images)."""
+    return [train_or_load(replace(config, seed=int(seed)), data, cache_dir, device=device) for seed in seeds]
 
 
 def predict_indices(run: ScenarioRun, data: MammoData, indices, device="auto") -> np.ndarray:
@@ -300,20 +369,11 @@ def predict_indices(run: ScenarioRun, data: MammoData, indices, device="auto") -
     return predict_proba(run.model, dataset, device)
 
 
-def run_all(data: MammoData, strategies, scenarios, config: TrainConfig, *, seed: int = 0, device="auto",
-            cache_dir=None) -> dict:
-    """`run_scenario` for every (strategy, scenario); returns ``{(strategy, scenario): ScenarioRun}``."""
-    return {(strategy, scenario): run_scenario(data, strategy, scenario, config, seed=seed, device=device,
-                                               cache_dir=cache_dir)
-            for strategy in strategies for scenario in scenarios}
-
-
 def validation_callback(data: MammoData, indices, scenario: str, centre, config: TrainConfig, device="auto"):
     """``evaluate(model) -> {"val_loss", "val_auc"}`` on held-out images, for `fit`'s per-epoch history.
 
     ``centre`` is the training set's mean image; the triple scenario reports the pairwise-mean AUC.
     """
-    from companion.mammography.evaluate import triple_auc
     from companion.metrics import roc
 
     indices, targets = scenario_subset(data, np.asarray(indices), scenario, config.balance, 0)
@@ -322,14 +382,13 @@ def validation_callback(data: MammoData, indices, scenario: str, centre, config:
     def evaluate(model):
         proba = predict_proba(model, dataset, device)
         loss = float(-np.mean(np.log(np.clip(proba[np.arange(len(targets)), targets], 1e-12, None))))
-        auc = roc.auc(targets, proba[:, 1]) if proba.shape[1] == 2 else triple_auc(targets, proba)
+        auc = roc.auc(targets, proba[:, 1]) if proba.shape[1] == 2 else roc.pairwise_auc_summary(targets, proba).mean
         return {"val_loss": loss, "val_auc": float(auc)}
 
     return evaluate
 
 
-def train_fold(data: MammoData, strategy: str, scenario: str, config: TrainConfig, fold: int, n_folds: int = 6, *,
-               seed: int = 0, device="auto", cache_dir=None):
+def train_fold(config: TrainConfig, data: MammoData, fold: int, n_folds: int = 6, *, device="auto", cache_dir=None):
     """Train on all folds but ``fold`` of the strategy's training set and validate on ``fold`` every epoch.
 
     The paper's internal validation: 6-fold cross-validation by patient inside the training data.
@@ -337,24 +396,22 @@ def train_fold(data: MammoData, strategy: str, scenario: str, config: TrainConfi
     """
     from companion.mammography.data import cv_folds
 
-    if strategy == "incremental":
+    if config.strategy == "incremental":
         raise ValueError("cross-validate the ffdm, ddsm or mixed strategy; incremental reuses ddsm")
-    train_index = strategy_indices(data, strategy)["train"]
-    folds = cv_folds(data.manifest.iloc[train_index], n_folds, seed)
+    train_index = strategy_indices(data, config.strategy)["train"]
+    folds = cv_folds(data.manifest.iloc[train_index], n_folds, config.seed)
     fit_index, val_index = train_index[folds != fold], train_index[folds == fold]
-    idx, _ = scenario_subset(data, fit_index, scenario, config.balance, seed)
+    idx, _ = scenario_subset(data, fit_index, config.scenario, config.balance, config.seed)
     centre = mean_image(data.images[idx]) if config.subtract_mean else None
-    evaluate = validation_callback(data, val_index, scenario, centre, config, device)
-    checkpoint = None if cache_dir is None else (
-        Path(cache_dir) / f"{data.key}-{config.key()}-seed{seed}-{strategy}-{scenario}-fold{fold}of{n_folds}.pt")
-    model, result, _ = train_model(data, scenario, fit_index, config, seed=seed, device=device,
-                                   checkpoint_path=checkpoint, evaluate=evaluate,
-                                   description=f"{strategy}/{scenario} fold {fold}")
+    evaluate = validation_callback(data, val_index, config.scenario, centre, config, device)
+    checkpoint = checkpoint_path(config, data, cache_dir, f"-fold{fold}of{n_folds}")
+    model, result, _ = train_model(config, data, fit_index, device=device, checkpoint_path=checkpoint,
+                                   evaluate=evaluate, description=f"{config.strategy}/{config.scenario} fold {fold}")
     return result, model
 
 
-def cross_validate(data: MammoData, strategy: str, scenario: str, config: TrainConfig, n_folds: int = 6, *,
-                   seed: int = 0, device="auto", cache_dir=None) -> pd.DataFrame:
+def cross_validate(config: TrainConfig, data: MammoData, n_folds: int = 6, *, device="auto",
+                   cache_dir=None) -> pd.DataFrame:
     """All ``n_folds`` folds of `train_fold` (the paper's 6-fold internal validation), one row per fold.
 
     Columns: ``fold``, ``val_auc`` and ``val_loss`` after the last epoch, ``best_val_auc`` (over
@@ -362,8 +419,7 @@ def cross_validate(data: MammoData, strategy: str, scenario: str, config: TrainC
     """
     rows = []
     for fold in range(n_folds):
-        result, _ = train_fold(data, strategy, scenario, config, fold, n_folds, seed=seed, device=device,
-                               cache_dir=cache_dir)
+        result, _ = train_fold(config, data, fold, n_folds, device=device, cache_dir=cache_dir)
         history = pd.DataFrame(result.history)
         best = int(history["val_auc"].idxmax())
         rows.append({"fold": fold, "val_auc": float(history["val_auc"].iloc[-1]),
@@ -372,37 +428,25 @@ def cross_validate(data: MammoData, strategy: str, scenario: str, config: TrainC
     return pd.DataFrame(rows).set_index("fold")
 
 
-def book_config(*, backbone: str, batch_norm: bool, alexnet_weights: str, width: float, fc_features: int,
-                dropout: float, input_size: int, epochs: int, batch_size: int, lr: float,
-                lr_step_iterations: int, flip: bool = False) -> TrainConfig:
-    """The `TrainConfig` of a notebook's parameters (an empty ``alexnet_weights`` means random init)."""
-    return TrainConfig(backbone=backbone, batch_norm=batch_norm, alexnet_weights=alexnet_weights or None,
-                       width=width, fc_features=fc_features, dropout=dropout, input_size=input_size, epochs=epochs,
-                       batch_size=batch_size, lr=lr, lr_step_iterations=lr_step_iterations,
-                       flip=flip)
-
-
-def book_data(profile: str, seed: int, *, manifest: str = "", n_ffdm: int, n_ddsm: int, n_interval: int,
-              image_size: int, input_size: int, equalize: bool = True, test_fraction: float = 0.05):
+def chapter_data(profile: str, seed: int, *, manifest: str = "", n_ffdm: int, n_ddsm: int, n_interval: int,
+                 image_size: int, input_size: int, equalize: bool = True, test_fraction: float = 0.05):
     """The data a notebook runs on: the user's manifest, or the synthetic set (generated when absent).
 
     Returns ``(MammoData, description)``; the description names the data for `record`.
     """
     from companion.book.paths import data_dir
-    from companion.mammography.synthetic import make_synthetic
+    from companion.mammography.synthetic import make_synthetic, read_latent
 
     root = data_dir("mammography", profile)
     if manifest:
         path, description = Path(manifest), f"manifest {manifest}"
     else:
         path = make_synthetic(root / f"synthetic-seed{seed}", n_ffdm=n_ffdm, n_ddsm=n_ddsm,
-                                      n_interval=n_interval, image_size=image_size, seed=seed)
+                              n_interval=n_interval, image_size=image_size, seed=seed)
         description = (f"synthetic phantoms: {n_ffdm} FFDM + {n_ddsm} DDSM patients, {n_interval} interval "
                        f"cancers, {image_size} px, resampled to {input_size} px")
     data = load_data(path, input_size, equalize, test_fraction, seed, root / "cache")
     if not manifest:
-        from companion.mammography.synthetic import read_latent
-
         data.latent = read_latent(data.manifest, path.parent / "latent.csv")
     return data, description
 
@@ -435,64 +479,87 @@ def ablation_variants(data: MammoData, data_no_eq: MammoData, config: TrainConfi
     return variants
 
 
+
+PROFILES = ("smoke", "default", "full")
+_DATA_FLAGS = {"manifest": (str, "manifest CSV (real data); empty: a synthetic set is generated under --out"),
+               "n_ffdm": (int, "synthetic FFDM patients (no --manifest)"),
+               "n_ddsm": (int, "synthetic DDSM patients (no --manifest)"),
+               "n_interval": (int, "synthetic FFDM interval-cancer patients (no --manifest)"),
+               "image_size": (int, "synthetic image size in pixels (no --manifest)"),
+               "test_fraction": (float, "share of patients in the test set")}
+_CHOICES = {"strategy": STRATEGIES, "scenario": tuple(SCENARIOS) + ("all",), "backbone": ("alexnet", "efficientnet_lite0")}
+
+
 def _parser() -> argparse.ArgumentParser:
+    """The CLI: ``--profile`` plus one flag per `TrainConfig` field and per data setting (`DATA_PARAMS`)."""
     p = argparse.ArgumentParser(prog="python -m companion.mammography.train", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--manifest", help="manifest CSV; without it a synthetic set is generated under --out")
-    p.add_argument("--strategy", choices=STRATEGIES, default="ffdm")
-    p.add_argument("--scenario", default="malignant_vs_negative", help="one of the six scenarios or 'all'")
-    p.add_argument("--backbone", choices=("alexnet", "efficientnet_lite0"), default="alexnet")
-    p.add_argument("--alexnet-weights", help="local AlexNet state dict (random init without it)")
-    p.add_argument("--no-pretrained", action="store_true", help="EfficientNet-Lite0 from random weights")
-    p.add_argument("--batch-norm", action="store_true", help="BatchNorm after each conv (not in the paper)")
-    p.add_argument("--width", type=float, default=1.0)
-    p.add_argument("--fc-features", type=int, default=4096)
-    p.add_argument("--dropout", type=float, default=0.5)
-    p.add_argument("--input-size", type=int, default=227)
-    p.add_argument("--no-equalize", action="store_true")
-    p.add_argument("--no-mean-subtraction", action="store_true")
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--batch-size", type=int, default=50)
-    p.add_argument("--lr", type=float, default=0.001)
-    p.add_argument("--lr-step-iterations", type=int, default=2500)
-    p.add_argument("--test-fraction", type=float, default=0.05)
-    p.add_argument("--synthetic-ffdm", type=int, default=1303, help="synthetic FFDM patients (no --manifest)")
-    p.add_argument("--synthetic-ddsm", type=int, default=2412, help="synthetic DDSM patients (no --manifest)")
-    p.add_argument("--synthetic-size", type=int, default=512)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--profile", choices=PROFILES, default="default",
+                   help="start from page 3's parameters of this profile (notebooks/mammography/profiles.yml); "
+                        "explicit flags override them")
+    for f in fields(TrainConfig):
+        flag = "--" + f.name.replace("_", "-")
+        default = getattr(TrainConfig, f.name)
+        if isinstance(default, bool):
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
+                           help=f"default: the profile's value, else {default}")
+        else:
+            kind = str if f.name == "alexnet_weights" else type(default)
+            p.add_argument(flag, type=kind, default=None, choices=_CHOICES.get(f.name),
+                           help=("'all': every scenario; " if f.name == "scenario" else "")
+                           + f"default: the profile's value, else {default}")
+    for name, (kind, text) in _DATA_FLAGS.items():
+        p.add_argument("--" + name.replace("_", "-"), type=kind, default=None, help=text)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
     p.add_argument("--out", default="build/mammography-cli", help="checkpoints, cached data and results.json")
     return p
 
 
-def main(argv=None) -> dict:
-    args = _parser().parse_args(argv)
-    from companion.mammography.data import SCENARIOS
-    from companion.mammography.synthetic import make_synthetic
-    from companion.mammography.evaluate import summarize_run
+def profile_params(profile: str) -> dict:
+    """Page 3's parameters of ``profile`` as `TrainConfig` fields and data settings (``train_scenario``
+    becomes ``scenario``)."""
+    from companion.book.profiles import resolve
 
-    out = Path(args.out)
-    manifest = args.manifest or make_synthetic(out / "synthetic", args.synthetic_ffdm, args.synthetic_ddsm,
-                                                       n_interval=max(1, args.synthetic_ffdm * 34 // 1303),
-                                                       image_size=args.synthetic_size, seed=args.seed)
-    config = TrainConfig(backbone=args.backbone, pretrained=not args.no_pretrained,
-                         alexnet_weights=args.alexnet_weights, batch_norm=args.batch_norm, width=args.width,
-                         fc_features=args.fc_features, dropout=args.dropout,
-                         input_size=args.input_size, equalize=not args.no_equalize,
-                         subtract_mean=not args.no_mean_subtraction, epochs=args.epochs, batch_size=args.batch_size,
-                         lr=args.lr, lr_step_iterations=args.lr_step_iterations)
-    data = load_data(manifest, config.input_size, config.equalize, args.test_fraction, args.seed, out / "cache")
-    scenarios = list(SCENARIOS) if args.scenario == "all" else [check_scenario(args.scenario)]
+    params = resolve("mammography", "03-training", profile)
+    if "train_scenario" in params:
+        params["scenario"] = params.pop("train_scenario")
+    return {k: v for k, v in params.items() if k in DATA_PARAMS or k in {f.name for f in fields(TrainConfig)}}
+
+
+def main(argv=None) -> dict:
+    """Train (or load) one strategy's model for one scenario, or all six, and print their test AUCs."""
+    from companion.mammography.synthetic import make_synthetic
+    from companion.metrics import roc
+
+    args = vars(_parser().parse_args(argv))
+    params = profile_params(args["profile"])
+    params.update({k: v for k, v in args.items() if v is not None and k not in ("profile", "device", "out")})
+    scenario = params.pop("scenario", "malignant_vs_negative")
+    data_args = {k: params.pop(k) for k in DATA_PARAMS if k in params}
+    config = TrainConfig.from_params({**params, "scenario": "malignant_vs_negative"})
+    out = Path(args["out"])
+    manifest = data_args.get("manifest") or make_synthetic(
+        out / "synthetic", data_args["n_ffdm"], data_args["n_ddsm"], n_interval=data_args["n_interval"],
+        image_size=data_args["image_size"], seed=config.seed)
+    data = load_data(manifest, config.input_size, config.equalize, data_args["test_fraction"], config.seed,
+                     out / "cache")
+    scenarios = list(SCENARIOS) if scenario == "all" else [check_scenario(scenario)]
     results = {}
-    for scenario in scenarios:
-        run = run_scenario(data, args.strategy, scenario, config, seed=args.seed, device=args.device,
-                           cache_dir=out / "checkpoints")
-        results[scenario] = summarize_run(run, n_boot=1000, seed=args.seed)
-        results[scenario]["images_per_second"] = run.samples_per_second
-        print(json.dumps({scenario: results[scenario]}))
-    (out / "results.json").write_text(json.dumps({"config": asdict(config), "strategy": args.strategy,
-                                                  "device": str(select_device(args.device)),
-                                                  "results": results}, indent=1))
+    for name in scenarios:
+        run = train_or_load(replace(config, scenario=name), data, out / "checkpoints", device=args["device"])
+        if run.proba.shape[1] == 2:  # AUC with the stratified bootstrap CI (evaluate.summarize_run's)
+            ci = roc.bootstrap_ci(run.y_true, run.scores, n_boot=1000, stratified=True, seed=config.seed)
+            results[name] = {"auc": float(roc.auc(run.y_true, run.scores)), "ci_low": float(ci.low),
+                             "ci_high": float(ci.high)}
+        else:  # the triple scenario: mean pairwise AUC
+            results[name] = {"auc": float(roc.pairwise_auc_summary(run.y_true, run.proba).mean)}
+        results[name].update(n=int(len(run.y_true)), images_per_second=run.samples_per_second)
+        print(json.dumps({name: results[name]}))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps({"profile": args["profile"], "config": asdict(config),
+                                                  "scenarios": scenarios, "data": data_args,
+                                                  "device": str(select_device(args["device"])),
+                                                  "results": results}, indent=1, default=str))
     return results
 
 

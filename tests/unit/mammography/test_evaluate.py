@@ -2,8 +2,6 @@ import numpy as np
 import pytest
 import torch
 
-pytest.importorskip("companion.metrics.roc")
-
 from companion.mammography.evaluate import (called_malignant, compare_runs, grad_cam, holm_adjust, pairwise_aucs,
                                             summarize_run, triple_auc)
 from companion.mammography.models import ModifiedAlexNet
@@ -208,3 +206,31 @@ def test_table1_layout_counts_our_balanced_sets_beside_the_paper(tiny_data):
     assert table.loc[("ffdm", "others"), ("test", "total", "ours")] == len(targets)
     assert table.loc[("ffdm", "others"), ("test", "per category", "ours")] * 2 == len(targets)
     assert table.loc[("mixed", "negative vs recalled-benign"), ("train", "total", "paper")] == 8322
+
+
+def test_headroom_table_and_gap_closed():
+    from companion.mammography.evaluate import gap_closed, headroom_table
+
+    table = headroom_table(0.5, 0.77, 0.98, spread=0.03)
+    assert list(table.index) == ["baseline (chance)", "ours", "ceiling (oracle)"]
+    assert table.loc["ours", "gap closed"] == pytest.approx((0.77 - 0.5) / (0.98 - 0.5))
+    assert table.loc["ours", "spread"] == 0.03 and table["value"].tolist() == [0.5, 0.77, 0.98]
+    assert np.isnan(gap_closed(0.6, 0.5, 0.5))  # no gap to close
+    assert np.isnan(headroom_table(0.5, 0.7, None).loc["ours", "gap closed"])  # real data: no oracle
+
+
+def test_seed_summary_averages_seeds_on_the_same_test_images():
+    from companion.mammography.evaluate import seed_summary
+
+    y = np.array([0, 0, 0, 1, 1, 1])
+    perfect = _run("ffdm", y, np.c_[1 - y, y].astype(float))
+    half = _run("ffdm", y, np.c_[np.ones(6) - [.2, .6, .4, .5, .3, .7], [.2, .6, .4, .5, .3, .7]])
+    half.seed = 1
+    flat = _run("ffdm", y, np.full((6, 2), 0.5))
+    flat.seed = 2
+    out = seed_summary([perfect, half, flat])
+    assert out["aucs"] == {0: 1.0, 1: pytest.approx(6 / 9)} and out["n_constant"] == 1
+    assert out["mean"] == pytest.approx((1 + 6 / 9) / 2) and out["std"] > 0 and out["n_seeds"] == 2
+    with pytest.raises(ValueError, match="different test images"):
+        seed_summary([perfect, _run("ffdm", y, perfect.proba, index=np.arange(6) + 1)])
+

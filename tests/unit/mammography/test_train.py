@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from companion.mammography.train import (TrainConfig, main, run_scenario, scenario_subset, strategy_indices,
-                                         train_model)
+from companion.mammography.train import (TrainConfig, main, scenario_subset, strategy_indices, train, train_model,
+                                         train_or_load)
 
 TINY = TrainConfig(width=0.1, fc_features=16, dropout=0.2, batch_norm=True, input_size=67, epochs=2, batch_size=8, lr=0.01,
                    lr_step_iterations=100)
@@ -27,12 +27,13 @@ def test_strategy_indices(tiny_data):
 
 
 def test_same_seed_same_numbers(tiny_data):
-    a = run_scenario(tiny_data, "ffdm", "malignant_vs_negative", TINY, seed=5, device="cpu")
-    b = run_scenario(tiny_data, "ffdm", "malignant_vs_negative", TINY, seed=5, device="cpu")
-    c = run_scenario(tiny_data, "ffdm", "malignant_vs_negative", TINY, seed=6, device="cpu")
+    a = train(replace(TINY, seed=5), tiny_data, device="cpu")
+    b = train(replace(TINY, seed=5), tiny_data, device="cpu")
+    c = train(replace(TINY, seed=6), tiny_data, device="cpu")
     np.testing.assert_array_equal(a.proba, b.proba)
     assert a.history == b.history
     assert not np.array_equal(a.proba, c.proba)
+    np.testing.assert_array_equal(a.test_index, c.test_index)  # seeds share the balanced test images
     assert a.proba.shape == (len(a.y_true), 2)
     assert np.bincount(a.y_true).tolist()[0] == np.bincount(a.y_true).tolist()[1]  # balanced test set
 
@@ -65,7 +66,7 @@ def test_training_steps_decrease_loss_on_a_batch(tiny_data):
 
 def test_fit_history_and_mean_image(tiny_data):
     index = strategy_indices(tiny_data, "ffdm")["train"]
-    _, result, centre = train_model(tiny_data, "malignant_vs_negative", index, TINY, seed=0, device="cpu")
+    _, result, centre = train_model(TINY, tiny_data, index, device="cpu")
     assert len(result.history) == TINY.epochs and result.samples_seen > 0
     assert centre.shape == (67, 67) and 0 < centre.mean() < 1
 
@@ -75,7 +76,7 @@ def test_trained_model_is_channels_last_and_layout_does_not_change_predictions(t
     from companion.mammography.train import predict_proba
 
     index = strategy_indices(tiny_data, "ffdm")["train"]
-    model, _, centre = train_model(tiny_data, "malignant_vs_negative", index, TINY, seed=0, device="cpu")
+    model, _, centre = train_model(TINY, tiny_data, index, device="cpu")
     conv = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d))
     assert conv.weight.is_contiguous(memory_format=torch.channels_last)
     assert not conv.weight.is_contiguous()
@@ -87,14 +88,15 @@ def test_trained_model_is_channels_last_and_layout_does_not_change_predictions(t
 
 
 def test_checkpoint_is_reused_and_incremental_starts_from_ddsm(tiny_data, tmp_path):
-    first = run_scenario(tiny_data, "incremental", "triple", TINY, seed=0, device="cpu", cache_dir=tmp_path)
+    inc = replace(TINY, strategy="incremental", scenario="triple")
+    first = train_or_load(inc, tiny_data, tmp_path, device="cpu")
     names = sorted(p.name for p in tmp_path.glob("*.pt"))
     assert any("-ddsm-triple" in n for n in names) and any("-incremental-triple" in n for n in names)
-    again = run_scenario(tiny_data, "incremental", "triple", TINY, seed=0, device="cpu", cache_dir=tmp_path)
+    again = train_or_load(inc, tiny_data, tmp_path, device="cpu")
     np.testing.assert_array_equal(first.proba, again.proba)
     assert again.seconds < first.seconds or again.seconds < 0.05  # loaded, not retrained
     assert first.proba.shape[1] == 3
-    scratch = run_scenario(tiny_data, "ffdm", "triple", TINY, seed=0, device="cpu")
+    scratch = train(replace(inc, strategy="ffdm"), tiny_data, device="cpu")
     assert not np.allclose(scratch.proba, first.proba)  # the DDSM start changes the model
 
 
@@ -105,17 +107,57 @@ def test_scenario_subset_keeps_only_scenario_classes(tiny_data):
     assert (targets == (tiny_data.codes[chosen] == 2)).all()
 
 
-def test_cli_runs_one_scenario(tmp_path, capsys):
-    pytest.importorskip("companion.metrics.roc")
-    results = main(["--strategy", "ffdm", "--scenario", "recalled_vs_negative", "--synthetic-ffdm", "14",
-                    "--synthetic-ddsm", "8", "--synthetic-size", "64", "--input-size", "67", "--width", "0.1",
-                    "--fc-features", "16", "--batch-norm", "--epochs", "1", "--batch-size", "8",
+def test_cli_runs_one_scenario_from_the_smoke_profile_with_overrides(tmp_path, capsys):
+    results = main(["--profile", "smoke", "--strategy", "ddsm", "--scenario", "recalled_vs_negative", "--n-ffdm", "14",
+                    "--n-ddsm", "8", "--n-interval", "1", "--image-size", "64", "--input-size", "67", "--width", "0.1",
+                    "--fc-features", "16", "--epochs", "1", "--batch-size", "8", "--no-flip",
                     "--test-fraction", "0.3", "--device", "cpu", "--out", str(tmp_path)])
     saved = json.loads((tmp_path / "results.json").read_text())
     assert 0.0 <= results["recalled_vs_negative"]["auc"] <= 1.0
-    assert saved["config"]["batch_norm"] is True and saved["strategy"] == "ffdm"
+    assert saved["profile"] == "smoke" and saved["scenarios"] == ["recalled_vs_negative"]
+    config = saved["config"]
+    assert config["strategy"] == "ddsm" and config["epochs"] == 1 and config["flip"] is False
+    assert config["batch_norm"] is True and config["lr"] == 0.01  # from the smoke profile, not the paper's
+    assert saved["data"]["n_ffdm"] == 14 and saved["data"]["test_fraction"] == 0.3
     with pytest.raises(SystemExit):
         main(["--strategy", "nope"])
+
+
+def test_from_params_refuses_unknown_keys_and_reads_empty_weights_as_none():
+    with pytest.raises(ValueError, match="no_such_knob"):
+        TrainConfig.from_params({"epochs": 3, "no_such_knob": 1})
+    config = TrainConfig.from_params({"epochs": 3, "alexnet_weights": ""})
+    assert config.epochs == 3 and config.alexnet_weights is None
+    with pytest.raises(ValueError, match="unknown strategy"):
+        TrainConfig.from_params({"strategy": "ffdm_then_ddsm"})
+    with pytest.raises(ValueError, match="scenario"):
+        TrainConfig.from_params({"scenario": "benign_vs_all"})
+
+
+@pytest.mark.parametrize("profile", ["smoke", "default", "full"])
+def test_every_profile_gives_a_valid_config(profile):
+    from companion.mammography.train import config_params, profile_params
+
+    params = profile_params(profile)
+    config = TrainConfig.from_params(config_params(params))
+    assert config.scenario == params["scenario"] and config.input_size == params["input_size"]
+
+
+def test_full_profile_defaults_and_paper_agree():
+    """TrainConfig's defaults are the paper's settings and the full profile's values (issue 15)."""
+    from companion.mammography.data import PAPER_INTERVAL_CANCERS, PAPER_PATIENTS
+    from companion.mammography.paper import TRAINING
+    from companion.mammography.train import config_params, profile_params
+
+    full = profile_params("full")
+    defaults = TrainConfig()
+    assert TrainConfig.from_params(config_params(full)) == defaults
+    for name, value in TRAINING.items():
+        assert getattr(defaults, name) == value, name
+        assert full.get(name, value) == value, name
+    assert full["n_ffdm"] == sum(PAPER_PATIENTS["ffdm"].values())
+    assert full["n_ddsm"] == sum(PAPER_PATIENTS["ddsm"].values())
+    assert full["n_interval"] == PAPER_INTERVAL_CANCERS
 
 
 def test_config_key_changes_with_the_cache_version(monkeypatch):
@@ -138,9 +180,9 @@ def test_flip_vertical_flips_whole_images_and_keeps_the_rest():
 
 
 def test_flip_training_is_deterministic_and_changes_the_model(tiny_data):
-    a = run_scenario(tiny_data, "ffdm", "malignant_vs_negative", replace(TINY, flip=True), seed=5, device="cpu")
-    b = run_scenario(tiny_data, "ffdm", "malignant_vs_negative", replace(TINY, flip=True), seed=5, device="cpu")
-    c = run_scenario(tiny_data, "ffdm", "malignant_vs_negative", TINY, seed=5, device="cpu")
+    a = train(replace(TINY, flip=True, seed=5), tiny_data, device="cpu")
+    b = train(replace(TINY, flip=True, seed=5), tiny_data, device="cpu")
+    c = train(replace(TINY, seed=5), tiny_data, device="cpu")
     np.testing.assert_array_equal(a.proba, b.proba)
     assert not np.array_equal(a.proba, c.proba)
 
@@ -148,7 +190,7 @@ def test_flip_training_is_deterministic_and_changes_the_model(tiny_data):
 def test_cam_findings_of_run_uses_the_latent_masks(tiny_data):
     from companion.mammography.evaluate import cam_findings_of_run
 
-    run = run_scenario(tiny_data, "mixed", "malignant_vs_negative", TINY, seed=0, device="cpu")
+    run = train(replace(TINY, strategy="mixed"), tiny_data, device="cpu")
     result = cam_findings_of_run(run, tiny_data, n_random=20)
     assert result is not None and 0 <= result["cam_share"] <= 1 and result["n"] >= 2
     saved, tiny_data.latent = tiny_data.latent, None
@@ -161,12 +203,10 @@ def test_cam_findings_of_run_uses_the_latent_masks(tiny_data):
 def test_cross_validate_covers_every_fold_and_reuses_checkpoints(tiny_data, tmp_path):
     from companion.mammography.train import cross_validate
 
-    config = replace(TINY, epochs=1)
-    table = cross_validate(tiny_data, "mixed", "malignant_vs_negative", config, n_folds=2, seed=0, device="cpu",
-                           cache_dir=tmp_path)
+    config = replace(TINY, epochs=1, strategy="mixed")
+    table = cross_validate(config, tiny_data, n_folds=2, device="cpu", cache_dir=tmp_path)
     assert list(table.index) == [0, 1]
     assert ((table["val_auc"] >= 0) & (table["val_auc"] <= 1)).all() and (table["best_epoch"] == 1).all()
     assert len(list(tmp_path.glob("*fold*of2*.pt"))) == 2
-    again = cross_validate(tiny_data, "mixed", "malignant_vs_negative", config, n_folds=2, seed=0, device="cpu",
-                           cache_dir=tmp_path)
+    again = cross_validate(config, tiny_data, n_folds=2, device="cpu", cache_dir=tmp_path)
     assert again.equals(table)
