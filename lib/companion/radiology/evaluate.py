@@ -8,6 +8,7 @@ uses `companion.metrics.retrieval.recall_at_k`.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 
 import numpy as np
@@ -577,7 +578,7 @@ def ablation_claims(table, alpha: float = 0.05, baseline_f1: float | None = None
         p = ttest_rel(x, y).pvalue if len(x) > 1 and np.any(x != y) else float("nan")
         per_seed = ", ".join(f"{u:.3f} vs {v:.3f}" for u, v in zip(x, y))
         text = (f"test finding F1 {x.mean():.3f} vs {y.mean():.3f} (mean of {len(x)} seed(s); per seed {per_seed})"
-                + (f"; paired t-test over seeds p = {p:.2g}" if p == p else "; no t-test (one seed)"))
+                + (f"; paired t-test over seeds p = {p:.2g}" if not math.isnan(p) else "; no t-test (one seed)"))
         criterion = f"mean finding F1 over seeds higher and paired t-test p < {alpha:g} (needs 2+ seeds)"
         holds = bool(x.mean() > y.mean() and p < alpha)
         if findings is not None and truth is not None:
