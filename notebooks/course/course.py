@@ -68,23 +68,18 @@ device = "auto"
 
 # %% [markdown]
 # ## Notebooks, exercises and run times
-# Per session, then per notebook: how many exercises, how many with code solutions, and the wall-clock time in
-# the `smoke` and `default` profiles (one CPU thread per notebook). A session's total is shown only when every
-# one of its notebooks has a time. Where the times come from is printed first: this build's own timing log, or,
-# for a profile this build did not run, a snapshot committed with the machine and load it was measured at.
+# Per session, then per notebook: how many exercises, how many with code solutions, and the wall-clock time of
+# the notebook's last run by the book's runner in the `smoke` and `default` profiles (one CPU thread per
+# notebook), read from this build's timing logs. A profile this build has not run shows *not run*: CI builds the
+# book in `smoke` only; `make test && make book` on a laptop fills both columns for that laptop. A session's
+# total is shown only when every one of its notebooks has a time.
 
 # %% tags=["hide-input"]
-import json
-
 from companion.book.teaching import course_summary, course_table, exercise_table
 
-snapshot = Path("timings-default.json")
-course = course_table(profile, snapshots=[snapshot] if snapshot.exists() else [])
-for name, source in course.attrs["sources"].items():
-    print(f"{name} times: {source}")
-if snapshot.exists() and course.attrs["sources"].get("default", "").startswith("snapshot"):
-    meta = json.loads(snapshot.read_text())
-    print(f"  measured on {meta['machine']}, load average {meta['load average at the end']} at the end; {meta['note']}")
+course = course_table(profile)
+print(f"timing logs in this build: {', '.join(course.attrs['sources']) or 'none yet'} "
+      f"(this page runs in profile {profile!r})")
 course_summary(course).style.format(precision=1, na_rep="not run")
 
 # %% tags=["hide-input"]

@@ -205,62 +205,18 @@ SESSIONS = (
 )
 
 
-def read_timing_snapshot(path: Path) -> dict:
-    """A committed timing measurement (`write_timing_snapshot`); ValueError naming the file if it is not one."""
-    import json
+def course_table(profile: str):
+    """One row per notebook of every session: exercises, code solutions, and seconds in ``smoke`` and ``default``.
 
-    try:
-        snapshot = json.loads(Path(path).read_text())
-        if not isinstance(snapshot["seconds"], dict) or not snapshot["profile"]:
-            raise KeyError("seconds")
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ValueError(f"{path}: not a timing snapshot written by write_timing_snapshot ({exc})") from exc
-    return snapshot
-
-
-def write_timing_snapshot(profile: str, path: Path, note: str) -> dict:
-    """Freeze this build's timing log of ``profile`` (with the machine, load and commit) into ``path``.
-
-    The course page shows it when the build it runs in has not executed ``profile`` itself (CI builds the book
-    in ``smoke`` only). ``note`` says how the numbers were taken (e.g. what else shared the CPU).
-    """
-    import json
-    import os
-    import platform
-    import subprocess
-
-    from companion.book.registry import load_timings
-
-    seconds = load_timings(profile)
-    if not seconds:
-        raise ValueError(f"no timing log for profile {profile!r} in this build: run the notebooks in it first")
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                            cwd=NOTEBOOKS).stdout.strip()
-    snapshot = {"profile": profile, "commit": commit, "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-                "load average at the end": round(os.getloadavg()[0], 1), "note": note, "seconds": seconds}
-    Path(path).write_text(json.dumps(snapshot, indent=1) + "\n")
-    return snapshot
-
-
-def course_table(profile: str, snapshots=()):
-    """One row per notebook of every session: exercises, code solutions, and seconds per profile.
-
-    Seconds come from this build's timing log of each profile (`registry.load_timings`); for a profile this
-    build has not run, from a committed snapshot in ``snapshots`` (its ``source`` column says which).
+    Seconds come from this build's timing logs (`registry.load_timings`); a profile the build has not run shows
+    NaN. ``attrs["sources"]`` names the profiles that have a log. (``profile`` is the page's own profile; the table
+    reads both logs whichever it is.)
     """
     import pandas as pd
 
     from companion.book.registry import load_timings
 
-    by_profile = {}
-    for name in ("smoke", "default"):
-        own = load_timings(name)
-        if own:
-            by_profile[name] = (own, "this build")
-    for path in snapshots:
-        snap = read_timing_snapshot(path)
-        if snap["profile"] not in by_profile:
-            by_profile[snap["profile"]] = (snap["seconds"], f"snapshot at {snap['commit']} ({Path(path).name})")
+    logs = {name: load_timings(name) for name in ("smoke", "default")}
     rows = []
     for session, folders in SESSIONS:
         for path in chapter_notebooks(folders):
@@ -269,11 +225,10 @@ def course_table(profile: str, snapshots=()):
             row = {"session": session, "notebook": key, "exercises": len(report.exercises),
                    "code solutions": report.code_solutions}
             for name, unit, scale in (("smoke", "s", 1), ("default", "min", 60)):
-                seconds, _ = by_profile.get(name, ({}, ""))
-                row[f"{name} ({unit})"] = round(seconds[key] / scale, 1) if key in seconds else float("nan")
+                row[f"{name} ({unit})"] = round(logs[name][key] / scale, 1) if key in logs[name] else float("nan")
             rows.append(row)
     table = pd.DataFrame(rows)
-    table.attrs["sources"] = {name: source for name, (_, source) in by_profile.items()}
+    table.attrs["sources"] = [name for name, log in logs.items() if log]
     return table
 
 

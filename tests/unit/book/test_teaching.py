@@ -8,6 +8,7 @@ import pytest
 
 from companion.book import baselines, profiles, registry
 from companion.book.runner import run
+from companion.book.scorecard import PAPER_CHAPTERS
 from companion.book.teaching import SOLUTION_TAG, check_book, check_notebook, strip_solutions, write_handouts
 
 from .test_runner_failures import LIB
@@ -117,31 +118,27 @@ def test_strip_solutions_run_executes_the_students_copies_apart_from_the_book(tm
     assert _tagged(root / "01-a.ipynb")  # the source keeps its solutions
 
 
-def test_course_table_takes_times_from_the_build_or_a_named_snapshot(tmp_path, monkeypatch):
-    from companion.book.teaching import SESSIONS, course_summary, course_table, read_timing_snapshot, write_timing_snapshot
+def test_course_table_takes_times_from_the_builds_timing_logs(tmp_path, monkeypatch):
+    from companion.book.teaching import SESSIONS, course_summary, course_table
 
     monkeypatch.setenv("COMPANION_BUILD", str(tmp_path / "build"))
+    assert course_table("smoke").attrs["sources"] == []
     registry.write_json_atomic(registry.results_dir("smoke") / "timings.json", {"eapm/01-data": 12.0})
-    with pytest.raises(ValueError, match="no timing log for profile 'default'"):
-        write_timing_snapshot("default", tmp_path / "snap.json", note="n/a")
     registry.write_json_atomic(registry.results_dir("default") / "timings.json", {"eapm/01-data": 300.0})
-    snap = write_timing_snapshot("default", tmp_path / "snap.json", note="measured alone")
-    assert read_timing_snapshot(tmp_path / "snap.json")["seconds"] == {"eapm/01-data": 300.0}
-    assert snap["note"] == "measured alone" and snap["machine"]
-
-    table = course_table("smoke", snapshots=[tmp_path / "snap.json"])
+    table = course_table("smoke")
+    assert table.attrs["sources"] == ["smoke", "default"]
     row = table.set_index("notebook").loc["eapm/01-data"]
     assert row["smoke (s)"] == 12.0 and row["default (min)"] == 5.0
-    assert table.attrs["sources"]["default"] == "this build"  # the build's own log wins over the snapshot
+    assert np.isnan(table.set_index("notebook").loc["eapm/02-model"]["default (min)"])
     assert set(table["session"]) == {s for s, _ in SESSIONS}
     summary = course_summary(table).loc["4. EAPM for object detection"]
     assert summary["notebooks"] == 6 and np.isnan(summary["smoke, total (s)"])  # 5 of 6 notebooks have no time
 
-    (registry.results_dir("default") / "timings.json").unlink()
-    table = course_table("smoke", snapshots=[tmp_path / "snap.json"])
-    assert table.attrs["sources"]["default"].startswith("snapshot at ")
-    assert table.set_index("notebook").loc["eapm/02-model"].isna()["default (min)"]
 
-    (tmp_path / "bad.json").write_text('{"profile": "default"}')
-    with pytest.raises(ValueError, match="bad.json: not a timing snapshot"):
-        course_table("smoke", snapshots=[tmp_path / "bad.json"])
+@pytest.mark.parametrize("chapter", list(PAPER_CHAPTERS))
+def test_every_paper_chapter_has_exercises_of_each_kind_with_code_solutions(chapter):
+    reports = check_book([chapter])
+    exercises = [e for r in reports for e in r.exercises]
+    assert len(exercises) >= 5, f"{chapter}: {len(exercises)} exercises (at least 5)"
+    assert sum(e.solution == "code" for e in exercises) >= 2, f"{chapter}: fewer than 2 code solutions"
+    assert sum(1 for r in reports if r.exercises) >= 3, f"{chapter}: exercises in fewer than 3 notebooks"
