@@ -29,17 +29,18 @@ seed = 0
 device = "auto"
 threads = 1
 coco_root = ""
-n_train = 48
-n_val = 16
+n_train = 512
+n_val = 256
 image_size = 96
 backbone = "mobilenet_v3_small"
 fpn_channels = 64
-epochs = 3
+epochs = 19
 batch_size = 8
-optimizer = "sgd"
-lr = 0.01
-lr_steps = [2]
-warmup_iters = 6
+optimizer = "adamw"
+lr = 0.001
+lr_steps = [14, 17]
+warmup_iters = 50
+grad_clip = 10.0
 n_show = 4
 
 # %%
@@ -49,14 +50,18 @@ import pandas as pd
 import torch
 
 from companion.book import record
-from companion.eapm.train import load_data, make_config
+from companion.book.paths import cache_dir
+from companion.eapm.train import TrainConfig, load_data
 
 if threads:  # torch CPU threads: 1 is the fastest on a CPU shared with other jobs (landing page)
     torch.set_num_threads(threads)
 
-train_data, val_data, data_tag, data_desc = load_data(coco_root, n_train, n_val, image_size, seed, profile)
+data = load_data(coco_root, n_train, n_val, image_size, seed, profile)
+train_data, val_data, data_tag, data_desc = data
+cache = cache_dir(f"eapm-{profile}")  # trained detectors, keyed by data, configuration and seed
 settings = dict(backbone=backbone, fpn_channels=fpn_channels, image_size=image_size, epochs=epochs,
-                batch_size=batch_size, optimizer=optimizer, lr=lr, lr_steps=lr_steps, warmup_iters=warmup_iters)
+                batch_size=batch_size, optimizer=optimizer, lr=lr, lr_steps=lr_steps, warmup_iters=warmup_iters,
+                grad_clip=grad_clip)
 print(f"profile {profile!r}: {data_desc}")
 
 # %%
@@ -116,12 +121,11 @@ fig4_checks.round(3)
 
 # %%
 from companion.eapm.figures import compare_detections
-from companion.eapm.train import run_setting
+from companion.eapm.train import train_or_load
 
-base = run_setting(make_config(mu=1.5, reg_loss="balanced_l1", **settings), train_data, val_data, seed=seed,
-                   profile=profile, data_tag=data_tag, device=device)
-eapm = run_setting(make_config(mu=1.5, reg_loss="balanced_l1", theta=1.0, **settings), train_data, val_data,
-                   seed=seed, profile=profile, data_tag=data_tag, device=device)
+libra = {**settings, "mu": 1.5, "reg_loss": "balanced_l1"}
+base = train_or_load(TrainConfig.from_params(libra), data, cache, seed=seed, device=device)
+eapm = train_or_load(TrainConfig.from_params({**libra, "theta": 1.0}), data, cache, seed=seed, device=device)
 elongation = []
 for i in range(len(val_data)):
     boxes = val_data[i][1]["boxes"]

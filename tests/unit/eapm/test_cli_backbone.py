@@ -47,7 +47,7 @@ def test_cli_tiny_run_writes_summary(tmp_path, capsys):
     out = tmp_path / "run.json"
     rc = main(["--detector", "retinanet", "--mu", "1.5", "--reg-loss", "balanced_l1", "--theta", "1.0",
                "--backbone", "mobilenet_v3_small", "--fpn-channels", "16", "--image-size", "64", "--epochs", "1",
-               "--batch-size", "2", "--lr-steps", "1", "--warmup-iters", "1", "--synthetic", "4", "2",
+               "--batch-size", "2", "--lr-steps", "1", "--profile", "smoke", "--warmup-iters", "1", "--n-train", "4", "--n-val", "2",
                "--data-dir", str(tmp_path / "data"), "--device", "cpu", "--out", str(out)])
     assert rc == 0
     summary = json.loads(out.read_text())

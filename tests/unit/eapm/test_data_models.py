@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from companion.eapm.data import CocoDetection, aspect_ratios, collate, generate_synthetic_coco
+from companion.eapm.data import CocoDetection, aspect_ratios, collate
+from companion.eapm.synthetic import make_synthetic
 from companion.eapm.evaluate import ap_by_aspect_ratio, coco_stats, paired_gain, predict
 from companion.eapm.models import build_detector
 from companion.eapm.train import TrainConfig, detection_step
@@ -13,7 +14,7 @@ from companion.eapm.train import TrainConfig, detection_step
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     root = tmp_path_factory.mktemp("coco")
-    paths = generate_synthetic_coco(root, n_train=6, n_val=3, image_size=64, seed=3)
+    paths = make_synthetic(root, n_train=6, n_val=3, image_size=64, seed=3)
     return root, paths
 
 
@@ -30,7 +31,7 @@ def test_round_trip_and_determinism(tiny, tmp_path):
     assert torch.equal(target["boxes"], want)
     assert [ds.label_to_cat[int(c)] for c in target["labels"]] == [a["category_id"] for a in anns]
     # same seed, same files
-    again = generate_synthetic_coco(tmp_path, n_train=6, n_val=3, image_size=64, seed=3)
+    again = make_synthetic(tmp_path, n_train=6, n_val=3, image_size=64, seed=3)
     assert again["train"].read_text() == paths["train"].read_text()
     assert (tmp_path / "train" / "000002.png").read_bytes() == (root / "train" / "000002.png").read_bytes()
     assert aspect_ratios(ds).min() >= 1.0

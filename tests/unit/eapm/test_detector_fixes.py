@@ -12,11 +12,12 @@ import warnings
 import pytest
 import torch
 
-from companion.eapm.data import synthetic_dataset, write_json_atomic
+from companion.eapm.data import write_json_atomic
+from companion.eapm.synthetic import synthetic_dataset
 from companion.eapm.evaluate import evaluate_detector
 from companion.eapm.models import (anchor_coverage, anchor_layout, build_detector, detector_anchors,
                                    recompute_batch_norm)
-from companion.eapm.train import TrainConfig, make_config, run_setting, train_detector
+from companion.eapm.train import ChapterData, TrainConfig, train, train_or_load
 
 
 @pytest.fixture(scope="module")
@@ -82,14 +83,14 @@ def test_recompute_batch_norm_matches_batch_statistics(syn96):
 def test_overfit_two_images(tmp_path):
     """A detector that cannot fit two images cannot learn anything (before the fixes: AP 0.0)."""
     torch.set_num_threads(1)
-    train, _ = synthetic_dataset(tmp_path, 2, 2, image_size=64, seed=0)
+    data, _ = synthetic_dataset(tmp_path, 2, 2, image_size=64, seed=0)
     cfg = TrainConfig(detector="retinanet", backbone="mobilenet_v3_small", fpn_channels=32, image_size=64,
                       epochs=80, batch_size=2, optimizer="adamw", lr=3e-3, lr_steps=(), warmup_iters=5,
                       grad_clip=10.0, weight_decay=0.0)
-    run = train_detector(cfg, train, seed=0, device="cpu", progress=False)
+    run = train(cfg, data, seed=0, device="cpu", progress=False)
     assert run.history[-1]["train_loss"] < 0.3 * run.history[0]["train_loss"]
     # 0.32 here; BN fix alone 0.02, anchor fix alone 0.21, neither 0.0
-    assert evaluate_detector(run.model, train)["AP"] >= 0.25
+    assert evaluate_detector(run.model, data)["AP"] >= 0.25
 
 
 def test_corrupt_synthetic_index_is_named_and_rebuilt(tmp_path):
@@ -110,20 +111,20 @@ def test_write_json_atomic_leaves_no_temp_and_keeps_old_on_error(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["x.json"]
 
 
-def test_corrupt_eval_cache_is_named_and_rebuilt(tmp_path, monkeypatch):
-    monkeypatch.setenv("COMPANION_BUILD", str(tmp_path / "build"))
+def test_corrupt_eval_cache_is_named_and_rebuilt(tmp_path):
     torch.set_num_threads(1)
-    train, val = synthetic_dataset(tmp_path / "data", 2, 2, image_size=64, seed=0)
-    cfg = make_config(backbone="mobilenet_v3_small", fpn_channels=16, image_size=64, epochs=1, batch_size=2,
-                      lr_steps=[], warmup_iters=1)
-    first = run_setting(cfg, train, val, seed=0, profile="smoke", data_tag="t", device="cpu")
-    cached = list((tmp_path / "build" / "cache" / "eapm").glob("*.eval.json"))
+    data = ChapterData(*synthetic_dataset(tmp_path / "data", 2, 2, image_size=64, seed=0), "t", "tiny")
+    cfg = TrainConfig.from_params(dict(backbone="mobilenet_v3_small", fpn_channels=16, image_size=64, epochs=1,
+                                       batch_size=2, lr_steps=[], warmup_iters=1))
+    cache = tmp_path / "cache"
+    first = train_or_load(cfg, data, cache, seed=0, device="cpu")
+    cached = list(cache.glob("*.eval.json"))
     assert len(cached) == 1
     cached[0].write_text('{"coco": {"AP": ')  # truncated
     with pytest.warns(RuntimeWarning, match=r"\.eval\.json is corrupt"):
-        again = run_setting(cfg, train, val, seed=0, profile="smoke", data_tag="t", device="cpu")
+        again = train_or_load(cfg, data, cache, seed=0, device="cpu")
     assert again["coco"] == first["coco"]
     assert json.loads(cached[0].read_text())["coco"] == first["coco"]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        run_setting(cfg, train, val, seed=0, profile="smoke", data_tag="t", device="cpu")  # valid cache: silent
+        train_or_load(cfg, data, cache, seed=0, device="cpu")  # valid cache: silent
