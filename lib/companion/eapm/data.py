@@ -74,9 +74,10 @@ class CocoDetection(torch.utils.data.Dataset):
     ``images_dir=None`` loads the boxes only (e.g. the vendored real COCO annotations, which ship
     without images): ``boxes()`` works, indexing an image raises FileNotFoundError.
 
-    Bad input: a missing folder or file raises FileNotFoundError; a malformed index, an
-    annotation for an unknown image or category, or a malformed or non-finite bbox, raises
-    ValueError; boxes reaching outside the image are clipped, boxes entirely outside it and
+    Bad input: a missing folder or file raises FileNotFoundError; a malformed index, a duplicate
+    image id, an annotation for an unknown image or category, a malformed or non-finite bbox, or an
+    image file that cannot be decoded raises ValueError naming the file (grey or RGBA images are
+    converted to RGB); boxes reaching outside the image are clipped, boxes entirely outside it and
     boxes of zero width/height are dropped, all three counted in ``report`` (printable).
     """
 
@@ -100,6 +101,11 @@ class CocoDetection(torch.utils.data.Dataset):
         self.label_to_cat = {v: k for k, v in self.cat_to_label.items()}
         self.images = sorted(coco["images"], key=lambda im: im["id"])
         by_id = {im["id"]: im for im in self.images}
+        if len(by_id) != len(self.images):
+            seen, dups = set(), set()
+            for im in self.images:
+                (dups if im["id"] in seen else seen).add(im["id"])
+            raise ValueError(f"{annotation_file} lists image id(s) {sorted(dups)[:5]} more than once")
         self.report = LoadReport()
         per_image: dict[int, list] = {im["id"]: [] for im in self.images}
         for ann in coco["annotations"]:
@@ -161,7 +167,12 @@ class CocoDetection(torch.utils.data.Dataset):
         path = self.images_dir / im["file_name"]
         if not path.is_file():
             raise FileNotFoundError(f"image {path} listed in {self.annotation_file} is missing")
-        array = np.asarray(Image.open(path).convert("RGB"), dtype=np.float32) / 255.0
+        try:
+            with Image.open(path) as pil:
+                # grey, palette or RGBA files become RGB (the detectors' input); the mode is not an error
+                array = np.asarray(pil.convert("RGB"), dtype=np.float32) / 255.0
+        except (OSError, SyntaxError) as exc:  # PIL: unidentified or truncated image data
+            raise ValueError(f"image {path} listed in {self.annotation_file} cannot be read: {exc}") from exc
         image = torch.from_numpy(array).permute(2, 0, 1).contiguous()
         items = self._targets[im["id"]]
         boxes = torch.tensor([b for b, _ in items], dtype=torch.float32).reshape(-1, 4)

@@ -379,6 +379,27 @@ def anchor_layout(detector: str, image_size: int) -> dict:
 
 
 @torch.no_grad()
+def scaled_paper_anchors(image_size: int) -> torch.Tensor:
+    """RetinaNet anchors [A, 4] of this chapter before issue 16, kept for the comparison on page 2.
+
+    The paper's anchors (4 x stride at 800 px: 32..512 px, three octave scales, ratios 1:2, 1:1,
+    2:1) were scaled by ``image_size / 800`` while the maps stayed P3-P7 (strides 8..128): at 96 px,
+    3.8-6 px anchors on a stride-8 grid and 15-24 px anchors on a 3 x 3 grid. `anchor_layout` is
+    the rule that replaced it.
+    """
+    from torchvision.models.detection.anchor_utils import AnchorGenerator
+    from torchvision.models.detection.image_list import ImageList
+
+    scale = image_size / 800
+    strides = (8, 16, 32, 64, 128)
+    sizes = tuple(tuple(4 * s * scale * 2 ** (k / 3) for k in range(3)) for s in strides)
+    generator = AnchorGenerator(sizes, ((0.5, 1.0, 2.0),) * len(sizes))
+    image = torch.zeros(1, 3, image_size, image_size)
+    features = [torch.zeros(1, 1, -(-image_size // s), -(-image_size // s)) for s in strides]
+    return generator(ImageList(image, [(image_size, image_size)]), features)[0]
+
+
+@torch.no_grad()
 def detector_anchors(model: nn.Module, image_size: int, width: int | None = None) -> torch.Tensor:
     """The anchors [A, 4] (x1, y1, x2, y2) that ``model`` places on an ``image_size`` x ``width``
     (height x width; square when ``width`` is None) image, in the pixel frame after the model's
