@@ -178,3 +178,30 @@ record("eapm/02-model", {"params_retinanet": counts["RetinaNet + EAPM"]["total"]
 # The rest are long bars and very small objects; the matcher still gives each its best anchor
 # (torchvision's low-quality matches), which is exactly the shape-variation case EAPM's regression
 # half is about.
+
+# %% [markdown]
+# ```{exercise} Derive: why gap-over-sum singles out large shape variation
+# :label: eapm-ex-gos
+#
+# For a width delta t_w = log(w / w_a) with target t_w*, GoS = |t_w − t_w*| / (|t_w| + |t_w*|) and
+# MF_reg = 1 + tanh(θ) − tanh(θ·GoS). Show that (a) 0 ≤ GoS ≤ 1; (b) at a fixed error |t_w − t_w*|, a
+# box whose width is far from its anchor's (large |t_w*|, e.g. a 1:8 bar matched to a 1:2 anchor)
+# gets a smaller GoS and so a larger MF_reg than a box close to its anchor; (c) the range of MF_reg.
+# ```
+
+# %% [markdown] tags=["solution"]
+# ```{solution} eapm-ex-gos
+# :class: dropdown
+#
+# (a) By the triangle inequality |t − t*| ≤ |t| + |t*|, so GoS ≤ 1; it is a ratio of non-negative
+# numbers, so GoS ≥ 0 (the code defines GoS = 0 when both are 0, where the error is 0 too).
+#
+# (b) Fix the error e = |t − t*| > 0. Then |t| + |t*| ≥ |t*|, and for |t*| ≫ e also |t| ≈ |t*|, so
+# GoS ≈ e / (2|t*|) shrinks as the shape variation |t*| = |log(w*/w_a)| grows. tanh is increasing, so
+# MF_reg = 1 + tanh θ − tanh(θ·GoS) grows as GoS shrinks: the bar's inlier error is amplified more.
+# A box matching its anchor (t* ≈ 0) has GoS ≈ e/|t| ≈ 1 for any error and keeps MF_reg ≈ 1.
+#
+# (c) GoS ∈ [0, 1] gives MF_reg ∈ [1, 1 + tanh θ]: between the plain loss and 1.76 × (θ = 1).
+# Unlike MF_cls, MF_reg multiplies the *error* before balanced L1 is evaluated, so for inliers
+# (error < 1) the gradient grows with it, while outliers stay at balanced L1's cap γ.
+# ```

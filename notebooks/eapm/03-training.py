@@ -153,7 +153,49 @@ bn_ap = {"running statistics of training (momentum 0.01)": evaluate_detector(as_
          "recomputed after training": stats["RetinaNet"]["AP"]}
 pd.Series(bn_ap, name="validation AP, RetinaNet (plain focal)").round(4)
 
+
+# %% [markdown]
+# ```{exercise} Predict, then run: how many images does the BatchNorm pass need?
+# :label: eapm-ex-bn
+#
+# `recompute_batch_norm` averages the batch statistics of up to 512 training images. Predict the
+# validation AP of the plain RetinaNet if the statistics came from only 8 images (one batch), then
+# recompute them that way on a copy of the model (`copy.deepcopy(runs["RetinaNet"].model)`, `max_images=8`) and
+# evaluate it on `val_data`. Compare with the two rows of the table above.
+# ```
+
+# %% [markdown] tags=["solution"]
+# ```{solution-start} eapm-ex-bn
+# :class: dropdown
+# ```
+
+# %% tags=["solution"]
+import copy
+
+from myst_nb import glue
+
+from companion.eapm.models import recompute_batch_norm
+
+ex_model = copy.deepcopy(runs["RetinaNet"].model)
+recompute_batch_norm(ex_model, train_data, batch_size=8, max_images=8)
+ex_ap8 = evaluate_detector(ex_model, val_data)["AP"]
+glue("ex_ap_bn8", 100 * ex_ap8, display=False)
+pd.Series({**bn_ap, "recomputed from 8 images": ex_ap8}, name="validation AP").round(4)
+
+# %% [markdown] tags=["solution"]
+# One batch gives noisy estimates of each channel's mean and variance (8 images of a few thousand
+# positions each at the first layers, far fewer at the deep, coarse ones), but they describe the
+# *trained* weights; the as-trained statistics describe mostly the initial ones. So one expects an AP
+# close to the full pass and far above the stale statistics; this run gives AP
+# {glue:text}`ex_ap_bn8:.2f` (×100). The deep layers, with few positions per image, are where a small
+# pass hurts first.
+#
+# ```{solution-end}
+# ```
+
 # %%
+import os
+
 info = describe_device(device)
 base, eapm = runs["RetinaNet"], runs["RetinaNet + EAPM (mu=1.5)"]
 base_s, eapm_s = summaries["RetinaNet"], summaries["RetinaNet + EAPM (mu=1.5)"]
@@ -166,7 +208,10 @@ metrics = {"AP_retinanet": 100 * stats["RetinaNet"]["AP"], "AP_retinanet_mu1p5":
            "loss_drop_retinanet": 1 - base_s["history"][-1]["train_loss"] / base_s["history"][0]["train_loss"],
            "loss_drop_eapm": 1 - eapm_s["history"][-1]["train_loss"] / eapm_s["history"][0]["train_loss"],
            "max_val_score": max((d["score"] for d in val_dets), default=0.0),
-           "AP_retinanet_bn_as_trained": 100 * bn_ap["running statistics of training (momentum 0.01)"]}
+           "AP_retinanet_bn_as_trained": 100 * bn_ap["running statistics of training (momentum 0.01)"],
+           # seconds the plain run trained for (when it was trained; cached with it), and the CPU's load
+           # average now (the machine is shared: timings depend on it)
+           "train_seconds_retinanet": base_s["train_seconds"], "load_average_1min": os.getloadavg()[0]}
 record("eapm/03-training", metrics, profile=profile, seed=seed, data=data_desc, device=base.device,
        notes=f"{info['name']}: images/s baseline {base_s['images_per_second']:.2f}, EAPM {eapm_s['images_per_second']:.2f}")
 pd.Series({"device": info["name"], "precision": "bf16 autocast" if "cuda" in base.device else "fp32",
@@ -188,6 +233,9 @@ pd.Series({"device": info["name"], "precision": "bf16 autocast" if "cuda" in bas
 # build that is this machine's **CPU** (2 cores shared with other jobs, one torch thread: see
 # `threads` in the parameters), so they are pessimistic and say nothing about a GPU; no GPU was
 # available for this chapter's runs. They are NaN when the checkpoint was reused from the cache.
+# The plain run trained for {glue:text}`train_seconds_retinanet:.0f` s (the two runs of this page
+# side by side in `workers` processes, each on one thread; load average {glue:text}`load_average_1min:.1f`
+# when this page finished).
 #
 # **EAPM's cost per training step.** EAPM adds a few elementwise operations to the loss and none
 # to the network. `benchmarks/eapm_overhead.py` compares detectors that share weights, data and RoI

@@ -125,6 +125,50 @@ power = rows[[c for c in ("seeds", "gain", "paper gain", "paper gain, scaled", "
 power = power[power.index.get_level_values("setting") != "baseline"]
 print(power.round(3).to_string())
 
+
+# %% [markdown]
+# ```{exercise} Predict, then run: seeds against noise
+# :label: eapm-ex-power
+#
+# The power table says how many paired seeds would resolve the paper's μ = 1.5 gain (scaled to our AP)
+# given the spread of our paired differences. Predict how that number changes if the seed-to-seed
+# spread of the differences were halved, and if the effect to detect were the gain we measured instead
+# of the paper's. Then compute both with `companion.eapm.evaluate.seeds_needed` from the runs in
+# `results` (keep the mean difference, shrink the spread around it).
+# ```
+
+# %% [markdown] tags=["solution"]
+# ```{solution-start} eapm-ex-power
+# :class: dropdown
+# ```
+
+# %% tags=["solution"]
+from myst_nb import glue
+
+from companion.eapm.evaluate import seeds_needed
+
+ex_diffs = np.array([t["coco"]["AP"] - b["coco"]["AP"]
+                     for b, t in zip(results[("RetinaNet", None)], results[("RetinaNet", 1.5)])])
+ex_effect = rows.loc[("RetinaNet", "mu = 1.5"), "paper gain, scaled"] / 100  # the table is in AP x 100
+ex_half = ex_diffs.mean() + 0.5 * (ex_diffs - ex_diffs.mean())
+ex_power = {"as measured": seeds_needed(ex_diffs, ex_effect),
+            "spread halved": seeds_needed(ex_half, ex_effect),
+            "effect = our mean gain": seeds_needed(ex_diffs, ex_diffs.mean())}
+for key, value in zip(("ex_seeds_measured", "ex_seeds_half", "ex_seeds_own"), ex_power.values()):
+    glue(key, value, display=False)
+pd.Series(ex_power, name=f"paired seeds for 80 % power ({len(ex_diffs)} seed(s) measured)")
+
+# %% [markdown] tags=["solution"]
+# A paired t-test resolves an effect δ when δ is a few standard errors SD/√n away from zero, so the
+# seeds needed grow like (SD/δ)²: halving the spread should cut them to about a quarter. This run:
+# {glue:text}`ex_seeds_measured:.0f` seeds as measured, {glue:text}`ex_seeds_half:.0f` with the spread
+# halved, {glue:text}`ex_seeds_own:.0f` to confirm our own mean gain (fewer when our gain is larger than
+# the paper's scaled one, more when smaller; never below 2). NaN means fewer than two seeds, so no
+# estimate of the spread: the smoke profile runs one seed, which is why no gain in it is testable.
+#
+# ```{solution-end}
+# ```
+
 # %%
 from companion.eapm.figures import ablation_ap_plot
 
@@ -143,4 +187,7 @@ for (family, knob), runs in results.items():
     else:
         suffix = "" if knob is None else ("_mu" if family in ("RetinaNet", "FCOS") else "_theta") + f"{knob:g}".replace(".", "p")
     metrics[f"AP_{key}{suffix}"] = 100 * float(np.mean([r["coco"]["AP"] for r in runs]))
+# the cost of the sweep: training time summed over every run (one thread each, as measured when it trained)
+metrics["n_runs"] = sum(len(runs) for runs in results.values())
+metrics["train_minutes_total"] = sum(r["train_seconds"] for runs in results.values() for r in runs) / 60
 record("eapm/04-ablations", metrics, profile=profile, seed=seed, data=data_desc + f", seeds {seeds}")

@@ -105,6 +105,46 @@ record_claims("eapm", claims, profile=profile)  # for the scorecard
 with pd.option_context("display.max_colwidth", 120):
     display(claims)
 
+
+# %% [markdown]
+# ```{exercise} Extend: test the control row's premise
+# :label: eapm-ex-claim
+#
+# The control row only means something if training the plain focal loss 1.5× longer helps at all. Add
+# that as a row of the claims table: the paired gain of ("RetinaNet", "control") over
+# ("RetinaNet", None), with the same criterion as the other gains (`paired_gain`, `gain_verdict`), in a
+# new table `ex_claims`, without changing `claims`. What does it mean for the first claim if the
+# premise fails?
+# ```
+
+# %% [markdown] tags=["solution"]
+# ```{solution-start} eapm-ex-claim
+# :class: dropdown
+# ```
+
+# %% tags=["solution"]
+from companion.eapm.evaluate import gain_verdict, paired_gain
+
+ex_base = [r["coco"]["AP"] for r in runs[("RetinaNet", None)]]
+ex_long = [r["coco"]["AP"] for r in runs[("RetinaNet", "control")]]
+ex_gain = paired_gain(ex_base, ex_long)
+ex_verdict = gain_verdict(ex_gain)
+ex_row = {"claim": "training the plain focal loss 1.5x longer improves RetinaNet (premise of the control)",
+          "paper": "not a claim of the paper", "this run": f"{100 * ex_gain['gain']:+.2f} AP, {ex_verdict}",
+          "criterion": "mean paired AP gain > 0 over seeds, paired t-test p < 0.05",
+          "holds": (ex_gain["gain"] > 0 and ex_gain["p_value"] < 0.05) if ex_gain["n_seeds"] > 1 else None}
+ex_claims = pd.concat([claims, pd.DataFrame([ex_row])], ignore_index=True)
+ex_claims.tail(2)
+
+# %% [markdown] tags=["solution"]
+# The new row reads the same runs as the control claim and is judged like every other gain. If the
+# longer run does not beat the baseline, the budget is not what limits AP here, and "EAPM beats the
+# 1.5×-longer control" says nothing about EAPM learning *better* rather than *faster*: the control
+# row is only informative when this premise holds. With one seed (smoke) the row is not testable.
+#
+# ```{solution-end}
+# ```
+
 # %% [markdown]
 # ## Headroom
 # A detector that outputs nothing scores AP 0 (baseline); the ground-truth boxes themselves, fed
