@@ -13,3 +13,16 @@ def test_paper_rows_follow_the_tables():
     assert paper_row("RetinaNet", 0.5) is None
     with pytest.raises(ValueError, match="unknown family"):
         paper_row("YOLO", None)
+
+
+def test_full_profile_is_the_papers_schedule():
+    from dataclasses import asdict
+
+    from companion.book.profiles import resolve
+    from companion.eapm.paper import SCHEDULE
+    from companion.eapm.train import TrainConfig
+
+    params = resolve("eapm", "03-training", "full")
+    config = TrainConfig.from_params({k: v for k, v in params.items() if k in TrainConfig.__dataclass_fields__})
+    assert {k: asdict(config)[k] for k in SCHEDULE} == SCHEDULE
+    assert params["n_train"] > 1000 and params["threads"] == 0  # a GPU machine, not this CPU
