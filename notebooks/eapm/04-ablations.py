@@ -76,11 +76,11 @@ from companion.eapm.train import ablation_plan, train_or_load_many
 # The control row ("RetinaNet", "control") is the plain focal loss with 1.5x the optimiser steps:
 # the check that EAPM does more than speed learning up.
 plan = ablation_plan(settings, mus, thetas, fcos_mus, rcnn_thetas, control_factor=1.5)
-# every (setting, seed) run, side by side in `workers` processes when not cached yet; the rows the
-# headline claims need (baseline, mu = 1.5, control) train first
+# every (setting, seed) run, side by side in `workers` processes when not cached yet; the pair the
+# first claim compares (baseline, mu = 1.5) trains first, seed by seed, then the control, then the rest
 first = [("RetinaNet", None), ("RetinaNet", 1.5), ("RetinaNet", "control")]
 jobs = sorted([(family, knob, config, s) for family, config, knob in plan for s in seeds],
-              key=lambda job: (job[0], job[1]) not in first)
+              key=lambda job: ((job[0], job[1]) not in first, job[1] == "control", seeds.index(job[3])))
 done = dict(zip([(family, knob, s) for family, knob, _, s in jobs],
                 train_or_load_many([(config, s) for _, _, config, s in jobs], data, cache, workers=workers,
                                    device=device, threads=threads)))
