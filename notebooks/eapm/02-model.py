@@ -75,7 +75,7 @@ print(f"profile {profile!r}: {data_desc}")
 import torch
 
 from companion.eapm.data import collate
-from companion.eapm.models import build_detector, parameter_counts
+from companion.eapm.models import build_detector, parameters_by_part
 
 counts = {}
 for name, kw in {"RetinaNet + EAPM": dict(detector="retinanet", mu=1.5, reg_loss="balanced_l1", theta=1.0),
@@ -85,7 +85,7 @@ for name, kw in {"RetinaNet + EAPM": dict(detector="retinanet", mu=1.5, reg_loss
     det = kw.pop("detector")
     model = build_detector(det, train_data.num_classes, backbone=backbone, fpn_channels=fpn_channels,
                            image_size=image_size, **kw)
-    counts[name] = parameter_counts(model)
+    counts[name] = parameters_by_part(model)
 pd.DataFrame(counts).fillna(0).astype(int)
 
 # %% [markdown]

@@ -185,7 +185,7 @@ metrics = {"AP_retinanet": mean_ap[("RetinaNet", None)], "AP_retinanet_mu1p5": m
            "gain_mu1p5": g_mu, "gain_theta1": g_theta, **counts, **headline}
 for name, key in (("Libra RetinaNet (mu = 1.5)", "libra"), ("theta = 1.0", "theta1")):
     for b, v in by_aspect[name].items():
-        if v == v:
+        if not np.isnan(v):  # NaN: no ground truth of that aspect ratio in the validation set
             metrics[f"{b}_{key}"] = 100 * v
 record("eapm/05-evaluation", metrics, profile=profile, seed=seed, data=data_desc + f", seeds {seeds}")
 

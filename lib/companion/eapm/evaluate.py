@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 
 import numpy as np
 import pandas as pd
@@ -270,7 +271,7 @@ def claims_table(results: dict, alpha: float = 0.05, long_bucket: str = "AP_ar4t
 
 def claims_counts(table: pd.DataFrame) -> dict[str, int]:
     """``claims_total``, ``claims_testable`` (holds is not None) and ``claims_held`` of a claims table."""
-    testable = table["holds"].map(lambda v: v is not None and v == v)
+    testable = table["holds"].map(lambda v: v is not None and not (isinstance(v, float) and math.isnan(v)))
     return {"claims_total": int(len(table)), "claims_testable": int(testable.sum()),
             "claims_held": int(table["holds"][testable].astype(bool).sum())}
 

@@ -470,7 +470,7 @@ def recompute_batch_norm(model: nn.Module, dataset, batch_size: int = 8, max_ima
     return len(bns)
 
 
-def parameter_counts(model: nn.Module) -> dict[str, int]:
+def parameters_by_part(model: nn.Module) -> dict[str, int]:
     """Trainable and total parameters per top-level part (backbone, head, ...)."""
     out = OrderedDict()
     for name, module in model.named_children():
