@@ -12,6 +12,7 @@ a linear warm-up over the first 500 iterations, gradient norm clipped at 35, bat
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import time
 from dataclasses import asdict, dataclass, field
@@ -129,8 +130,9 @@ def train(
 
     When ``checkpoint_path`` holds a finished run of the same seed, it is loaded, not retrained.
     With ``val_data`` and ``eval_every`` = k > 0, the history rows of every k-th epoch (and the
-    last) carry ``val_AP`` and ``val_AP50`` (BatchNorm statistics recomputed first, as for the
-    final model): a learning curve. Evaluation does not change what is trained.
+    last) carry ``val_AP`` and ``val_AP50`` (BatchNorm statistics recomputed first, on a copy of the
+    model, as for the final model): a learning curve. Evaluation does not change what is trained, nor
+    the running statistics the checkpoint holds (page 3 evaluates those as they are).
     """
     if eval_every < 0:
         raise ValueError(f"eval_every must be >= 0, got {eval_every}")
@@ -159,8 +161,10 @@ def train(
             epoch = next(epoch_counter, config.epochs)
             if epoch % eval_every and epoch != config.epochs:
                 return {}
-            recompute_batch_norm(m, data, batch_size=config.batch_size)
-            stats = evaluate_detector(m, val_data, device=dev)
+            # on a copy: the trained model (and its checkpoint) keeps the running statistics of training
+            probe = copy.deepcopy(m)
+            recompute_batch_norm(probe, data, batch_size=config.batch_size)
+            stats = evaluate_detector(probe, val_data, device=dev)
             return {"val_AP": stats["AP"], "val_AP50": stats["AP50"]}
 
     result = fit(

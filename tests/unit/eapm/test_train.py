@@ -143,3 +143,20 @@ def test_cli_tiny_run_writes_summary(tmp_path, capsys):
     assert '"coco"' in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main(["--detector", "yolo"])
+
+
+def test_learning_curve_leaves_the_trained_batch_norm_statistics_alone(tmp_path):
+    """The validation points of the learning curve recompute BN statistics on a copy: the checkpoint
+    holds the statistics training left (which page 3 compares with recomputed ones)."""
+    torch.set_num_threads(1)
+    train_set, val_set = synthetic_dataset(tmp_path / "data", 4, 2, image_size=64, seed=0)
+    cfg = TrainConfig.from_params(dict(backbone="mobilenet_v3_small", fpn_channels=16, image_size=64, epochs=2,
+                                       batch_size=2, optimizer="adamw", lr=3e-3, lr_steps=[], warmup_iters=1))
+    states = {}
+    for name, kw in (("plain", {}), ("curve", {"val_data": val_set, "eval_every": 1})):
+        path = tmp_path / f"{name}.pt"
+        run = train(cfg, train_set, seed=0, device="cpu", progress=False, checkpoint_path=path, **kw)
+        states[name] = torch.load(path, map_location="cpu", weights_only=False)["model"]
+    assert "val_AP" in run.history[-1]
+    bn = [k for k in states["plain"] if k.endswith("running_mean")]
+    assert bn and all(torch.equal(states["plain"][k], states["curve"][k]) for k in states["plain"])
