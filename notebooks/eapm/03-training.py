@@ -132,11 +132,13 @@ table
 
 # %% [markdown]
 # ## BatchNorm statistics: as trained, or recomputed
-# torchvision's MobileNetV3 updates its BatchNorm running statistics with momentum 0.01, so after a
-# run of this length they still carry much of their initial values, while the network was trained on
-# batch statistics. The checkpoint holds the weights with those running statistics; `train` (like
-# `train_or_load`) recomputes them in one pass over the training images after training
-# (`companion.eapm.models.recompute_batch_norm`). The same weights, evaluated both ways:
+# torchvision's MobileNetV3 updates its BatchNorm running statistics with momentum 0.01, so after n
+# optimiser steps they still hold a share 0.99ⁿ of their initial values, while the network was trained
+# on batch statistics: most of them after a short run, almost none after this profile's
+# `epochs` × ⌈`n_train` / `batch_size`⌉ steps if it is long. The checkpoint holds the weights with the
+# running statistics of training; `train` (like `train_or_load`) recomputes them in one pass over the
+# training images after training (`companion.eapm.models.recompute_batch_norm`). The same weights,
+# evaluated both ways:
 
 # %%
 import torch
