@@ -187,10 +187,11 @@ pd.Series({**bn_ap, "recomputed from 8 images": ex_ap8}, name="validation AP").r
 # %% [markdown] tags=["solution"]
 # One batch gives noisy estimates of each channel's mean and variance (8 images of a few thousand
 # positions each at the first layers, far fewer at the deep, coarse ones), but they describe the
-# *trained* weights; the as-trained statistics describe mostly the initial ones. So one expects an AP
-# close to the full pass and far above the stale statistics; this run gives AP
-# {glue:text}`ex_ap_bn8:.2f` (×100). The deep layers, with few positions per image, are where a small
-# pass hurts first.
+# *trained* weights. In a short run the as-trained statistics describe mostly the initial weights, so
+# 8 images should land close to the full pass and far above them; after a long run (the `default`
+# profile) all three describe the trained weights and differ only by estimation noise. This run gives
+# AP {glue:text}`ex_ap_bn8:.2f` (×100) from 8 images; compare it with the two rows above. The deep
+# layers, with few positions per image, are where a small pass hurts first.
 #
 # ```{solution-end}
 # ```
