@@ -35,17 +35,18 @@ seed = 0
 device = "auto"
 threads = 1
 coco_root = ""
-n_train = 48
-n_val = 16
+n_train = 512
+n_val = 256
 image_size = 96
 backbone = "mobilenet_v3_small"
 fpn_channels = 64
-epochs = 3
+epochs = 19
 batch_size = 8
-optimizer = "sgd"
-lr = 0.01
-lr_steps = [2]
-warmup_iters = 6
+optimizer = "adamw"
+lr = 0.001
+lr_steps = [14, 17]
+warmup_iters = 50
+grad_clip = 10.0
 
 # %%
 import matplotlib.pyplot as plt
@@ -54,14 +55,18 @@ import pandas as pd
 import torch
 
 from companion.book import record
-from companion.eapm.train import load_data, make_config
+from companion.book.paths import cache_dir
+from companion.eapm.train import TrainConfig, load_data
 
 if threads:  # torch CPU threads: 1 is the fastest on a CPU shared with other jobs (landing page)
     torch.set_num_threads(threads)
 
-train_data, val_data, data_tag, data_desc = load_data(coco_root, n_train, n_val, image_size, seed, profile)
+data = load_data(coco_root, n_train, n_val, image_size, seed, profile)
+train_data, val_data, data_tag, data_desc = data
+cache = cache_dir(f"eapm-{profile}")  # trained detectors, keyed by data, configuration and seed
 settings = dict(backbone=backbone, fpn_channels=fpn_channels, image_size=image_size, epochs=epochs,
-                batch_size=batch_size, optimizer=optimizer, lr=lr, lr_steps=lr_steps, warmup_iters=warmup_iters)
+                batch_size=batch_size, optimizer=optimizer, lr=lr, lr_steps=lr_steps, warmup_iters=warmup_iters,
+                grad_clip=grad_clip)
 print(f"profile {profile!r}: {data_desc}")
 
 # %% [markdown]

@@ -2,17 +2,18 @@
 # # Training RetinaNet with and without EAPM-focal
 #
 # Training uses the book's loop `companion.core.fit` (seeded shuffling, atomic checkpoints, bf16
-# autocast on CUDA) through `companion.eapm.train.train_detector`; the same code runs outside
+# autocast on CUDA) through `companion.eapm.train.train` (cached by `train_or_load`); the same code runs outside
 # Jupyter as
 #
 # ```
-# python -m companion.eapm.train --detector retinanet --mu 1.5 --device cuda --coco-root /data/coco
+# python -m companion.eapm.train --mu 1.5                       # this page's default profile
+# python -m companion.eapm.train --profile full --mu 1.5 --device cuda --coco-root /data/coco
 # ```
 #
-# whose defaults are the paper's schedule (Sec. 3.2): 12 epochs, SGD with lr 0.005, ×0.1 after
+# The `full` profile is the paper's schedule (Sec. 3.2): 12 epochs, SGD with lr 0.005, ×0.1 after
 # epochs 8 and 11, batch 8, ResNet-50-FPN at 800 px. Here we train the focal-loss baseline and
 # EAPM (μ = 1.5) with the profile's small settings. Checkpoints are cached under
-# `build/cache/eapm/`, keyed by profile, data, seed and configuration.
+# `build/cache/eapm-<profile>/`, keyed by data, seed and configuration.
 
 # %% tags=["remove-cell"]
 # Installs the book's library when it is missing (Colab, a fresh Jupyter); does nothing otherwise.
@@ -37,18 +38,20 @@ seed = 0
 device = "auto"
 threads = 1
 coco_root = ""
-n_train = 48
-n_val = 16
+n_train = 512
+n_val = 256
 image_size = 96
 backbone = "mobilenet_v3_small"
 fpn_channels = 64
-epochs = 3
+epochs = 19
 batch_size = 8
-optimizer = "sgd"
-lr = 0.01
-lr_steps = [2]
-warmup_iters = 6
-eval_every = 1
+optimizer = "adamw"
+lr = 0.001
+lr_steps = [14, 17]
+warmup_iters = 50
+grad_clip = 10.0
+eval_every = 4
+workers = 2
 
 # %%
 import matplotlib.pyplot as plt
@@ -57,32 +60,41 @@ import pandas as pd
 import torch
 
 from companion.book import record
-from companion.eapm.train import load_data, make_config
+from companion.book.paths import cache_dir
+from companion.eapm.train import TrainConfig, load_data
 
 if threads:  # torch CPU threads: 1 is the fastest on a CPU shared with other jobs (landing page)
     torch.set_num_threads(threads)
 
-train_data, val_data, data_tag, data_desc = load_data(coco_root, n_train, n_val, image_size, seed, profile)
+data = load_data(coco_root, n_train, n_val, image_size, seed, profile)
+train_data, val_data, data_tag, data_desc = data
+cache = cache_dir(f"eapm-{profile}")  # trained detectors, keyed by data, configuration and seed
 settings = dict(backbone=backbone, fpn_channels=fpn_channels, image_size=image_size, epochs=epochs,
-                batch_size=batch_size, optimizer=optimizer, lr=lr, lr_steps=lr_steps, warmup_iters=warmup_iters)
+                batch_size=batch_size, optimizer=optimizer, lr=lr, lr_steps=lr_steps, warmup_iters=warmup_iters,
+                grad_clip=grad_clip)
 print(f"profile {profile!r}: {data_desc}")
 
 # %%
 from companion.core import describe_device
-from companion.eapm.train import checkpoint_for, train_detector
+from companion.eapm.train import checkpoint_for, train, train_or_load_many
 
-runs = {}
-for name, mu in (("RetinaNet", None), ("RetinaNet + EAPM (mu=1.5)", 1.5)):
-    config = make_config(mu=mu, **settings)
-    runs[name] = train_detector(config, train_data, seed=seed, device=device, progress=False,
-                                checkpoint_path=checkpoint_for(config, seed, profile, data_tag),
-                                val_data=val_data, eval_every=eval_every)
-    print(f"{name}: {runs[name].seconds:.1f} s, checkpoint {checkpoint_for(config, seed, profile, data_tag).name}")
+names = {"RetinaNet": None, "RetinaNet + EAPM (mu=1.5)": 1.5}
+configs = {name: TrainConfig.from_params({**settings, "mu": mu}) for name, mu in names.items()}
+# the two runs train side by side in `workers` processes (same numbers as one after the other), with a
+# validation AP every `eval_every` epochs; the checkpoints are reused by the ablation and evaluation pages
+summaries = dict(zip(configs, train_or_load_many([(c, seed) for c in configs.values()], data, cache, workers=workers,
+                                                 device=device, eval_every=eval_every, threads=threads)))
+# the trained weights, loaded from those checkpoints (BatchNorm statistics recomputed as after training)
+runs = {name: train(c, train_data, seed=seed, device=device, progress=False,
+                    checkpoint_path=checkpoint_for(c, seed, data_tag, cache)) for name, c in configs.items()}
+for name, c in configs.items():
+    print(f"{name}: {summaries[name]['train_seconds']:.1f} s of training, checkpoint "
+          f"{checkpoint_for(c, seed, data_tag, cache).name}")
 
 # %%
 from companion.eapm.figures import training_curves
 
-fig = training_curves({k: v.history for k, v in runs.items()}, keys=("train_classification", "train_bbox_regression"))
+fig = training_curves({k: v["history"] for k, v in summaries.items()}, keys=("train_classification", "train_bbox_regression"))
 fig.axes[0].set_title(f"{data_desc}\nprofile {profile}, seed {seed}", fontsize=8)
 plt.show()
 
@@ -94,8 +106,8 @@ plt.show()
 
 # %%
 fig, ax = plt.subplots(figsize=(5, 3.2))
-for name, run in runs.items():
-    pts = [(h["epoch"], h["val_AP"]) for h in run.history if "val_AP" in h]
+for name, summary in summaries.items():
+    pts = [(h["epoch"], h["val_AP"]) for h in summary["history"] if "val_AP" in h]
     if pts:
         ax.plot(*zip(*pts), marker="o", label=name)
 ax.set_xlabel("epoch")
@@ -118,28 +130,104 @@ table = pd.DataFrame({k: {m: 100 * s[m] if s[m] >= 0 else np.nan for m in ("AP",
                       for k, s in stats.items()}).T.round(2)
 table
 
+# %% [markdown]
+# ## BatchNorm statistics: as trained, or recomputed
+# torchvision's MobileNetV3 updates its BatchNorm running statistics with momentum 0.01, so after n
+# optimiser steps they still hold a share 0.99ⁿ of their initial values, while the network was trained
+# on batch statistics: most of them after a short run, almost none after this profile's
+# `epochs` × ⌈`n_train` / `batch_size`⌉ steps if it is long. The checkpoint holds the weights with the
+# running statistics of training; `train` (like `train_or_load`) recomputes them in one pass over the
+# training images after training (`companion.eapm.models.recompute_batch_norm`). The same weights,
+# evaluated both ways:
+
 # %%
+import torch
+
+from companion.eapm.models import build_detector
+
+cfg = configs["RetinaNet"]
+as_trained = build_detector(cfg.detector, train_data.num_classes, mu=cfg.mu, theta=cfg.theta, reg_loss=cfg.reg_loss,
+                            backbone=cfg.backbone, fpn_channels=cfg.fpn_channels, image_size=cfg.image_size,
+                            backbone_weights=cfg.backbone_weights)
+saved = torch.load(checkpoint_for(cfg, seed, data_tag, cache), map_location="cpu", weights_only=False)
+as_trained.load_state_dict(saved["model"])
+bn_ap = {"running statistics of training (momentum 0.01)": evaluate_detector(as_trained, val_data)["AP"],
+         "recomputed after training": stats["RetinaNet"]["AP"]}
+pd.Series(bn_ap, name="validation AP, RetinaNet (plain focal)").round(4)
+
+
+# %% [markdown]
+# ```{exercise} Predict, then run: how many images does the BatchNorm pass need?
+# :label: eapm-ex-bn
+#
+# `recompute_batch_norm` averages the batch statistics of up to 512 training images. Predict the
+# validation AP of the plain RetinaNet if the statistics came from only 8 images (one batch), then
+# recompute them that way on a copy of the model (`copy.deepcopy(runs["RetinaNet"].model)`, `max_images=8`) and
+# evaluate it on `val_data`. Compare with the two rows of the table above.
+# ```
+
+# %% [markdown] tags=["solution"]
+# ```{solution-start} eapm-ex-bn
+# :class: dropdown
+# ```
+
+# %% tags=["solution"]
+import copy
+
+from myst_nb import glue
+
+from companion.eapm.models import recompute_batch_norm
+
+ex_model = copy.deepcopy(runs["RetinaNet"].model)
+recompute_batch_norm(ex_model, train_data, batch_size=8, max_images=8)
+ex_ap8 = evaluate_detector(ex_model, val_data)["AP"]
+glue("ex_ap_bn8", 100 * ex_ap8, display=False)
+pd.Series({**bn_ap, "recomputed from 8 images": ex_ap8}, name="validation AP").round(4)
+
+# %% [markdown] tags=["solution"]
+# One batch gives noisy estimates of each channel's mean and variance (8 images of a few thousand
+# positions each at the first layers, far fewer at the deep, coarse ones), but they describe the
+# *trained* weights. In a short run the as-trained statistics describe mostly the initial weights, so
+# 8 images should land close to the full pass and far above them; after a long run (the `default`
+# profile) all three describe the trained weights and differ only by estimation noise. This run gives
+# AP {glue:text}`ex_ap_bn8:.2f` (×100) from 8 images; compare it with the two rows above. The deep
+# layers, with few positions per image, are where a small pass hurts first.
+#
+# ```{solution-end}
+# ```
+
+# %%
+import os
+
 info = describe_device(device)
 base, eapm = runs["RetinaNet"], runs["RetinaNet + EAPM (mu=1.5)"]
+base_s, eapm_s = summaries["RetinaNet"], summaries["RetinaNet + EAPM (mu=1.5)"]
 train_stats = evaluate_detector(base.model, train_data, device=base.device, max_images=64)
 val_dets = predict(base.model, val_data, device=base.device)
 metrics = {"AP_retinanet": 100 * stats["RetinaNet"]["AP"], "AP_retinanet_mu1p5": 100 * stats["RetinaNet + EAPM (mu=1.5)"]["AP"],
            "AP_train_retinanet": 100 * train_stats["AP"],
-           "final_loss_retinanet": base.history[-1]["train_loss"], "final_loss_eapm": eapm.history[-1]["train_loss"],
-           "loss_drop_retinanet": 1 - base.history[-1]["train_loss"] / base.history[0]["train_loss"],
-           "loss_drop_eapm": 1 - eapm.history[-1]["train_loss"] / eapm.history[0]["train_loss"],
-           "max_val_score": max((d["score"] for d in val_dets), default=0.0)}
+           "final_loss_retinanet": base_s["history"][-1]["train_loss"],
+           "final_loss_eapm": eapm_s["history"][-1]["train_loss"],
+           "loss_drop_retinanet": 1 - base_s["history"][-1]["train_loss"] / base_s["history"][0]["train_loss"],
+           "loss_drop_eapm": 1 - eapm_s["history"][-1]["train_loss"] / eapm_s["history"][0]["train_loss"],
+           "max_val_score": max((d["score"] for d in val_dets), default=0.0),
+           "AP_retinanet_bn_as_trained": 100 * bn_ap["running statistics of training (momentum 0.01)"],
+           # seconds the plain run trained for (when it was trained; cached with it), and the CPU's load
+           # average now (the machine is shared: timings depend on it)
+           "train_seconds_retinanet": base_s["train_seconds"], "load_average_1min": os.getloadavg()[0]}
 record("eapm/03-training", metrics, profile=profile, seed=seed, data=data_desc, device=base.device,
-       notes=f"{info['name']}: images/s baseline {base.images_per_second:.2f}, EAPM {eapm.images_per_second:.2f}")
+       notes=f"{info['name']}: images/s baseline {base_s['images_per_second']:.2f}, EAPM {eapm_s['images_per_second']:.2f}")
 pd.Series({"device": info["name"], "precision": "bf16 autocast" if "cuda" in base.device else "fp32",
-           "images/s baseline": round(base.images_per_second, 2), "images/s EAPM": round(eapm.images_per_second, 2)})
+           "images/s baseline": round(base_s["images_per_second"], 2),
+           "images/s EAPM": round(eapm_s["images_per_second"], 2)})
 
 # %% [markdown]
 # **Does it learn?** The focal-loss RetinaNet's training loss fell by a fraction
 # {glue:text}`loss_drop_retinanet:.2f` from the first to the last epoch; it reaches AP
 # {glue:text}`AP_retinanet:.2f` (×100) on the validation images and {glue:text}`AP_train_retinanet:.2f`
 # on (up to 64 of) its training images, and its most confident validation detection scores
-# {glue:text}`max_val_score:.3f`. An untrained RetinaNet scores every anchor ≈ 0.01 (the prior its
+# {glue:text}`max_val_score:.3f`. With the BatchNorm statistics left as training left them, the same
+# weights score AP {glue:text}`AP_retinanet_bn_as_trained:.2f`. An untrained RetinaNet scores every anchor ≈ 0.01 (the prior its
 # classification bias is initialised to), so a detector that cannot learn shows a score near 0.01,
 # a flat loss and AP 0.
 
@@ -148,6 +236,9 @@ pd.Series({"device": info["name"], "precision": "bf16 autocast" if "cuda" in bas
 # build that is this machine's **CPU** (2 cores shared with other jobs, one torch thread: see
 # `threads` in the parameters), so they are pessimistic and say nothing about a GPU; no GPU was
 # available for this chapter's runs. They are NaN when the checkpoint was reused from the cache.
+# The plain run trained for {glue:text}`train_seconds_retinanet:.0f` s (the two runs of this page
+# side by side in `workers` processes, each on one thread; load average {glue:text}`load_average_1min:.1f`
+# when this page finished).
 #
 # **EAPM's cost per training step.** EAPM adds a few elementwise operations to the loss and none
 # to the network. `benchmarks/eapm_overhead.py` compares detectors that share weights, data and RoI

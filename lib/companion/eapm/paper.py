@@ -23,6 +23,12 @@ REPORTED = [
 ]
 
 # Table rows in the paper's layout, for the evaluation notebook: (setting, AP, AP50, AP75, APs, APm, APl).
+# The paper's training setting (Sec. 3.2: mmdetection's 1x schedule on 4 GPUs x 2 images), as TrainConfig
+# fields; the `full` profile must say the same (tests/unit/eapm/test_paper.py).
+SCHEDULE = {"backbone": "resnet50", "fpn_channels": 256, "image_size": 800, "epochs": 12, "batch_size": 8,
+            "optimizer": "sgd", "lr": 0.005, "lr_steps": (8, 11), "warmup_iters": 500, "weight_decay": 1e-4,
+            "grad_clip": 35.0}
+
 TABLE1 = [
     ("Libra RetinaNet", 37.6, 56.9, 40.1, 21.7, 41.5, 49.6),
     ("  mu = 1.0", 37.9, 58.1, 40.2, 22.4, 41.9, 49.0),

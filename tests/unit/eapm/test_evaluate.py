@@ -1,8 +1,14 @@
+"""Evaluation (`companion.eapm.evaluate`): COCO AP, aspect buckets, seed statistics, claims, headroom."""
+
+import json
+
 import numpy as np
 import pytest
 
-from companion.eapm.evaluate import ablation_rows, claims_counts, claims_table, gain_verdict, seeds_needed
-from companion.eapm.train import control_config
+from companion.eapm.data import CocoDetection, real_coco_boxes
+from companion.eapm.evaluate import (ablation_rows, ap_by_aspect_ratio, box_attributes, claims_counts, claims_table,
+                                     coco_stats, gain_verdict, headroom_table, paired_gain, seeds_needed)
+from companion.eapm.models import build_detector
 
 
 def _runs(aps, long=None):
@@ -22,6 +28,33 @@ def _results(gain=0.02, noise=(0.0, 0.002, -0.001, 0.001)):
         ("Libra RetinaNet (mu=1.5)", None): _runs(base, base / 2),
         ("Libra RetinaNet (mu=1.5)", 1.0): _runs(base - 0.001 + jit, base / 2 + 0.01 + jit),
     }
+
+
+def test_evaluation_perfect_and_aspect_buckets(tiny):
+    root, paths = tiny
+    ds = CocoDetection(root / "val", paths["val"])
+    coco = json.loads(paths["val"].read_text())
+    perfect = [{"image_id": a["image_id"], "category_id": a["category_id"], "bbox": a["bbox"], "score": 1.0}
+               for a in coco["annotations"]]
+    assert coco_stats(ds, perfect)["AP"] == pytest.approx(1.0)
+    buckets = ap_by_aspect_ratio(ds, perfect)
+    assert all(np.isnan(v) or v == pytest.approx(1.0) for v in buckets.values())
+    assert set(buckets) == {"AP_ar1to2", "AP_ar2to4", "AP_ar4tomax"}
+
+
+def test_paired_gain():
+    out = paired_gain([0.1, 0.2, 0.3], [0.2, 0.3, 0.45])
+    assert out["gain"] == pytest.approx(0.35 / 3) and out["n_seeds"] == 3 and out["p_value"] < 0.05
+    with pytest.raises(ValueError, match="equally many"):
+        paired_gain([0.1], [0.1, 0.2])
+
+
+def test_seed_summary_treats_missing_bucket_as_nan():
+    from companion.eapm.evaluate import seed_summary
+
+    out = seed_summary([{"AP": 0.2, "APl": -1.0}, {"AP": 0.4, "APl": -1.0}], keys=("AP", "APl"))
+    assert out["AP"][0] == pytest.approx(0.3) and out["AP"][1] == pytest.approx(np.std([0.2, 0.4], ddof=1))
+    assert np.isnan(out["APl"][0])
 
 
 def test_claims_table_verdicts_and_counts():
@@ -63,8 +96,19 @@ def test_ablation_rows_paper_gain_scaled_to_our_ap():
     assert np.isnan(rows.loc[("RetinaNet", "control: plain loss, 1.5x steps")]["paper gain"])
 
 
-def test_control_config_scales_the_budget():
-    cfg = control_config(epochs=40, lr_steps=[30], batch_size=4)
-    assert cfg.epochs == 60 and cfg.lr_steps == (45,) and cfg.mu is None
-    with pytest.raises(ValueError, match="longer"):
-        control_config(0.5, epochs=4)
+def test_box_attributes_real_vs_anchor_geometry():
+    ds = real_coco_boxes()
+    model = build_detector("retinanet", ds.num_classes, backbone="mobilenet_v3_small", fpn_channels=16, image_size=96)
+    att = box_attributes(ds, model, 96)
+    assert len(att) == len(ds.boxes())
+    assert att.best_iou.between(0, 1).all() and (att.aspect >= 1).all()
+    # the best anchor's log-size ratios are bounded by the octave spacing for boxes inside the anchor range
+    mid = att[(att.aspect < 1.5) & att.sqrt_area.between(12, 100)]
+    assert np.median(mid.shape_variation) < 0.5
+
+
+def test_headroom_table_gap_closed():
+    table = headroom_table(0.0, 0.25, 0.5)
+    assert table.loc["ours", "gap closed"] == pytest.approx(0.5)
+    assert table["value"].tolist() == [0.0, 0.25, 0.5]
+    assert np.isnan(headroom_table(0.3, 0.2, 0.3).loc["ours", "gap closed"])  # no gap to close
