@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from companion.core.cache import cache_key
+from companion.core.config import refuse_unknown_keys
 
 # Bump when a change to the pipeline or the measures makes cached tables stale.
 CACHE_VERSION = 1
@@ -44,10 +45,7 @@ class TrainConfig:
     @classmethod
     def from_params(cls, params: dict) -> "TrainConfig":
         """Build from a dict of profile parameters; unknown keys raise ValueError naming them."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(params) - known)
-        if unknown:
-            raise ValueError(f"unknown TrainConfig parameter(s) {unknown}; known: {sorted(known)}")
+        refuse_unknown_keys(cls, params)
         from companion.colortransfer.data import PAIRS
 
         config = cls(**params)

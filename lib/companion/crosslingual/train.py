@@ -25,6 +25,7 @@ from torch.utils.data import TensorDataset
 
 from companion.core import fit, seed_everything
 from companion.core.cache import source_fingerprint
+from companion.core.config import refuse_unknown_keys
 from companion.crosslingual.data import check_images_exist, dataset_fingerprint, load_coco_captions, load_xtd10
 from companion.crosslingual.evaluate import nonenglish_mean, recall_table
 from companion.crosslingual.features import Features, embed_dataset, synthetic_features
@@ -67,10 +68,7 @@ class TrainConfig:
     @classmethod
     def from_params(cls, params: dict) -> "TrainConfig":
         """A configuration from notebook parameters or a profile section; a key that is not a field is refused."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(params) - known)
-        if unknown:
-            raise ValueError(f"unknown TrainConfig key(s) {unknown}; known: {sorted(known)}")
+        refuse_unknown_keys(cls, params)
         return cls(**params)
 
     def replace(self, **changes) -> "TrainConfig":

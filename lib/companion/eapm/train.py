@@ -23,6 +23,7 @@ import torch
 
 from companion.core import fit, seed_everything, select_device
 from companion.core.cache import cache_key
+from companion.core.config import refuse_unknown_keys
 from companion.eapm.data import CocoDetection, coco2017, collate, read_json_or_none, write_json_atomic
 from companion.eapm.models import BACKBONES, build_detector, recompute_batch_norm
 
@@ -59,10 +60,7 @@ class TrainConfig:
         """A configuration from notebook parameters or a profile; a key that is not a field is refused
         (so that a typo in profiles.yml is not silently ignored). ``lr_steps`` may be a list; a Faster
         R-CNN always uses balanced L1 (Libra R-CNN, the paper's two-stage detector)."""
-        fields = set(cls.__dataclass_fields__)
-        unknown = sorted(set(params) - fields)
-        if unknown:
-            raise ValueError(f"unknown TrainConfig key(s) {unknown}; known: {sorted(fields)}")
+        refuse_unknown_keys(cls, params)
         params = dict(params)
         if "lr_steps" in params:
             params["lr_steps"] = tuple(params["lr_steps"])

@@ -35,6 +35,7 @@ import torch
 from torch import nn
 
 from companion.core.cache import cache_key
+from companion.core.config import refuse_unknown_keys
 from companion.core.device import autocast, select_device
 from companion.core.seed import seed_everything
 from companion.core.train import TrainResult, fit
@@ -100,10 +101,7 @@ class TrainConfig:
 
         An empty ``alexnet_weights`` (the profiles' way of writing "none") means random initialisation.
         """
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(params) - known)
-        if unknown:
-            raise ValueError(f"unknown TrainConfig key(s) {unknown}; known: {sorted(known)}")
+        refuse_unknown_keys(cls, params)
         params = dict(params)
         if params.get("alexnet_weights") == "":
             params["alexnet_weights"] = None

@@ -19,6 +19,7 @@ import torch
 
 from companion.core import fit, seed_everything, select_device
 from companion.core.cache import cache_key
+from companion.core.config import refuse_unknown_keys
 from companion.radiology.data import ReportImageDataset, label_findings, load_annotation, resplit
 from companion.radiology.synthetic import make_synthetic
 from companion.radiology.losses import symmetric_cross_entropy
@@ -69,10 +70,7 @@ class TrainConfig:
     @classmethod
     def from_params(cls, params: dict) -> "TrainConfig":
         """A configuration from notebook parameters or a profile; a key that is not a field is refused."""
-        fields = {f for f in cls.__dataclass_fields__ if f != "extra"}
-        unknown = sorted(set(params) - fields)
-        if unknown:
-            raise ValueError(f"unknown TrainConfig key(s) {unknown}; known: {sorted(fields)}")
+        refuse_unknown_keys(cls, params, exclude=("extra",))
         return cls(**params)
 
     def key(self) -> str:
