@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from companion.core.figures import training_curves as core_training_curves
+
 
 def tsne_2d(x: np.ndarray, seed: int = 0, max_iter: int = 300, perplexity: float = 30.0) -> np.ndarray:
     """2-D t-SNE layout of ``x`` [N, D] -> float [N, 2], deterministic given ``seed``.
@@ -130,14 +132,8 @@ def training_curves(histories: Mapping[tuple[str, str], Sequence[Mapping]], titl
     losses = list(dict.fromkeys(loss for _, loss in histories))
     fig, axes = plt.subplots(1, len(losses), figsize=(5 * len(losses), 3.2), squeeze=False)
     for ax, loss in zip(axes[0], losses):
-        for (enc, l), hist in histories.items():
-            if l != loss:
-                continue
-            ax.plot([h["epoch"] for h in hist], [h["train_loss"] for h in hist], marker="o", label=enc)
-        ax.set_yscale("log")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(f"{loss.upper()} training loss")
-        ax.legend()
+        core_training_curves({enc: hist for (enc, l), hist in histories.items() if l == loss}, ax=ax, logy=True,
+                             ylabel=f"{loss.upper()} training loss")
     if title:
         fig.suptitle(title)
     fig.tight_layout()

@@ -7,6 +7,7 @@ import numpy as np
 import torch
 from matplotlib.patches import Rectangle
 
+from companion.core.figures import training_curves as core_training_curves
 from companion.eapm.losses import focal_gradient_curve, regression_gradient_curve
 
 _CAT_COLOURS = ("tab:red", "tab:blue", "tab:orange", "tab:green", "tab:purple")
@@ -72,17 +73,8 @@ def show_examples(dataset, indices, category_names, ncols: int = 4):
 
 
 def training_curves(histories: dict[str, list[dict]], keys=("train_loss",)):
-    """Per-epoch training losses of several runs (one line per run and key)."""
-    fig, ax = plt.subplots(figsize=(6, 3.4))
-    for name, history in histories.items():
-        for key in keys:
-            epochs = [row["epoch"] for row in history if key in row]
-            ax.plot(epochs, [row[key] for row in history if key in row], marker="o", label=f"{name}: {key}")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss (per image, summed terms)")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    """Per-epoch training losses of several runs (one colour per run, one line style per key)."""
+    return core_training_curves(histories, keys, ylabel="loss (per image, summed terms)")
 
 
 def compare_detections(dataset, indices, detections_a, detections_b, names=("balanced L1", "EAPM + balanced L1"),

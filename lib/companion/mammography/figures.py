@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from companion.core.figures import training_curves as core_training_curves
 from companion.mammography import LABELS
 from companion.mammography.scenarios import SCENARIO_TITLES
 
@@ -47,21 +48,19 @@ def class_balance(patients: pd.DataFrame, paper: dict):
 
 
 def training_curves(history: pd.DataFrame, title: str):
-    """Training loss and, when present, validation loss/AUC per epoch."""
-    fig, ax = plt.subplots(figsize=(6.5, 3.4))
-    ax.plot(history.index, history["train_loss"], marker="o", label="train loss")
-    if "val_loss" in history:
-        ax.plot(history.index, history["val_loss"], marker="o", label="validation loss")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("cross-entropy")
+    """Training loss and, when present, validation loss per epoch (`core.figures.training_curves`), with the
+    validation AUC on a second axis."""
+    rows = history.rename_axis("epoch").reset_index().to_dict("records")
+    keys = [k for k in ("train_loss", "val_loss") if k in history]
+    fig = core_training_curves({"": rows}, keys, ylabel="cross-entropy", title=title)
+    ax = fig.axes[0]
     if "val_auc" in history:
         ax2 = ax.twinx()
         ax2.plot(history.index, history["val_auc"], marker="s", color="C2", label="validation AUC")
         ax2.set_ylabel("validation AUC")
         ax2.set_ylim(0.3, 1.0)
         ax2.legend(loc="upper right", fontsize=8)
-    ax.legend(loc="upper left", fontsize=8)
-    ax.set_title(title, fontsize=10)
+        ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     return fig
 

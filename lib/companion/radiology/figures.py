@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from companion.core.figures import training_curves as core_training_curves
 from companion.radiology.data import FINDINGS, Study, primary_finding
 
 
@@ -41,19 +42,8 @@ def finding_frequencies(counts: dict[str, int], n_studies: int, title: str = "")
 
 
 def training_curves(histories: dict[str, list[dict]], keys=("train_loss", "val_loss"), title: str = ""):
-    """Loss per epoch for one or several runs (solid: train, dashed: validation)."""
-    fig, ax = plt.subplots(figsize=(6.4, 3.6))
-    for c, (name, history) in enumerate(histories.items()):
-        for key, style in zip(keys, ("-", "--")):
-            xs = [row["epoch"] for row in history if key in row]
-            ys = [row[key] for row in history if key in row]
-            ax.plot(xs, ys, style, marker="o", ms=3, color=f"C{c}", label=f"{name} {key.replace('_', ' ')}")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("symmetric cross-entropy")
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
+    """Loss per epoch for one or several runs (solid: train, dashed: validation): `core.figures.training_curves`."""
+    return core_training_curves(histories, keys, ylabel="symmetric cross-entropy", title=title)
 
 
 def metric_bars(table, metrics=("BLEU_1", "BLEU_4", "METEOR", "ROUGE_L"), title: str = ""):

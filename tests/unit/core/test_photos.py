@@ -16,3 +16,4 @@ def test_bundled_photos_are_uint8_rgb(name, shape):
 def test_an_unknown_photo_is_named():
     with pytest.raises(ValueError, match="'no_such_photo'"):
         bundled_photo("no_such_photo")
+
