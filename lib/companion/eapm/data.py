@@ -15,6 +15,9 @@ import numpy as np
 import torch
 from PIL import Image
 
+from companion.core.io import read_json
+
+
 def write_json_atomic(path: str | Path, obj) -> Path:
     """Write ``obj`` as JSON to ``path`` through a temporary file in the same folder + ``os.replace``.
 
@@ -86,12 +89,7 @@ class CocoDetection(torch.utils.data.Dataset):
         annotation_file = Path(annotation_file)
         if self.images_dir is not None and not self.images_dir.is_dir():
             raise FileNotFoundError(f"image folder {self.images_dir} does not exist")
-        if not annotation_file.is_file():
-            raise FileNotFoundError(f"annotation file {annotation_file} does not exist")
-        try:
-            coco = json.loads(annotation_file.read_text())
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{annotation_file} is not valid JSON: {exc}") from exc
+        coco = read_json(annotation_file, "annotation file")
         for key in ("images", "annotations", "categories"):
             if key not in coco:
                 raise ValueError(f"{annotation_file} has no {key!r} list: not a COCO instances file")

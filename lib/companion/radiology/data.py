@@ -15,7 +15,6 @@ reports in ``data/real/iu_xray`` have no images).
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
+
+from companion.core.io import read_json
 
 SPLITS = ("train", "val", "test")
 #: Ratios of the paper (Section 4.1: 7:2:1) and of R2Gen (7:1:2, what Table 1's baselines used).
@@ -125,10 +126,7 @@ def load_annotation(root: str | Path, check_images: bool = True, skip_unreadable
     index = root / "annotation.json"
     if not index.is_file():
         raise FileNotFoundError(f"{index} not found: expected R2Gen's annotation.json in {root}")
-    try:
-        raw = json.loads(index.read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{index} is not valid JSON: {exc}") from exc
+    raw = read_json(index)
     if not isinstance(raw, dict) or not all(s in raw for s in SPLITS):
         raise ValueError(f"{index} must be an object with keys {SPLITS}, got {type(raw).__name__} "
                          f"with keys {sorted(raw) if isinstance(raw, dict) else '-'}")
