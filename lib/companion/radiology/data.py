@@ -381,3 +381,10 @@ def sentence_frequencies(reports: list[str], top: int = 10) -> list[tuple[str, i
     per_report = Counter(s for r in reports for s in set(report_sentences(r)))
     total = Counter(s for r in reports for s in report_sentences(r))
     return [(s, n, per_report[s] / len(reports)) for s, n in total.most_common(top)]
+
+
+def trim_padding(input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Drop the padding columns that no report of the batch uses (right padding; BERT's output at the
+    kept positions is unchanged, since padded keys are masked)."""
+    n = max(int(attention_mask.sum(1).max()), 1)
+    return input_ids[:, :n], attention_mask[:, :n]

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from companion.metrics.comparison import gap_closed
-from companion.radiology.data import ReportImageDataset
+from companion.radiology.data import ReportImageDataset, trim_padding
 
 NLG_KEYS = ("BLEU_1", "BLEU_2", "BLEU_3", "BLEU_4", "METEOR", "ROUGE_L", "CIDEr")
 
@@ -40,8 +40,6 @@ def embed(model, dataset: ReportImageDataset, batch_size: int = 64, device="cpu"
         if "image" in parts:
             images.append(model.encode_image(dataset.images[sl].to(device)).float().cpu())
         if "text" in parts:
-            from companion.radiology.train import trim_padding
-
             ids, mask = trim_padding(dataset.input_ids[sl], dataset.attention_mask[sl])
             texts.append(model.encode_text(ids.to(device), mask.to(device)).float().cpu())
     return (torch.cat(images) if images else None), (torch.cat(texts) if texts else None)

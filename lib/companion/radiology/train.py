@@ -20,7 +20,7 @@ import torch
 from companion.core import fit, seed_everything, select_device
 from companion.core.cache import cache_key
 from companion.core.config import refuse_unknown_keys
-from companion.radiology.data import ReportImageDataset, label_findings, load_annotation, resplit
+from companion.radiology.data import ReportImageDataset, label_findings, load_annotation, resplit, trim_padding
 from companion.radiology.synthetic import make_synthetic
 from companion.radiology.losses import symmetric_cross_entropy
 from companion.radiology.models import (DENSENET_TRUNKS, TEXT_MODES, VISION_KINDS, PromptTunedTextEncoder, RadiologyCLIP,
@@ -106,13 +106,6 @@ def build_model(config: TrainConfig) -> tuple[RadiologyCLIP, object]:
                            learn_pool_weight=config.learn_pool_weight, trunk=config.vision_trunk,
                            freeze_trunk=config.freeze_trunk, trunk_seed=config.seed)
     return RadiologyCLIP(vision, text, temperature=config.temperature), tokenizer
-
-
-def trim_padding(input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Drop the padding columns that no report of the batch uses (right padding; BERT's output at the
-    kept positions is unchanged, since padded keys are masked)."""
-    n = max(int(attention_mask.sum(1).max()), 1)
-    return input_ids[:, :n], attention_mask[:, :n]
 
 
 def clip_step(model, batch) -> dict:

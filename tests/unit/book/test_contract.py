@@ -68,3 +68,28 @@ def test_no_chapter_imports_another_chapter(chapter):
                      else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             for name in names:
                 assert not any(name == o or name.startswith(o + ".") for o in others), f"{path.name} imports {name}"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_no_import_cycle_inside_a_chapter(chapter):
+    """Module A imports B (at the top or inside a function) and B imports A: a cycle, hidden or not."""
+    package = Path(importlib.import_module(f"companion.{chapter}").__file__).parent
+    prefix = f"companion.{chapter}."
+    graph = {}
+    for path in package.glob("*.py"):
+        targets = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            targets |= {n[len(prefix):].split(".")[0] for n in names if n.startswith(prefix)}
+        graph[path.stem] = targets - {path.stem}
+
+    def reaches(start, goal, seen):
+        return any(nxt == goal or (nxt not in seen and reaches(nxt, goal, seen | {nxt})) for nxt in graph.get(start, ()))
+
+    cycles = sorted((a, b) for a in graph for b in graph[a] if reaches(b, a, {b}))
+    assert not cycles, f"companion.{chapter}: import cycles {cycles}"

@@ -212,7 +212,7 @@ def test_frozen_trunk_same_init_across_heads_and_no_trunk_gradient(backbone):
 
 
 def test_trim_padding_keeps_the_text_embedding(backbone):
-    from companion.radiology.train import trim_padding
+    from companion.radiology.data import trim_padding
 
     model, tok = build_model(_tiny_config(1))
     batch = _batch(tok)
