@@ -3,6 +3,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
+import torch
 
 from companion.radiology.data import (FINDINGS, NORMAL_FRACTION, label_findings, load_annotation, load_reports,
                                       real_reports_root, report_statistics, resplit, sentence_frequencies,
@@ -158,3 +159,17 @@ def test_generated_findings_follow_the_documented_rates(tmp_path):
     studies = [s for part in load_annotation(root).values() for s in part]
     normal = np.mean([not s.findings for s in studies])
     assert abs(normal - NORMAL_FRACTION) < 0.08  # 300 draws: about 3 standard deviations
+
+
+def test_dataset_select_and_with_images_validate():
+    from companion.radiology.data import ReportImageDataset
+
+    ds = object.__new__(ReportImageDataset)
+    ds.studies = ["a", "b", "c"]
+    ds.images, ds.input_ids, ds.attention_mask = torch.zeros(3, 3, 4, 4), torch.ones(3, 5), torch.ones(3, 5)
+    assert ds.select([2, 0]).studies == ["c", "a"]
+    with pytest.raises(ValueError, match="select"):
+        ds.select([3])
+    with pytest.raises(ValueError, match="with_images"):
+        ds.with_images(torch.zeros(2, 8, 1, 1))
+    assert ds.with_images(torch.zeros(3, 8, 1, 1)).images.shape == (3, 8, 1, 1)

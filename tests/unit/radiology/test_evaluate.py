@@ -60,31 +60,6 @@ def test_paper_numbers_point_at_registry_metrics():
     assert all(n.ours.startswith("radiology/") and ":" in n.ours for n in REPORTED)
 
 
-def test_training_cli_exposes_device_and_config_flags(capsys):
-    from companion.radiology.train import main
-
-    with pytest.raises(SystemExit) as exit_info:
-        main(["--help"])
-    assert exit_info.value.code == 0
-    text = capsys.readouterr().out
-    for flag in ("--device", "--data", "--split", "--vision-trunk", "--text-mode", "--n-prompts", "--image-size"):
-        assert flag in text
-
-
-def test_ablation_configs():
-    from companion.radiology.train import TrainConfig, ablation_config
-
-    base = TrainConfig(n_prompts=16)
-    assert ablation_config(base, "plain").vision == "plain"
-    assert ablation_config(base, "prompts_4").n_prompts == 4
-    ft = ablation_config(base, "finetune_25")
-    assert ft.text_mode == "finetune" and ft.train_fraction == 0.25 and ft.backbone_lr == 1e-4
-    assert ablation_config(base, "frozen", seed=3).seed == 3
-    assert ablation_config(base, "proposed").key() == base.key()
-    with pytest.raises(ValueError, match="unknown ablation"):
-        ablation_config(base, "dropout")
-
-
 def test_corpus_bleu_from_statistics_matches_coco_caption_and_bootstraps():
     import numpy as np
     from pycocoevalcap.bleu.bleu import Bleu
@@ -109,50 +84,6 @@ def test_corpus_bleu_from_statistics_matches_coco_caption_and_bootstraps():
     assert intervals == corpus_bleu_intervals(refs, hyps, n_boot=300, seed=1)
     with pytest.raises(ValueError, match="hypotheses"):
         bleu_statistics(refs, hyps[:-1])
-
-
-def test_training_cli_rejects_unknown_choices(capsys):
-    from companion.radiology.train import main
-
-    with pytest.raises(SystemExit) as exit_info:
-        main(["--vision", "resnet50", "--epochs", "1"])
-    assert exit_info.value.code == 2
-    assert "invalid choice: 'resnet50'" in capsys.readouterr().err
-
-
-def test_training_cli_runs_end_to_end_on_synthetic_data(tmp_path, capsys):
-    import json
-
-    from companion.radiology.train import main
-
-    main(["--n-studies", "12", "--image-size", "48", "--vision-trunk", "densenet-small", "--text-layers", "1",
-          "--n-prompts", "2", "--epochs", "1", "--batch-size", "4", "--max-length", "24", "--device", "cpu",
-          "--out", str(tmp_path)])
-    report = json.loads(capsys.readouterr().out)
-    assert [h["epoch"] for h in report["history"]] == [1]
-    assert report["history"][0]["train_loss"] > 0 and "val_loss" in report["history"][0]
-    assert report["device"] == "cpu" and report["config"]["n_prompts"] == 2
-    assert (tmp_path / "data" / "annotation.json").is_file()
-    # the checkpoint, named by the configuration's key, and the best-validation weights beside it
-    assert sorted(p.name.split(".", 1)[1] for p in tmp_path.glob("*.pt")) == ["best.pt", "pt"]
-    assert "val_finding_f1" in report["history"][0]
-
-
-def test_max_train_studies_trains_on_a_prefix_but_returns_every_study(tmp_path):
-    from companion.radiology.synthetic import make_synthetic
-    from companion.radiology.train import TrainConfig, train
-
-    root = make_synthetic(tmp_path / "iu", 16, 48, seed=0)
-    config = TrainConfig(vision_trunk="densenet-small", text_layers=1, n_prompts=2, image_size=48, max_length=24,
-                         epochs=1, batch_size=4, max_train_studies=4)
-    _, result, datasets = train(config, root, device="cpu", progress=False)
-    assert len(datasets["train"]) > 4  # retrieval candidates stay complete
-    assert result.samples_per_second > 0 and len(result.history) == 1
-    head = datasets["train"].head(4)
-    assert head.reports == datasets["train"].reports[:4] and head.images.shape[0] == 4
-    assert config.key() != TrainConfig(**{**config.__dict__, "max_train_studies": None}).key()
-    with pytest.raises(ValueError, match="max_train_studies"):
-        train(TrainConfig(**{**config.__dict__, "max_train_studies": 1}), root, device="cpu", progress=False)
 
 
 def test_checkpoint_holds_trainable_weights_and_retrieval_embeds_candidates_text_only(tmp_path):
@@ -188,54 +119,6 @@ def test_checkpoint_holds_trainable_weights_and_retrieval_embeds_candidates_text
     test_image, _ = embed(model, test)
     assert list(out["retrieved_index"]) == list(retrieve(test_image, full_text))
     assert out["retrieved"] == [train_set.reports[j] for j in out["retrieved_index"]]
-
-
-def test_frozen_trunk_run_caches_features_and_keeps_the_trunk(tmp_path):
-    """A freeze_trunk run trains the heads on cached trunk maps; the trunk is the seed's, untouched; a second
-    run reuses the cached maps and the checkpoint; the returned model embeds images as usual."""
-    from companion.radiology import train as rtrain
-    from companion.radiology.evaluate import run_retrieval
-    from companion.radiology.synthetic import make_synthetic
-    from companion.radiology.train import TrainConfig, build_model, train, trunk_feature_datasets
-
-    root = make_synthetic(tmp_path / "iu", 16, 48, seed=0)
-    config = TrainConfig(vision_trunk="densenet-small", text_layers=1, n_prompts=2, image_size=48, max_length=24,
-                         epochs=2, batch_size=4, freeze_trunk=True, seed=4)
-    fresh, _ = build_model(config)
-    model, result, datasets = train(config, root, device="cpu", checkpoint_dir=tmp_path / "ck", progress=False)
-    assert len(result.history) == 2 and not model.vision.inputs_are_features
-    for (k, a), b in zip(fresh.vision.trunk.state_dict().items(), model.vision.trunk.state_dict().values()):
-        assert torch.equal(a, b), k  # the trunk did not train, BatchNorm statistics included
-    assert any(not torch.equal(a, b) for a, b in zip(fresh.vision.head.parameters(), model.vision.head.parameters()))
-    cached = sorted((tmp_path / "ck").glob("trunk-*.pt"))
-    assert len(cached) == 2  # training and validation images
-    maps = torch.load(cached[0], weights_only=True)
-    assert maps.ndim == 4 and maps.shape[1] == model.vision.trunk.out_channels
-    # the second process reads the maps from disk: computing them again is an error here
-    rtrain._FEATURES.clear()
-    fresh.vision.trunk_features = None  # not called: the files are found by key
-    sets = trunk_feature_datasets(fresh, datasets, ("train", "val"), tmp_path / "ck")
-    assert sets["train"].images.shape[0] == len(datasets["train"]) and sets["train"].reports == datasets["train"].reports
-    again, result2, _ = train(config, root, device="cpu", checkpoint_dir=tmp_path / "ck", datasets=datasets,
-                              progress=False)
-    assert result2.resumed_from_epoch == 2
-    assert run_retrieval(model, datasets)["retrieved"] == run_retrieval(again, datasets)["retrieved"]
-    with pytest.raises(ValueError, match="freeze_trunk"):
-        trunk_feature_datasets(build_model(TrainConfig(**{**config.__dict__, "freeze_trunk": False}))[0], datasets)
-
-
-def test_dataset_select_and_with_images_validate():
-    from companion.radiology.data import ReportImageDataset
-
-    ds = object.__new__(ReportImageDataset)
-    ds.studies = ["a", "b", "c"]
-    ds.images, ds.input_ids, ds.attention_mask = torch.zeros(3, 3, 4, 4), torch.ones(3, 5), torch.ones(3, 5)
-    assert ds.select([2, 0]).studies == ["c", "a"]
-    with pytest.raises(ValueError, match="select"):
-        ds.select([3])
-    with pytest.raises(ValueError, match="with_images"):
-        ds.with_images(torch.zeros(2, 8, 1, 1))
-    assert ds.with_images(torch.zeros(3, 8, 1, 1)).images.shape == (3, 8, 1, 1)
 
 
 def test_per_report_means_uses_given_scores_and_shared_resamples(monkeypatch):
@@ -280,16 +163,6 @@ def test_per_report_cider_of_each_system_is_its_own_corpus_cider(monkeypatch):
     for name, hyps in systems.items():
         alone, _ = Cider().compute_score(cleaned(refs), cleaned(hyps))
         assert table.loc[name, "CIDEr"] == pytest.approx(alone, rel=1e-12), name
-
-
-def test_config_key_changes_with_the_cache_version(monkeypatch):
-    from companion.radiology import train as rtrain
-    from companion.radiology.train import TrainConfig
-
-    key = TrainConfig().key()
-    assert key == TrainConfig().key()
-    monkeypatch.setattr(rtrain, "CACHE_VERSION", rtrain.CACHE_VERSION + 1)
-    assert TrainConfig().key() != key, "checkpoints of older training code would be reused"
 
 
 def _ablation_rows(bleu, train, val):

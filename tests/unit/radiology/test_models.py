@@ -1,26 +1,13 @@
-"""Model tests; the BERT files are read once for the whole module (the slow part)."""
+"""Model tests; the BERT fixture (conftest) is read once per module (the slow part)."""
 
 import pytest
 import torch
 
-from companion.radiology.losses import clip_info_nce, info_nce, symmetric_cross_entropy
 from companion.radiology.models import (ChannelAttention, MixedPooling, MultiScaleDepthwise,
                                         PromptTunedTextEncoder, SpatialAttention, VisionEncoder, count_parameters)
-from companion.radiology.train import TrainConfig, build_model, clip_step, make_optimizer, text_backbone
+from companion.radiology.train import TrainConfig, build_model, clip_step, make_optimizer
 
-
-@pytest.fixture(scope="module")
-def backbone():
-    tokenizer, bert = text_backbone(None)
-    bert.encoder.layer = bert.encoder.layer[:1]  # one layer is enough to test the wiring
-    return tokenizer, bert
-
-
-@pytest.fixture(scope="module")
-def tokens(backbone):
-    tok = backbone[0](["The heart is enlarged.", "Lungs are clear. No pleural effusion."], padding="max_length",
-                      max_length=16, truncation=True, return_tensors="pt")
-    return tok["input_ids"], tok["attention_mask"]
+from .helpers import _batch, _tiny_config
 
 
 def test_prompt_encoder_shapes_and_frozen_counts(backbone, tokens):
@@ -107,55 +94,6 @@ def test_vision_encoder_variants_shapes():
     assert full.trunk.out_channels == 1024
     with pytest.raises(FileNotFoundError):
         VisionEncoder("plain", weights="/nonexistent/densenet121.pth")
-
-
-def test_symmetric_loss_equals_info_nce():
-    torch.manual_seed(1)
-    a, b = torch.randn(7, 12), torch.randn(7, 12)
-    for tau in (0.07, 0.5, 1.0):
-        assert torch.allclose(symmetric_cross_entropy(a, b, tau), clip_info_nce(a, b, tau), atol=1e-5)
-    # matched pairs give a lower loss than shuffled ones
-    assert symmetric_cross_entropy(a, a, 0.1) < symmetric_cross_entropy(a, b, 0.1)
-    # one direction alone is not symmetric in general
-    assert not torch.allclose(info_nce(a, b), info_nce(b, a))
-    with pytest.raises(ValueError):
-        symmetric_cross_entropy(a, b[:3])
-
-
-def _tiny_config(seed):
-    return TrainConfig(vision_trunk="densenet-small", text_layers=1, n_prompts=2, embed_dim=16, image_size=32,
-                       max_length=12, seed=seed, lr=1e-3)
-
-
-def _batch(tokenizer):
-    g = torch.Generator().manual_seed(0)
-    tok = tokenizer(["heart enlarged", "lungs clear", "effusion left", "granuloma right"], padding="max_length",
-                    max_length=12, return_tensors="pt")
-    return {"image": torch.rand(4, 3, 32, 32, generator=g), "input_ids": tok["input_ids"],
-            "attention_mask": tok["attention_mask"]}
-
-
-def test_seed_determinism_and_training_steps_decrease_loss(backbone):
-    m1, tok = build_model(_tiny_config(5))
-    m2, _ = build_model(_tiny_config(5))
-    m3, _ = build_model(_tiny_config(6))
-    batch = _batch(tok)
-    for m in (m1, m2, m3):
-        m.eval()
-    with torch.no_grad():
-        e1, e2, e3 = (m(batch["image"], batch["input_ids"], batch["attention_mask"])[0] for m in (m1, m2, m3))
-    assert torch.equal(e1, e2) and not torch.allclose(e1, e3)
-    m1.train()
-    opt = make_optimizer(m1, _tiny_config(5))
-    losses = []
-    for _ in range(8):
-        torch.manual_seed(0)
-        loss = clip_step(m1, batch)["loss"]
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-    assert losses[-1] < losses[0] - 0.1, losses
 
 
 def test_architecture_trace_shapes_and_counts(backbone):
