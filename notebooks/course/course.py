@@ -77,7 +77,7 @@ device = "auto"
 # %% tags=["hide-input"]
 from companion.book.teaching import course_summary, course_table, exercise_table
 
-course = course_table(profile)
+course = course_table()
 print(f"timing logs in this build: {', '.join(course.attrs['sources']) or 'none yet'} "
       f"(this page runs in profile {profile!r})")
 course_summary(course).style.format(precision=1, na_rep="not run")

@@ -205,12 +205,11 @@ SESSIONS = (
 )
 
 
-def course_table(profile: str):
+def course_table():
     """One row per notebook of every session: exercises, code solutions, and seconds in ``smoke`` and ``default``.
 
     Seconds come from this build's timing logs (`registry.load_timings`); a profile the build has not run shows
-    NaN. ``attrs["sources"]`` names the profiles that have a log. (``profile`` is the page's own profile; the table
-    reads both logs whichever it is.)
+    NaN. ``attrs["sources"]`` names the profiles that have a log.
     """
     import pandas as pd
 

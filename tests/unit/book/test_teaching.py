@@ -122,10 +122,10 @@ def test_course_table_takes_times_from_the_builds_timing_logs(tmp_path, monkeypa
     from companion.book.teaching import SESSIONS, course_summary, course_table
 
     monkeypatch.setenv("COMPANION_BUILD", str(tmp_path / "build"))
-    assert course_table("smoke").attrs["sources"] == []
+    assert course_table().attrs["sources"] == []
     registry.write_json_atomic(registry.results_dir("smoke") / "timings.json", {"eapm/01-data": 12.0})
     registry.write_json_atomic(registry.results_dir("default") / "timings.json", {"eapm/01-data": 300.0})
-    table = course_table("smoke")
+    table = course_table()
     assert table.attrs["sources"] == ["smoke", "default"]
     row = table.set_index("notebook").loc["eapm/01-data"]
     assert row["smoke (s)"] == 12.0 and row["default (min)"] == 5.0
