@@ -83,7 +83,8 @@ print(f"timing logs in this build: {', '.join(course.attrs['sources']) or 'none 
 course_summary(course).style.format(precision=1, na_rep="not run")
 
 # %% tags=["hide-input"]
-course.set_index(["session", "notebook"]).style.format(precision=1, na_rep="not run")
+(course.assign(notebook=course["notebook"].str.split("/").str[1]).set_index(["session", "notebook"])
+ .style.format(precision=1, na_rep="not run"))
 
 # %% [markdown]
 # ## Every exercise
@@ -93,4 +94,4 @@ course.set_index(["session", "notebook"]).style.format(precision=1, na_rep="not 
 # %% tags=["hide-input"]
 exercises = exercise_table()
 print(f"{len(exercises)} exercises, {int((exercises['solution'] == 'code').sum())} with code solutions")
-exercises.style.hide(axis="index")
+exercises.set_index(["notebook", "label"]).style

@@ -240,11 +240,13 @@ def course_summary(table):
 
 
 def exercise_table(folders=None):
-    """Every exercise of the notebooks in ``folders`` (default: all): notebook, label, title, kind of solution."""
+    """Every exercise of the notebooks in ``folders`` (default: the sessions' folders, in course order): notebook,
+    label, title, kind of solution."""
     import pandas as pd
 
+    folders = folders or [folder for _, names in SESSIONS for folder in names]
     rows = []
-    for path in chapter_notebooks(folders):
+    for path in (nb for folder in folders for nb in chapter_notebooks([folder])):
         report = check_notebook(nbformat.read(path, as_version=4), f"{path.parent.name}/{path.name}")
         rows += [{"notebook": f"{path.parent.name}/{path.stem}", "label": e.label, "exercise": e.title,
                   "solution": e.solution} for e in report.exercises]

@@ -142,3 +142,14 @@ def test_every_paper_chapter_has_exercises_of_each_kind_with_code_solutions(chap
     assert len(exercises) >= 5, f"{chapter}: {len(exercises)} exercises (at least 5)"
     assert sum(e.solution == "code" for e in exercises) >= 2, f"{chapter}: fewer than 2 code solutions"
     assert sum(1 for r in reports if r.exercises) >= 3, f"{chapter}: exercises in fewer than 3 notebooks"
+
+
+def test_exercise_table_lists_every_exercise_in_course_order():
+    from companion.book.teaching import SESSIONS, exercise_table
+
+    table = exercise_table()
+    assert len(table) == sum(len(r.exercises) for r in check_book())
+    order = [folder for _, folders in SESSIONS for folder in folders]
+    chapters = table["notebook"].str.split("/").str[0]
+    positions = [order.index(c) for c in chapters]
+    assert positions == sorted(positions)
