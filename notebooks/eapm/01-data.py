@@ -39,12 +39,12 @@ n_train = 512
 n_val = 256
 image_size = 96
 backbone = "mobilenet_v3_small"
-fpn_channels = 64
-epochs = 19
+fpn_channels = 32
+epochs = 16
 batch_size = 8
 optimizer = "adamw"
-lr = 0.001
-lr_steps = [14, 17]
+lr = 0.002
+lr_steps = [12, 15]
 warmup_iters = 50
 grad_clip = 10.0
 

@@ -30,8 +30,9 @@ from companion.eapm.models import BACKBONES, build_detector, recompute_batch_nor
 
 # Bump when a change to the losses or models changes what a configuration trains to, so that cached
 # checkpoints of the old code are not reused (2: one-pass fused losses; 3: anchors matched to the
-# feature strides with a P2 level, BatchNorm statistics recomputed after training).
-CACHE_VERSION = 3
+# feature strides with a P2 level, BatchNorm statistics recomputed after training; 4: channels-last
+# weights and the fused AdamW step).
+CACHE_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -143,11 +144,14 @@ def train(
         backbone=config.backbone, fpn_channels=config.fpn_channels, image_size=config.image_size,
         backbone_weights=config.backbone_weights,
     )
+    # channels-last convolutions and the fused AdamW step: together 17 % less time per step of the
+    # default profile on this CPU (benchmarks/eapm_step_speed.py); deterministic like the defaults
+    model = model.to(memory_format=torch.channels_last)
     params = [p for p in model.parameters() if p.requires_grad]
     if config.optimizer == "sgd":
         opt = torch.optim.SGD(params, lr=config.lr, momentum=0.9, weight_decay=config.weight_decay)
     else:
-        opt = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+        opt = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay, fused=True)
     iters = -(-len(data) // config.batch_size)
     evaluate = None
     if val_data is not None and eval_every:
