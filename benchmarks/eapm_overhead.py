@@ -17,7 +17,7 @@ Two measurements, both printed (and written as JSON with ``--json``):
    CPU time (``time.process_time``), not wall time: on a machine shared with other jobs wall-clock
    steps vary by tens of per cent with the scheduler; use ``--threads 1`` there as well.
 
-Two configurations by default: ``chapter`` (the CPU profiles' MobileNetV3-small FPN-64 at 96 px,
+Two configurations by default: ``chapter`` (the CPU profiles' MobileNetV3-small FPN-32 at 96 px,
 batch 8, 4 foreground classes: what the notebooks run) and ``coco`` (ResNet-50 FPN-256, 80 classes,
 batch 2 at ``--coco-size`` px: the paper's architecture at a CPU-affordable image size).
 """
@@ -44,7 +44,7 @@ PAIRS = {  # detector -> (plain kwargs, EAPM kwargs)
     "faster_rcnn": (dict(theta=None), dict(theta=1.0)),
 }
 CONFIGS = {
-    "chapter": dict(backbone="mobilenet_v3_small", fpn_channels=64, image_size=96, batch=8, num_classes=5),
+    "chapter": dict(backbone="mobilenet_v3_small", fpn_channels=32, image_size=96, batch=8, num_classes=5),
     "coco": dict(backbone="resnet50", fpn_channels=256, image_size=256, batch=2, num_classes=81),
 }
 

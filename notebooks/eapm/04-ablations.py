@@ -7,13 +7,14 @@
 # comparison with its baseline (same seed = same initialisation and data order).
 #
 # **What each profile runs.** The `default` profile runs Table 1's μ sweep for RetinaNet, its control
-# row and Table 2's θ ∈ {off, 1.0} for Libra RetinaNet (μ = 1.5), three seeds each, on this CPU. Each
-# run takes 19 epochs of 64 batches (shorter runs stop far below the AP the learning curve on the
-# training page reaches), so it costs minutes of a CPU thread and these rows alone exceed the chapter's
-# 20-minute budget
-# (the reading notes give the measured total). FCOS, Libra R-CNN (several times a RetinaNet run on
-# this CPU) and θ = 1.5, 2.0 are therefore in the `full` profile only; the rows of this page are the
-# ones the profile ran (`fcos_mus`, `rcnn_thetas`, `thetas` in `profiles.yml`).
+# row and Table 2's θ ∈ {off, 1.0} for Libra RetinaNet (μ = 1.5), three seeds each, on this CPU. This
+# build's profile (top of the page) ran {glue:text}`n_runs:.0f` runs of `epochs` epochs (the control
+# 1.5× as many), which trained for {glue:text}`train_minutes_total:.0f` minutes of CPU-thread time in
+# all, `workers` at a time. Shorter runs stop far below the AP the learning curve on the training page
+# reaches, and the gains would then measure speed of learning more than anything else. FCOS, Libra
+# R-CNN (several times a RetinaNet run on this CPU) and θ = 1.5, 2.0 would take the chapter well past
+# its 20-minute budget, so they are in the `full` profile only; the rows of this page are the ones the
+# profile ran (`fcos_mus`, `rcnn_thetas`, `thetas` in `profiles.yml`).
 
 # %% tags=["remove-cell"]
 # Installs the book's library when it is missing (Colab, a fresh Jupyter); does nothing otherwise.
@@ -133,6 +134,23 @@ ablation
 power = rows[[c for c in ("seeds", "gain", "paper gain", "paper gain, scaled", "seeds for 80 % power") if c in rows]]
 power = power[power.index.get_level_values("setting") != "baseline"]
 print(power.round(3).to_string())
+
+from myst_nb import glue
+
+mu_row = rows.loc[("RetinaNet", "mu = 1.5")] if ("RetinaNet", "mu = 1.5") in rows.index else None
+if mu_row is not None and mu_row["seeds"] > 1:
+    glue("text_power_mu", f"{mu_row['seeds']:.0f} seeds give a paired gain of {mu_row['gain']:+.2f} ± "
+         f"{mu_row['gain SE']:.2f} (SE, AP ×100) for μ = 1.5; to detect the paper's gain scaled to our AP "
+         f"({mu_row['paper gain, scaled']:.2f}) with 80 % power a paired t-test needs "
+         f"{mu_row['seeds for 80 % power']:.0f} seeds", display=False)
+else:
+    glue("text_power_mu", "with one seed there is no estimate of the seed noise, so no power calculation",
+         display=False)
+
+# %% [markdown]
+# In this run: {glue:text}`text_power_mu`. The same calculation for the difference between two μ
+# settings (the paper's are 0.1–0.4 AP apart) would ask for far more seeds than "does EAPM help":
+# the evaluation page's "μ = 1.5 is best" compares means only, and says so in its criterion.
 
 
 # %% [markdown]
