@@ -192,18 +192,12 @@ record("eapm/05-evaluation", metrics, profile=profile, seed=seed, data=data_desc
 # %%
 from myst_nb import glue
 
-
-def _verdict(holds) -> str:
-    """A claims-table "holds" value in words for the prose below."""
-    if holds is None or (isinstance(holds, float) and np.isnan(holds)):
-        return "was not testable in this run"
-    return "held" if holds else "did not hold"
-
+from companion.eapm.evaluate import claim_verdict
 
 for key, start in (("mu", "EAPM-focal (mu = 1.5) improves RetinaNet"), ("best_mu", "mu = 1.5 is the best"),
                    ("theta", "EAPM-balanced-L1 (theta = 1.0)"), ("long", "EAPM-balanced-L1 helps objects"),
                    ("control", "EAPM-focal's gain is more than")):
-    glue(f"text_verdict_{key}", _verdict(claims.loc[claims["claim"].str.startswith(start), "holds"].iloc[0]),
+    glue(f"text_verdict_{key}", claim_verdict(claims.loc[claims["claim"].str.startswith(start), "holds"].iloc[0]),
          display=False)
 
 # %% [markdown]

@@ -269,6 +269,17 @@ def claims_table(results: dict, alpha: float = 0.05, long_bucket: str = "AP_ar4t
     return pd.DataFrame(rows, columns=["claim", "paper", "this run", "criterion", "holds"])
 
 
+def claim_verdict(holds) -> str:
+    """A claims-table "holds" value in words, for a page's prose.
+
+    >>> [claim_verdict(v) for v in (True, False, None)]
+    ['held', 'did not hold', 'was not testable in this run']
+    """
+    if holds is None or (isinstance(holds, float) and math.isnan(holds)):
+        return "was not testable in this run"
+    return "held" if holds else "did not hold"
+
+
 def claims_counts(table: pd.DataFrame) -> dict[str, int]:
     """``claims_total``, ``claims_testable`` (holds is not None) and ``claims_held`` of a claims table."""
     testable = table["holds"].map(lambda v: v is not None and not (isinstance(v, float) and math.isnan(v)))

@@ -112,3 +112,11 @@ def test_headroom_table_gap_closed():
     assert table.loc["ours", "gap closed"] == pytest.approx(0.5)
     assert table["value"].tolist() == [0.0, 0.25, 0.5]
     assert np.isnan(headroom_table(0.3, 0.2, 0.3).loc["ours", "gap closed"])  # no gap to close
+
+
+def test_claim_verdict_words():
+    from companion.eapm.evaluate import claim_verdict
+
+    assert claim_verdict(True) == "held"
+    assert claim_verdict(False) == "did not hold"
+    assert claim_verdict(None) == claim_verdict(float("nan")) == "was not testable in this run"
