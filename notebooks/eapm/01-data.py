@@ -40,13 +40,14 @@ n_val = 256
 image_size = 96
 backbone = "mobilenet_v3_small"
 fpn_channels = 32
-epochs = 16
+epochs = 12
 batch_size = 8
 optimizer = "adamw"
 lr = 0.002
-lr_steps = [12, 15]
+lr_steps = [8, 11]
 warmup_iters = 50
 grad_clip = 10.0
+head_groups = 8
 
 # %%
 import matplotlib.pyplot as plt
@@ -66,7 +67,7 @@ train_data, val_data, data_tag, data_desc = data
 cache = cache_dir(f"eapm-{profile}")  # trained detectors, keyed by data, configuration and seed
 settings = dict(backbone=backbone, fpn_channels=fpn_channels, image_size=image_size, epochs=epochs,
                 batch_size=batch_size, optimizer=optimizer, lr=lr, lr_steps=lr_steps, warmup_iters=warmup_iters,
-                grad_clip=grad_clip)
+                grad_clip=grad_clip, head_groups=head_groups)
 print(f"profile {profile!r}: {data_desc}")
 
 # %% [markdown]

@@ -42,13 +42,14 @@ n_val = 256
 image_size = 96
 backbone = "mobilenet_v3_small"
 fpn_channels = 32
-epochs = 16
+epochs = 12
 batch_size = 8
 optimizer = "adamw"
 lr = 0.002
-lr_steps = [12, 15]
+lr_steps = [8, 11]
 warmup_iters = 50
 grad_clip = 10.0
+head_groups = 8
 
 # %%
 import matplotlib.pyplot as plt
@@ -68,7 +69,7 @@ train_data, val_data, data_tag, data_desc = data
 cache = cache_dir(f"eapm-{profile}")  # trained detectors, keyed by data, configuration and seed
 settings = dict(backbone=backbone, fpn_channels=fpn_channels, image_size=image_size, epochs=epochs,
                 batch_size=batch_size, optimizer=optimizer, lr=lr, lr_steps=lr_steps, warmup_iters=warmup_iters,
-                grad_clip=grad_clip)
+                grad_clip=grad_clip, head_groups=head_groups)
 print(f"profile {profile!r}: {data_desc}")
 
 # %%
@@ -84,7 +85,7 @@ for name, kw in {"RetinaNet + EAPM": dict(detector="retinanet", mu=1.5, reg_loss
     torch.manual_seed(seed)
     det = kw.pop("detector")
     model = build_detector(det, train_data.num_classes, backbone=backbone, fpn_channels=fpn_channels,
-                           image_size=image_size, **kw)
+                           image_size=image_size, head_groups=head_groups, **kw)
     counts[name] = parameters_by_part(model)
 pd.DataFrame(counts).fillna(0).astype(int)
 
@@ -97,7 +98,7 @@ from companion.eapm import models
 
 print(type(model.roi_heads).__mro__[:2])
 retina = build_detector("retinanet", train_data.num_classes, mu=1.5, reg_loss="balanced_l1", theta=1.0,
-                        backbone=backbone, fpn_channels=fpn_channels, image_size=image_size)
+                        backbone=backbone, fpn_channels=fpn_channels, image_size=image_size, head_groups=head_groups)
 print(type(retina.head.classification_head).__name__, "mu =", retina.head.classification_head.mu)
 print(type(retina.head.regression_head).__name__, "loss =", retina.head.regression_head.loss,
       "theta =", retina.head.regression_head.theta)

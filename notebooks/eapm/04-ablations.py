@@ -44,13 +44,14 @@ n_val = 256
 image_size = 96
 backbone = "mobilenet_v3_small"
 fpn_channels = 32
-epochs = 16
+epochs = 12
 batch_size = 8
 optimizer = "adamw"
 lr = 0.002
-lr_steps = [12, 15]
+lr_steps = [8, 11]
 warmup_iters = 50
 grad_clip = 10.0
+head_groups = 8
 workers = 2
 seeds = [0, 1, 2]
 mus = [None, 1.0, 1.5, 2.0]
@@ -76,7 +77,7 @@ train_data, val_data, data_tag, data_desc = data
 cache = cache_dir(f"eapm-{profile}")  # trained detectors, keyed by data, configuration and seed
 settings = dict(backbone=backbone, fpn_channels=fpn_channels, image_size=image_size, epochs=epochs,
                 batch_size=batch_size, optimizer=optimizer, lr=lr, lr_steps=lr_steps, warmup_iters=warmup_iters,
-                grad_clip=grad_clip)
+                grad_clip=grad_clip, head_groups=head_groups)
 print(f"profile {profile!r}: {data_desc}")
 
 # %%
@@ -137,15 +138,9 @@ print(power.round(3).to_string())
 
 from myst_nb import glue
 
-mu_row = rows.loc[("RetinaNet", "mu = 1.5")] if ("RetinaNet", "mu = 1.5") in rows.index else None
-if mu_row is not None and mu_row["seeds"] > 1:
-    glue("text_power_mu", f"{mu_row['seeds']:.0f} seeds give a paired gain of {mu_row['gain']:+.2f} ± "
-         f"{mu_row['gain SE']:.2f} (SE, AP ×100) for μ = 1.5; to detect the paper's gain scaled to our AP "
-         f"({mu_row['paper gain, scaled']:.2f}) with 80 % power a paired t-test needs "
-         f"{mu_row['seeds for 80 % power']:.0f} seeds", display=False)
-else:
-    glue("text_power_mu", "with one seed there is no estimate of the seed noise, so no power calculation",
-         display=False)
+from companion.eapm.evaluate import power_text
+
+glue("text_power_mu", power_text(rows, "RetinaNet", "mu = 1.5"), display=False)
 
 # %% [markdown]
 # In this run: {glue:text}`text_power_mu`. The same calculation for the difference between two μ

@@ -280,6 +280,38 @@ def claim_verdict(holds) -> str:
     return "held" if holds else "did not hold"
 
 
+# The claims a page's prose names, by the start of their text in `claims_table` (glue key suffix).
+CLAIM_PROSE_KEYS = {"mu": "EAPM-focal (mu = 1.5) improves RetinaNet", "best_mu": "mu = 1.5 is the best",
+                    "theta": "EAPM-balanced-L1 (theta = 1.0)", "long": "EAPM-balanced-L1 helps objects",
+                    "control": "EAPM-focal's gain is more than"}
+
+
+def claim_verdicts(table: pd.DataFrame) -> dict[str, str]:
+    """`claim_verdict` of each claim in `CLAIM_PROSE_KEYS`, keyed by its short name; a claim missing
+    from ``table`` (or named twice) is an error, not a silent gap in the page's prose."""
+    out = {}
+    for key, start in CLAIM_PROSE_KEYS.items():
+        hits = table.loc[table["claim"].str.startswith(start), "holds"]
+        if len(hits) != 1:
+            raise KeyError(f"claims table has {len(hits)} claims starting {start!r}, expected 1")
+        out[key] = claim_verdict(hits.iloc[0])
+    return out
+
+
+def power_text(rows: pd.DataFrame, family: str = "RetinaNet", setting: str = "mu = 1.5") -> str:
+    """The power calculation of one `ablation_rows` row in words (AP x100), for a page's prose."""
+    if (family, setting) not in rows.index:
+        return f"{family} {setting} was not run, so there is no power calculation"
+    row = rows.loc[(family, setting)]
+    if row["seeds"] < 2 or not np.isfinite(row.get("gain SE", np.nan)):
+        return "with one seed there is no estimate of the seed noise, so no power calculation"
+    needed = row["seeds for 80 % power"]
+    return (f"{row['seeds']:.0f} seeds give a paired gain of {row['gain']:+.2f} ± {row['gain SE']:.2f} (SE, AP ×100) "
+            f"for {setting.replace('mu', 'μ')}; to detect the paper's gain scaled to our AP "
+            f"({row['paper gain, scaled']:.2f}) with 80 % power a paired t-test needs "
+            + (f"{needed:.0f} seeds" if np.isfinite(needed) else "more seeds than can be estimated (no spread)"))
+
+
 def claims_counts(table: pd.DataFrame) -> dict[str, int]:
     """``claims_total``, ``claims_testable`` (holds is not None) and ``claims_held`` of a claims table."""
     testable = table["holds"].map(lambda v: v is not None and not (isinstance(v, float) and math.isnan(v)))

@@ -31,8 +31,8 @@ from companion.eapm.models import BACKBONES, build_detector, recompute_batch_nor
 # Bump when a change to the losses or models changes what a configuration trains to, so that cached
 # checkpoints of the old code are not reused (2: one-pass fused losses; 3: anchors matched to the
 # feature strides with a P2 level, BatchNorm statistics recomputed after training; 4: channels-last
-# weights and the fused AdamW step).
-CACHE_VERSION = 4
+# weights and the fused AdamW step; 5: GroupNorm in the RetinaNet head towers, `head_groups`).
+CACHE_VERSION = 5
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,7 @@ class TrainConfig:
     weight_decay: float = 1e-4
     grad_clip: float | None = 35.0
     backbone_weights: str | None = None
+    head_groups: int = 0
 
     @classmethod
     def from_params(cls, params: dict) -> "TrainConfig":
@@ -142,9 +143,9 @@ def train(
     model = build_detector(
         config.detector, data.num_classes, mu=config.mu, theta=config.theta, reg_loss=config.reg_loss,
         backbone=config.backbone, fpn_channels=config.fpn_channels, image_size=config.image_size,
-        backbone_weights=config.backbone_weights,
+        backbone_weights=config.backbone_weights, head_groups=config.head_groups,
     )
-    # channels-last convolutions and the fused AdamW step: together 17 % less time per step of the
+    # channels-last convolutions and the fused AdamW step: together 16 % less time per step of the
     # default profile on this CPU (benchmarks/eapm_step_speed.py); deterministic like the defaults
     model = model.to(memory_format=torch.channels_last)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -326,7 +327,8 @@ _CHOICES = {"detector": ("retinanet", "fcos", "faster_rcnn"), "reg_loss": ("l1",
 _HELP = {"mu": "EAPM-focal strength (none: plain focal)", "theta": "EAPM-balanced-L1 strength (none: off)",
          "backbone": "efficientnet_lite0 is ImageNet-pretrained (offline package); the others start from scratch",
          "backbone_weights": "local state dict of the classification network",
-         "image_size": "short side after resizing (paper: 800)", "lr": "paper: 0.005 one-stage, 0.01 Libra R-CNN"}
+         "image_size": "short side after resizing (paper: 800)", "lr": "paper: 0.005 one-stage, 0.01 Libra R-CNN",
+         "head_groups": "RetinaNet: GroupNorm groups in the head towers (0: none, the paper's head)"}
 # Profile keys that are not TrainConfig fields but flags of the command line (the rest are per-notebook sweeps).
 _RUN_KEYS = ("seed", "threads", "coco_root", "n_train", "n_val")
 

@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from companion.eapm.data import CocoDetection, real_coco_boxes
@@ -120,3 +121,26 @@ def test_claim_verdict_words():
     assert claim_verdict(True) == "held"
     assert claim_verdict(False) == "did not hold"
     assert claim_verdict(None) == claim_verdict(float("nan")) == "was not testable in this run"
+
+
+def test_claim_verdicts_reads_each_named_claim():
+    from companion.eapm.evaluate import CLAIM_PROSE_KEYS, claim_verdicts
+
+    table = pd.DataFrame({"claim": [start + " ..." for start in CLAIM_PROSE_KEYS.values()],
+                          "holds": [True, False, None, True, False]})
+    assert claim_verdicts(table) == {"mu": "held", "best_mu": "did not hold", "theta": "was not testable in this run",
+                                     "long": "held", "control": "did not hold"}
+    with pytest.raises(KeyError, match="improves RetinaNet"):
+        claim_verdicts(table.iloc[1:])
+
+
+def test_power_text_states_the_seeds_needed_or_why_not():
+    from companion.eapm.evaluate import power_text
+
+    index = pd.MultiIndex.from_tuples([("RetinaNet", "mu = 1.5")], names=["family", "setting"])
+    rows = pd.DataFrame({"seeds": [3], "gain": [2.0], "gain SE": [1.0], "paper gain, scaled": [1.5],
+                         "seeds for 80 % power": [12.0]}, index=index)
+    text = power_text(rows)
+    assert "3 seeds give a paired gain of +2.00 ± 1.00" in text and "needs 12 seeds" in text
+    assert "no power calculation" in power_text(rows.assign(seeds=1, **{"gain SE": np.nan}))
+    assert "was not run" in power_text(rows, setting="mu = 2.0")

@@ -10,7 +10,8 @@ from torchvision.models.detection.retinanet import RetinaNetClassificationHead
 
 from companion.eapm.data import CocoDetection, collate
 from companion.eapm.models import (EAPMClassificationHead, EAPMFCOSHead, anchor_coverage, anchor_layout, build_detector,
-                                   detector_anchors, recompute_batch_norm, scaled_paper_anchors)
+                                   detector_anchors, live_tower_channels, recompute_batch_norm,
+                                   scaled_paper_anchors)
 from companion.eapm.train import detection_step
 
 
@@ -188,3 +189,30 @@ def test_scaled_paper_anchors_are_the_layout_that_could_not_learn(syn96):
     before = anchor_coverage(_all_boxes(train), old)["coverage"]
     after = anchor_coverage(_all_boxes(train), detector_anchors(model, 96))["coverage"]
     assert before < 0.2 < 0.5 < after
+
+
+def test_head_groups_put_group_norm_in_both_towers_and_refuse_bad_groups():
+    plain = build_detector("retinanet", 3, backbone="mobilenet_v3_small", fpn_channels=16, image_size=64)
+    normed = build_detector("retinanet", 3, backbone="mobilenet_v3_small", fpn_channels=16, image_size=64, head_groups=4)
+    assert not any(isinstance(m, torch.nn.GroupNorm) for m in plain.head.modules())
+    for tower in (normed.head.classification_head.conv, normed.head.regression_head.conv):
+        norms = [m for m in tower.modules() if isinstance(m, torch.nn.GroupNorm)]
+        assert len(norms) == 4 and all(m.num_groups == 4 for m in norms)
+    with pytest.raises(ValueError, match="divide the 16 head channels"):
+        build_detector("retinanet", 3, backbone="mobilenet_v3_small", fpn_channels=16, image_size=64, head_groups=3)
+
+
+def test_live_tower_channels_finds_a_dead_layer(tiny):
+    root, paths = tiny
+    ds = CocoDetection(root / "train", paths["train"])
+    torch.manual_seed(0)
+    model = build_detector("retinanet", ds.num_classes, backbone="mobilenet_v3_small", fpn_channels=16, image_size=64)
+    live = live_tower_channels(model, ds, n_images=2).set_index(["tower", "layer"])["live channels"]
+    assert len(live) == 8 and (live > 0).all()
+    conv = model.head.regression_head.conv[2][0]  # third regression conv: all outputs negative -> dead ReLU
+    with torch.no_grad():
+        conv.weight.zero_()
+        conv.bias.fill_(-1.0)
+    live = live_tower_channels(model, ds, n_images=2).set_index(["tower", "layer"])["live channels"]
+    assert live[("regression", 3)] == 0 and live[("classification", 3)] > 0
+    assert model.training  # the mode is restored
