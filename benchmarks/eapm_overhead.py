@@ -17,7 +17,7 @@ Two measurements, both printed (and written as JSON with ``--json``):
    CPU time (``time.process_time``), not wall time: on a machine shared with other jobs wall-clock
    steps vary by tens of per cent with the scheduler; use ``--threads 1`` there as well.
 
-Two configurations by default: ``chapter`` (the CPU profiles' MobileNetV3-small FPN-32 at 96 px,
+Two configurations by default: ``chapter`` (the CPU profiles' MobileNetV3-small FPN-32 at 96 px, GroupNorm heads,
 batch 8, 4 foreground classes: what the notebooks run) and ``coco`` (ResNet-50 FPN-256, 80 classes,
 batch 2 at ``--coco-size`` px: the paper's architecture at a CPU-affordable image size).
 """
@@ -44,8 +44,8 @@ PAIRS = {  # detector -> (plain kwargs, EAPM kwargs)
     "faster_rcnn": (dict(theta=None), dict(theta=1.0)),
 }
 CONFIGS = {
-    "chapter": dict(backbone="mobilenet_v3_small", fpn_channels=32, image_size=96, batch=8, num_classes=5),
-    "coco": dict(backbone="resnet50", fpn_channels=256, image_size=256, batch=2, num_classes=81),
+    "chapter": dict(backbone="mobilenet_v3_small", fpn_channels=32, image_size=96, batch=8, num_classes=5, head_groups=8),
+    "coco": dict(backbone="resnet50", fpn_channels=256, image_size=256, batch=2, num_classes=81, head_groups=0),
 }
 
 
@@ -105,13 +105,13 @@ def _batch(device, image_size: int, batch: int, num_classes: int, seed: int = 0)
 
 
 def train_step_overhead(device, detector: str, rounds: int, backbone: str, fpn_channels: int,
-                        image_size: int, batch: int, num_classes: int):
+                        image_size: int, batch: int, num_classes: int, head_groups: int = 0):
     images, targets = _batch(device, image_size, batch, num_classes)
     models = []
     for kw in PAIRS[detector]:
         torch.manual_seed(0)  # identical initial weights: the two models differ only in the loss
         models.append(build_detector(detector, num_classes, backbone=backbone, image_size=image_size,
-                                     fpn_channels=fpn_channels, **kw).to(device).train())
+                                     fpn_channels=fpn_channels, head_groups=head_groups, **kw).to(device).train())
 
     clock = _clock(device)
     in_loss = [0.0]  # time spent inside our loss functions during the current step
@@ -199,7 +199,7 @@ def main(argv=None):
               f"{c['batch']} x {c['image_size']} px, {c['num_classes'] - 1} classes")
         for det in args.detectors:
             st = train_step_overhead(device, det, args.rounds, c["backbone"], c["fpn_channels"], c["image_size"],
-                                     c["batch"], c["num_classes"])
+                                     c["batch"], c["num_classes"], c["head_groups"])
             result["train_step"][f"{cfg}/{det}"] = st
             lo_q, hi_q = st["overhead_iqr_pct"]
             print(f"  {det:12s} step: plain {st['plain_s'] * 1e3:8.1f} ms, EAPM {st['eapm_s'] * 1e3:8.1f} ms, "

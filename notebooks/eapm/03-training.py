@@ -237,8 +237,8 @@ glue("head_channels", int(live["channels"].max()), display=False)
 live.pivot(index="tower", columns="layer", values="live channels")
 
 # %% [markdown]
-# The fewest live channels in a regression-tower layer: {glue:text}`live_regression_min` of
-# {glue:text}`head_channels`. With `head_groups = 0` (the paper's head) the same check shows
+# The fewest live channels in a regression-tower layer: {glue:text}`live_regression_min:.0f` of
+# {glue:text}`head_channels:.0f`. With `head_groups = 0` (the paper's head) the same check shows
 # which seeds' towers died.
 
 # %%
@@ -290,9 +290,8 @@ pd.Series({"device": info["name"], "precision": "bf16 autocast" if "cuda" in bas
 #
 # **EAPM's cost per training step.** EAPM adds a few elementwise operations to the loss and none
 # to the network. `benchmarks/eapm_overhead.py` compares detectors that share weights, data and RoI
-# samples and differ only in `mu`/`theta`. On this CPU (load average 6.0–6.9, one thread, process CPU
-# time) the time spent in the loss calls grew by 0.60 % of a RetinaNet step, 0.07 % of an FCOS step
-# and 0.01 % of a Faster R-CNN step at this notebook's size (MobileNetV3-small, 96 px), and by at most
-# 0.37 % with ResNet-50-FPN and 80 classes; the paired whole-step ratios scatter within a few per cent
-# either side of zero. The target was < 3 %. These figures predate the P2 anchor level (issue 16)
-# and were not re-measured; the full table is on the chapter's landing page.
+# samples and differ only in `mu`/`theta`. On this CPU (nothing else running, one thread, process CPU
+# time) the time spent in the loss calls grew by 0.62 % of a RetinaNet step, 0.08 % of an FCOS step
+# and 0.01 % of a Faster R-CNN step at this notebook's size (MobileNetV3-small, 96 px, P2–P6), and by
+# at most 0.39 % with ResNet-50-FPN and 80 classes; the paired whole-step ratios scatter within a few
+# per cent either side of zero. The target was < 3 %. The full table is on the chapter's landing page.
