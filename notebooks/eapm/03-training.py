@@ -162,12 +162,10 @@ table
 # %%
 import torch
 
-from companion.eapm.models import build_detector
+from companion.eapm.train import detector_for
 
 cfg = configs["RetinaNet"]
-as_trained = build_detector(cfg.detector, train_data.num_classes, mu=cfg.mu, theta=cfg.theta, reg_loss=cfg.reg_loss,
-                            backbone=cfg.backbone, fpn_channels=cfg.fpn_channels, image_size=cfg.image_size,
-                            backbone_weights=cfg.backbone_weights, head_groups=cfg.head_groups)
+as_trained = detector_for(cfg, train_data.num_classes)
 saved = torch.load(checkpoint_for(cfg, seed, data_tag, cache), map_location="cpu", weights_only=False)
 as_trained.load_state_dict(saved["model"])
 bn_ap = {"running statistics of training (momentum 0.01)": evaluate_detector(as_trained, val_data)["AP"],

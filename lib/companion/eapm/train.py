@@ -108,6 +108,15 @@ def _schedule(optimizer, config: TrainConfig, iters_per_epoch: int):
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
+def detector_for(config: TrainConfig, num_classes: int) -> torch.nn.Module:
+    """The (untrained) detector ``config`` describes: the one `train` trains and a checkpoint of it loads into."""
+    return build_detector(
+        config.detector, num_classes, mu=config.mu, theta=config.theta, reg_loss=config.reg_loss,
+        backbone=config.backbone, fpn_channels=config.fpn_channels, image_size=config.image_size,
+        backbone_weights=config.backbone_weights, head_groups=config.head_groups,
+    )
+
+
 def detection_step(model, batch):
     """``fit`` step: torchvision detectors return their loss terms in training mode."""
     images, targets = batch
@@ -140,11 +149,7 @@ def train(
         raise ValueError(f"optimizer must be 'sgd' or 'adamw', got {config.optimizer!r}")
     seed_everything(seed)
     dev = select_device(device)
-    model = build_detector(
-        config.detector, data.num_classes, mu=config.mu, theta=config.theta, reg_loss=config.reg_loss,
-        backbone=config.backbone, fpn_channels=config.fpn_channels, image_size=config.image_size,
-        backbone_weights=config.backbone_weights, head_groups=config.head_groups,
-    )
+    model = detector_for(config, data.num_classes)
     # channels-last convolutions and the fused AdamW step: together 16 % less time per step of the
     # default profile on this CPU (benchmarks/eapm_step_speed.py); deterministic like the defaults
     model = model.to(memory_format=torch.channels_last)

@@ -13,7 +13,7 @@ from companion.eapm.evaluate import evaluate_detector
 from companion.eapm.models import build_detector
 from companion.eapm.synthetic import synthetic_dataset
 from companion.eapm.train import (ChapterData, TrainConfig, ablation_plan, checkpoint_for, control_config, detection_step,
-                                  main, train, train_or_load, train_or_load_many)
+                                  detector_for, main, train, train_or_load, train_or_load_many)
 
 
 def test_from_params_refuses_unknown_keys_and_normalises():
@@ -160,3 +160,18 @@ def test_learning_curve_leaves_the_trained_batch_norm_statistics_alone(tmp_path)
     assert "val_AP" in run.history[-1]
     bn = [k for k in states["plain"] if k.endswith("running_mean")]
     assert bn and all(torch.equal(states["plain"][k], states["curve"][k]) for k in states["plain"])
+
+
+def test_a_checkpoint_loads_into_the_detector_its_config_describes(tmp_path):
+    """Every field that shapes the network (here the GroupNorm heads) reaches `detector_for`, so that
+    page 3 can load a checkpoint without rebuilding the detector by hand."""
+    torch.set_num_threads(1)
+    train_set, _ = synthetic_dataset(tmp_path / "data", 2, 1, image_size=64, seed=0)
+    cfg = TrainConfig.from_params(dict(backbone="mobilenet_v3_small", fpn_channels=16, image_size=64, epochs=1,
+                                       batch_size=2, optimizer="adamw", lr=1e-3, lr_steps=[], warmup_iters=1,
+                                       head_groups=4))
+    path = tmp_path / "run.pt"
+    train(cfg, train_set, seed=0, device="cpu", progress=False, checkpoint_path=path)
+    model = detector_for(cfg, train_set.num_classes)
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=False)["model"])  # strict
+    assert any(isinstance(m, torch.nn.GroupNorm) for m in model.head.modules())
